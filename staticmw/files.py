@@ -1,0 +1,191 @@
+"""A served file and its representations, with every response header computed once."""
+
+from __future__ import annotations
+
+import os
+import time
+from wsgiref.headers import Headers
+
+from werkzeug.http import http_date
+
+from . import caching, etags
+from .options import Options
+
+# Header names dropped from a 304 (§15.4.5: no representation metadata beyond
+# what caches need to update, and no Content-Length that could disagree).
+_NOT_IN_304 = frozenset({"content-type", "content-length", "content-encoding", "accept-ranges"})
+
+# Modification times that mean "unknown" (reproducible builds, the Nix store).
+_UNKNOWN_MTIME = 1
+
+
+class Representation:
+    """One file on disk as sent with one content coding, and its precomputed headers."""
+
+    __slots__ = (
+        "coding",
+        "etag",
+        "headers",
+        "headers_304",
+        "last_modified",
+        "last_modified_strong",
+        "mtime_ns",
+        "path",
+        "size",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        coding: str,
+        size: int,
+        mtime_ns: int,
+        etag: str,
+        last_modified: int | None,
+        last_modified_strong: bool,
+        headers: list[tuple[str, str]],
+    ):
+        self.path = path
+        self.coding = coding
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.etag = etag
+        self.last_modified = last_modified
+        self.last_modified_strong = last_modified_strong
+        self.headers = headers
+        self.headers_304 = [(k, v) for k, v in headers if k.lower() not in _NOT_IN_304]
+
+    def matches(self, st: os.stat_result) -> bool:
+        """Whether a fresh ``stat`` still describes the bytes these headers were made for."""
+        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+
+
+class Resource:
+    """A URL that maps to a file: its identity representation first, then its variants."""
+
+    __slots__ = (
+        "available",
+        "cache_control",
+        "content_type",
+        "name",
+        "representations",
+        "url",
+        "vary",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        content_type: str,
+        cache_control: str | None,
+        representations: list[Representation],
+    ):
+        self.url = url
+        self.name = name
+        self.content_type = content_type
+        self.cache_control = cache_control
+        self.representations = representations
+        self.vary = len(representations) > 1
+        self.available = [(rep.coding, rep.size) for rep in representations]
+
+    def replace(self, index: int, rep: Representation) -> None:
+        """Swap in a representation rebuilt after the file changed on disk."""
+        self.representations[index] = rep
+        self.available[index] = (rep.coding, rep.size)
+
+
+class HeaderBuilder:
+    """Builds representations from ``stat`` results under one set of options."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, options: Options):
+        self.options = options
+
+    def resource(
+        self, url: str, name: str, files: list[tuple[str, str, os.stat_result]]
+    ) -> Resource:
+        """A resource from ``(coding, path, stat)`` triples, identity first."""
+        content_type = self.options.media_types.content_type(name)
+        primary = files[0][1]
+        immutable = bool(self.options.immutable_file_test(primary, url))
+        control = caching.cache_control(immutable, self.options.max_age)
+        vary = len(files) > 1
+        reps = [
+            self.representation(url, primary, content_type, control, vary, coding, path, st)
+            for coding, path, st in files
+        ]
+        return Resource(url, name, content_type, control, reps)
+
+    def refresh(self, resource: Resource, index: int, st: os.stat_result) -> Representation:
+        """Rebuild one representation of *resource* from a newer ``stat`` and store it."""
+        old = resource.representations[index]
+        rep = self.representation(
+            resource.url,
+            resource.representations[0].path,
+            resource.content_type,
+            resource.cache_control,
+            resource.vary,
+            old.coding,
+            old.path,
+            st,
+        )
+        resource.replace(index, rep)
+        return rep
+
+    def representation(
+        self,
+        url: str,
+        primary: str,
+        content_type: str,
+        control: str | None,
+        vary: bool,
+        coding: str,
+        path: str,
+        st: os.stat_result,
+    ) -> Representation:
+        """Compute the 200 headers for the file at *path* as sent with one coding.
+
+        *primary* is the file the URL names, which ``add_headers_function`` sees
+        for every representation, as WhiteNoise passes it.
+        """
+        options = self.options
+        size = st.st_size
+        mtime_ns = st.st_mtime_ns
+        identity = coding == "identity"
+        etag = etags.make_etag(mtime_ns, size, None if identity else coding)
+
+        mtime = mtime_ns // 1_000_000_000
+        now = int(time.time())
+        last_modified: int | None
+        if mtime <= _UNKNOWN_MTIME:
+            last_modified, strong = None, False
+        elif mtime > now:
+            # §8.8.2.1: never later than the message's Date.
+            last_modified, strong = now, False
+        else:
+            # §8.8.2.2: strong only when at least a second older than now.
+            last_modified, strong = mtime, now - mtime >= 1
+
+        headers = Headers([])
+        headers["Content-Type"] = content_type
+        headers["Content-Length"] = str(size)
+        if last_modified is not None:
+            headers["Last-Modified"] = http_date(last_modified)
+        headers["ETag"] = etag
+        if control is not None:
+            headers["Cache-Control"] = control
+        if vary:
+            headers["Vary"] = "Accept-Encoding"
+        if not identity:
+            headers["Content-Encoding"] = coding
+        headers["Accept-Ranges"] = "bytes"
+        if options.allow_all_origins:
+            headers["Access-Control-Allow-Origin"] = "*"
+        headers["X-Content-Type-Options"] = "nosniff"
+        if options.add_headers_function is not None:
+            options.add_headers_function(headers, primary, url)
+        return Representation(
+            path, coding, size, mtime_ns, etag, last_modified, strong, headers.items()
+        )

@@ -1,0 +1,375 @@
+"""The WSGI glue: match a prefix, find and open the file, send what :mod:`responses` decides."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from . import encodings, paths, responses
+from .files import HeaderBuilder, Representation, Resource
+from .options import ConfigurationError, Options, normalize_prefix
+
+log = logging.getLogger("staticmw")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+# The final component is never a symlink (paths are resolved first), FIFOs and
+# devices must not block the open, and descriptors must not leak into children.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+# Bodies up to this size are read into memory and checked against a second
+# fstat; larger ones are streamed (zero-copy under Gunicorn).
+SMALL_BODY = 64 * 1024
+BLOCK_SIZE = 64 * 1024
+
+# Bound on remembered files; the oldest entry goes first when it is reached.
+CACHE_ENTRIES = 100_000
+
+# Attempts at serving a file that keeps changing between open and read.
+_ATTEMPTS = 3
+
+
+class FileChangedError(OSError):
+    """A file shrank while its body was being sent; the connection must be dropped."""
+
+
+class _Changed(Exception):
+    """The file changed between fstat and read; start over from the lookup."""
+
+
+class _Redirect:
+    __slots__ = ("segment",)
+
+    def __init__(self, segment: str):
+        self.segment = segment
+
+
+class _Mount:
+    __slots__ = ("directory", "prefix", "raw_prefix")
+
+    def __init__(self, prefix: str, directory: str):
+        self.prefix = prefix
+        # PATH_INFO carries bytes as latin-1 code points (PEP 3333).
+        self.raw_prefix = prefix.encode("utf-8").decode("latin-1")
+        self.directory = directory
+
+
+def _honours_content_length(wrapper: Any) -> bool:
+    """Whether a server's file_wrapper sends only Content-Length bytes from the current offset.
+
+    Gunicorn's does (sendfile with offset = tell(), count = Content-Length);
+    others, such as wsgiref's, read to EOF, so they get a bounded iterator.
+    """
+    return getattr(wrapper, "__module__", "").startswith("gunicorn.")
+
+
+def _read_exact(fd: int, offset: int, length: int) -> bytes:
+    os.lseek(fd, offset, os.SEEK_SET)
+    chunks = []
+    while length > 0:
+        chunk = os.read(fd, length)
+        if not chunk:
+            raise _Changed
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
+
+
+class FileBody:
+    """Yields literal parts and file spans from an open descriptor, which close() releases."""
+
+    __slots__ = ("_fd", "_parts")
+
+    def __init__(self, fd: int, parts: Sequence[responses.BodyPart]):
+        self._fd = fd
+        self._parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._parts:
+            if isinstance(part, bytes):
+                yield part
+                continue
+            offset, length = part
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            while length > 0:
+                chunk = os.read(self._fd, min(BLOCK_SIZE, length))
+                if not chunk:
+                    raise FileChangedError(f"file shrank while being sent ({length} bytes short)")
+                length -= len(chunk)
+                yield chunk
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    __del__ = close
+
+
+class StaticMiddleware:
+    """Serve files under URL prefixes from allowed roots; pass everything else to *application*.
+
+    ``StaticMiddleware(app, root="static", prefix="/static/", max_age=60, ...)``;
+    more roots with :meth:`add_files`. Option names follow WhiteNoise.
+    """
+
+    def __init__(
+        self,
+        application: WSGIApp,
+        root: str | os.PathLike[str] | None = None,
+        prefix: str | None = None,
+        *,
+        max_age: int | None = 60,
+        index_file: bool | str | None = None,
+        autorefresh: bool = False,
+        mimetypes: Mapping[str, str] | None = None,
+        charset: str = "utf-8",
+        allow_all_origins: bool = True,
+        add_headers_function: Callable[..., Any] | None = None,
+        immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None = None,
+        follow_symlinks: bool = False,
+        serve_hidden: bool = False,
+    ):
+        if not callable(application):
+            raise ConfigurationError("application must be a WSGI callable")
+        self.application = application
+        self.options = Options(
+            max_age=max_age,
+            index_file=index_file,
+            autorefresh=autorefresh,
+            mimetypes=mimetypes,
+            charset=charset,
+            allow_all_origins=allow_all_origins,
+            add_headers_function=add_headers_function,
+            immutable_file_test=immutable_file_test,
+            follow_symlinks=follow_symlinks,
+            serve_hidden=serve_hidden,
+        )
+        self._builder = HeaderBuilder(self.options)
+        self._mounts: list[_Mount] = []
+        self._roots: list[str] = []
+        self._raw_prefixes: tuple[str, ...] = ()
+        self._bare_prefixes: frozenset[str] = frozenset()
+        self._cache: dict[str, Resource] = {}
+        if root is not None:
+            self.add_files(root, prefix)
+
+    def add_files(self, root: str | os.PathLike[str], prefix: str | None = None) -> None:
+        """Serve the directory *root* under *prefix* (``None`` means ``/``).
+
+        The longest matching prefix is tried first; among equal prefixes, the
+        root added first. A missing root fails now, not on the first request.
+        """
+        try:
+            directory = os.fspath(root)
+        except TypeError:
+            raise ConfigurationError(f"root must be a path, got {root!r}") from None
+        if not isinstance(directory, str) or not directory:
+            raise ConfigurationError(f"root must be a non-empty text path, got {root!r}")
+        real = os.path.realpath(directory)
+        if not os.path.isdir(real):
+            raise ConfigurationError(
+                f"root {directory!r} does not exist or is not a directory (resolved to {real!r})"
+            )
+        if not os.access(real, os.R_OK | os.X_OK):
+            raise ConfigurationError(f"root {directory!r} is not readable by this process")
+        mount = _Mount(normalize_prefix(prefix), real)
+        self._mounts.append(mount)
+        self._mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+        if real not in self._roots:
+            self._roots.append(real)
+        self._raw_prefixes = tuple(m.raw_prefix for m in self._mounts)
+        self._bare_prefixes = frozenset(
+            m.raw_prefix[:-1] for m in self._mounts if len(m.raw_prefix) > 1
+        )
+        self._cache.clear()
+
+    @property
+    def roots(self) -> list[tuple[str, str]]:
+        """``(prefix, directory)`` pairs in the order they are tried."""
+        return [(m.prefix, m.directory) for m in self._mounts]
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or ""
+        if path.startswith(self._raw_prefixes) or path in self._bare_prefixes:
+            served = self._serve(path, environ)
+            if served is not None:
+                plan, body = served
+                start_response(plan.status_line, plan.headers)
+                return body
+        return self.application(environ, start_response)
+
+    # -- lookup -------------------------------------------------------------
+
+    def _serve(self, path: str, environ: Environ) -> tuple[responses.Plan, Iterable[bytes]] | None:
+        """A plan and body for *path*, or ``None`` to pass the request through."""
+        autorefresh = self.options.autorefresh
+        method = environ.get("REQUEST_METHOD", "GET")
+        for _ in range(_ATTEMPTS):
+            resource = None if autorefresh else self._cache.get(path)
+            if resource is None:
+                found = self._find(path)
+                if found is None:
+                    return None
+                if isinstance(found, _Redirect):
+                    if method not in responses.ALLOWED_METHODS:
+                        return None
+                    plan = responses.redirect_to_directory(
+                        found.segment, environ.get("QUERY_STRING", ""), self.options.max_age
+                    )
+                    return plan, []
+                resource = found
+                if not autorefresh:
+                    self._remember(path, resource)
+            if method not in responses.ALLOWED_METHODS:
+                return responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY]
+            index = encodings.choose(resource.available, environ.get("HTTP_ACCEPT_ENCODING"))
+            try:
+                return self._open_and_plan(resource, index, method, environ)
+            except _Changed:
+                self._cache.pop(path, None)
+            except PermissionError as exc:
+                log.warning(
+                    "staticmw: cannot read %s: %s", resource.representations[index].path, exc
+                )
+                self._cache.pop(path, None)
+                return None
+            except OSError:
+                # Deleted, replaced by a directory or a link, or unreadable now:
+                # forget it and look again; a second miss passes through.
+                self._cache.pop(path, None)
+        return None
+
+    def _open_and_plan(
+        self, resource: Resource, index: int, method: str, environ: Environ
+    ) -> tuple[responses.Plan, Iterable[bytes]]:
+        rep = resource.representations[index]
+        fd = os.open(rep.path, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise _Changed
+            if not rep.matches(st):
+                rep = self._builder.refresh(resource, index, st)
+            plan = responses.respond(method, environ, rep)
+            body = self._body(plan, fd, method, environ, rep)
+        except BaseException:
+            os.close(fd)
+            raise
+        return plan, body
+
+    def _body(
+        self,
+        plan: responses.Plan,
+        fd: int,
+        method: str,
+        environ: Environ,
+        rep: Representation,
+    ) -> Iterable[bytes]:
+        """The body iterable; takes ownership of *fd* (closed now or by the server)."""
+        parts = plan.body
+        if not parts or method == "HEAD":
+            os.close(fd)
+            return []
+        if len(parts) == 1 and isinstance(parts[0], tuple):
+            offset, length = parts[0]
+            if length <= SMALL_BODY:
+                data = _read_exact(fd, offset, length)
+                # The bytes must be the ones the headers describe.
+                if not rep.matches(os.fstat(fd)):
+                    raise _Changed
+                os.close(fd)
+                return [data]
+            wrapper = environ.get("wsgi.file_wrapper")
+            if wrapper is not None and _honours_content_length(wrapper):
+                fileobj = io.FileIO(fd, "rb", closefd=True)
+                fileobj.seek(offset)
+                return wrapper(fileobj, BLOCK_SIZE)  # type: ignore[no-any-return]
+        return FileBody(fd, parts)
+
+    def _remember(self, path: str, resource: Resource) -> None:
+        cache = self._cache
+        if len(cache) >= CACHE_ENTRIES:
+            cache.pop(next(iter(cache)), None)
+        cache[path] = resource
+
+    def _find(self, path: str) -> Resource | _Redirect | None:
+        """Resolve a raw PATH_INFO to a resource, a slash redirect, or nothing."""
+        options = self.options
+        hidden = options.serve_hidden
+        follow = options.follow_symlinks
+        index = options.index_file
+        for mount in self._mounts:
+            if not path.startswith(mount.raw_prefix):
+                if index and path == mount.raw_prefix[:-1] and mount.prefix != "/":
+                    found = paths.locate(
+                        os.path.join(mount.directory, index), self._roots, follow, hidden
+                    )
+                    if found is not None and not found.is_dir:
+                        return _Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
+                continue
+            relative = paths.decode_path(path[len(mount.raw_prefix) :])
+            if relative is None:
+                return None
+            split = paths.split_request_path(relative, hidden)
+            if split is None:
+                continue
+            segments, trailing = split
+            candidate = os.path.join(mount.directory, *segments)
+            found = paths.locate(candidate, self._roots, follow, hidden)
+            if found is None:
+                continue
+            url = mount.prefix + relative
+            if found.is_dir:
+                if index is None:
+                    continue
+                index_candidate = os.path.join(candidate, index)
+                index_found = paths.locate(index_candidate, self._roots, follow, hidden)
+                if index_found is None or index_found.is_dir:
+                    continue
+                if not trailing:
+                    return _Redirect(segments[-1])
+                return self._resource(url, index, index_candidate, index_found, True)
+            if trailing:
+                continue
+            name = segments[-1]
+            original = paths.sidecar_original(name)
+            if original is not None:
+                sibling = os.path.join(os.path.dirname(candidate), original)
+                if paths.locate(sibling, self._roots, follow, hidden) is not None:
+                    # A sidecar is only reachable through its original's URL.
+                    continue
+            return self._resource(url, name, candidate, found, original is None)
+        return None
+
+    def _resource(
+        self, url: str, name: str, candidate: str, found: paths.Found, with_variants: bool
+    ) -> Resource:
+        files = [("identity", found.path, found.stat)]
+        if with_variants:
+            options = self.options
+            for coding, suffixes in paths.SIDECAR_SUFFIXES.items():
+                for suffix in suffixes:
+                    variant = paths.locate(
+                        candidate + suffix,
+                        self._roots,
+                        options.follow_symlinks,
+                        options.serve_hidden,
+                    )
+                    if variant is not None and not variant.is_dir:
+                        files.append((coding, variant.path, variant.stat))
+                        break
+        return self._builder.resource(url, name, files)

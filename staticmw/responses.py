@@ -1,0 +1,195 @@
+"""The response decision, free of I/O: request method and headers plus a file's metadata in,
+status, headers and body spans out. The WSGI glue only opens files and copies bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote
+
+from . import conditional, ranges
+from .files import Representation
+
+ALLOWED_METHODS = ("GET", "HEAD")
+ALLOW = "GET, HEAD"
+
+# A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
+BodyPart = bytes | tuple[int, int]
+
+_STATUS = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    301: "301 Moved Permanently",
+    304: "304 Not Modified",
+    405: "405 Method Not Allowed",
+    412: "412 Precondition Failed",
+    416: "416 Range Not Satisfiable",
+}
+
+# Headers a 412 or 416 keeps so the client can recover (§15.5.13, §15.5.17).
+_ERROR_KEEP = frozenset(
+    {"etag", "last-modified", "vary", "access-control-allow-origin", "x-content-type-options"}
+)
+_SINGLE_RANGE_DROP = frozenset({"content-length"})
+_MULTIPART_DROP = frozenset({"content-length", "content-type"})
+
+METHOD_NOT_ALLOWED_BODY = b"405 Method Not Allowed\n"
+
+
+class Plan:
+    """What to send: a status line, header list, and body parts (``None`` for no body)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: list[tuple[str, str]], body: Sequence[BodyPart] | None
+    ):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def status_line(self) -> str:
+        return _STATUS[self.status]
+
+    def __repr__(self) -> str:
+        return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
+
+
+def _without(headers: list[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k.lower() not in names]
+
+
+def _only(headers: list[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k.lower() in names]
+
+
+def method_not_allowed() -> Plan:
+    """§15.5.6: 405 with the Allow field the origin must send (§10.2.1)."""
+    headers = [
+        ("Allow", ALLOW),
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(METHOD_NOT_ALLOWED_BODY))),
+    ]
+    return Plan(405, headers, [METHOD_NOT_ALLOWED_BODY])
+
+
+def redirect_to_directory(last_segment: str, query: str, max_age: int | None) -> Plan:
+    """301 to the same path with a trailing slash, as a relative reference.
+
+    Relative, so it is right under any SCRIPT_NAME mount; the segment is
+    percent-encoded, so the value can never start with ``//`` or carry CR/LF.
+    """
+    location = quote(last_segment, safe="!$&'()*+,;=@") + "/"
+    if query:
+        # QUERY_STRING is WSGI latin-1 text standing for the raw bytes.
+        raw = query.encode("latin-1", "replace")
+        location += "?" + quote(raw, safe="!$&'()*+,;=:@/?%")
+    headers = [("Location", location), ("Content-Length", "0")]
+    if max_age is not None:
+        headers.append(("Cache-Control", f"public, max-age={max_age}"))
+    return Plan(301, headers, [])
+
+
+def respond(method: str, request: Mapping[str, str], rep: Representation) -> Plan:
+    """Decide the response for GET or HEAD of a selected representation.
+
+    *request* is WSGI-style (``HTTP_IF_NONE_MATCH``, ``HTTP_RANGE``, ...). HEAD
+    gets exactly GET's status and headers; the caller drops the body.
+    """
+    if method not in ALLOWED_METHODS:
+        return method_not_allowed()
+    get = request.get
+    if_match = get("HTTP_IF_MATCH")
+    if_unmodified_since = get("HTTP_IF_UNMODIFIED_SINCE")
+    if_none_match = get("HTTP_IF_NONE_MATCH")
+    if_modified_since = get("HTTP_IF_MODIFIED_SINCE")
+    range_value = get("HTTP_RANGE")
+    if (
+        if_match is None
+        and if_unmodified_since is None
+        and if_none_match is None
+        and if_modified_since is None
+        and range_value is None
+    ):
+        return Plan(200, rep.headers, [(0, rep.size)])
+
+    stop = conditional.evaluate(
+        method,
+        rep.etag,
+        rep.last_modified,
+        if_match,
+        if_unmodified_since,
+        if_none_match,
+        if_modified_since,
+    )
+    if stop == conditional.NOT_MODIFIED:
+        return Plan(304, rep.headers_304, None)
+    if stop == conditional.PRECONDITION_FAILED:
+        return Plan(412, [*_only(rep.headers, _ERROR_KEEP), ("Content-Length", "0")], [])
+
+    if range_value is not None:
+        # §13.2.2 step 5: a Range under a failing If-Range is ignored (200).
+        if_range = get("HTTP_IF_RANGE")
+        if if_range is None or conditional.if_range_holds(
+            if_range, rep.etag, rep.last_modified, rep.last_modified_strong
+        ):
+            spans = ranges.parse_range(range_value, rep.size)
+            if spans is ranges.UNSATISFIABLE:
+                return _unsatisfiable(rep)
+            if spans:
+                return _partial(rep, spans)  # type: ignore[arg-type]
+    return Plan(200, rep.headers, [(0, rep.size)])
+
+
+def _unsatisfiable(rep: Representation) -> Plan:
+    """§15.5.17: 416 with ``Content-Range: bytes */length``, never multipart."""
+    headers = _only(rep.headers, _ERROR_KEEP)
+    headers += [
+        ("Content-Range", f"bytes */{rep.size}"),
+        ("Accept-Ranges", "bytes"),
+        ("Content-Length", "0"),
+    ]
+    return Plan(416, headers, [])
+
+
+def boundary_for(etag: str) -> str:
+    """A multipart boundary derived from the ETag, so HEAD and GET headers agree."""
+    return "staticmw-" + hashlib.sha256(etag.encode("latin-1", "replace")).hexdigest()[:32]
+
+
+def _partial(rep: Representation, spans: list[tuple[int, int]]) -> Plan:
+    size = rep.size
+    if len(spans) == 1:
+        # §15.3.7.1: one part, described by Content-Range.
+        first, last = spans[0]
+        headers = _without(rep.headers, _SINGLE_RANGE_DROP)
+        headers += [
+            ("Content-Range", f"bytes {first}-{last}/{size}"),
+            ("Content-Length", str(last - first + 1)),
+        ]
+        return Plan(206, headers, [(first, last - first + 1)])
+    # §15.3.7.2 / §14.6: multipart/byteranges, each part with its own headers.
+    boundary = boundary_for(rep.etag)
+    content_type = next((v for k, v in rep.headers if k.lower() == "content-type"), None)
+    body: list[BodyPart] = []
+    length = 0
+    for index, (first, last) in enumerate(spans):
+        lines = "" if index == 0 else "\r\n"
+        lines += f"--{boundary}\r\n"
+        if content_type:
+            lines += f"Content-Type: {content_type}\r\n"
+        lines += f"Content-Range: bytes {first}-{last}/{size}\r\n\r\n"
+        head = lines.encode("latin-1")
+        body += [head, (first, last - first + 1)]
+        length += len(head) + last - first + 1
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    body.append(tail)
+    length += len(tail)
+    headers = _without(rep.headers, _MULTIPART_DROP)
+    headers += [
+        ("Content-Type", f"multipart/byteranges; boundary={boundary}"),
+        ("Content-Length", str(length)),
+    ]
+    return Plan(206, headers, body)

@@ -1,0 +1,81 @@
+"""A minimal WSGI caller that sets PATH_INFO byte-exactly and records what came back."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Mapping
+from wsgiref.util import setup_testing_defaults
+
+APP_BODY = b"from the app"
+
+
+def fallback_app(environ, start_response):
+    """The wrapped application: answers 404 and echoes the path it saw."""
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("X-App", "1")])
+    return [APP_BODY + b":" + environ["PATH_INFO"].encode("latin-1")]
+
+
+class Result:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes):
+        self.status_line = status
+        self.status = int(status.split()[0])
+        self.header_list = headers
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    @property
+    def passed_through(self) -> bool:
+        return self.headers.get("x-app") == "1"
+
+    def __repr__(self) -> str:
+        return f"<Result {self.status_line} {self.headers} {self.body[:60]!r}>"
+
+
+def call(
+    app,
+    path: str,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    raw: bool = False,
+    query: str = "",
+    environ_extra: Mapping[str, object] | None = None,
+) -> Result:
+    """Run one request. *path* is text encoded as UTF-8 unless *raw* (already latin-1 form)."""
+    environ: dict = {}
+    setup_testing_defaults(environ)
+    environ["REQUEST_METHOD"] = method
+    environ["PATH_INFO"] = path if raw else path.encode("utf-8").decode("latin-1")
+    environ["QUERY_STRING"] = query
+    environ.pop("wsgi.file_wrapper", None)
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    environ.update(environ_extra or {})
+    captured: list = []
+
+    def start_response(status, response_headers, exc_info=None):
+        captured.append((status, list(response_headers)))
+
+    iterable = app(environ, start_response)
+    try:
+        body = b"".join(iterable)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    status, response_headers = captured[0]
+    return Result(status, response_headers, body)
+
+
+def write(path, data: bytes | str, mtime: float | None = None) -> None:
+    """Create a file (and its parents); optionally set its mtime."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, 9, mtime=0)

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote_to_bytes
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from staticmw import StaticMiddleware
+from staticmw.paths import (
+    decode_path,
+    is_within,
+    locate,
+    segment_is_safe,
+    sidecar_original,
+    split_request_path,
+)
+
+from .helpers import call, fallback_app, write
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "../etc/passwd",
+        "a/../../etc/passwd",
+        "./a",
+        "a/./b",
+        "a//b",
+        "/a",
+        "//",
+        "a\\..\\b",
+        "..\\windows\\win.ini",
+        "c:/windows/win.ini",
+        "C:",
+        "a/file.txt::$DATA",
+        "file.txt:stream",
+        "CON",
+        "con.txt",
+        "Nul.tar.gz",
+        "COM1",
+        "lpt9.log",
+        "com\u00b9",
+        "CON .txt",
+        "aux ",
+        "conin$",
+        "dir./x",
+        "file.txt.",
+        "file.txt ",
+        "a\x00b",
+        "a\nb",
+        "a\x7fb",
+        "a\x85b",
+        "x<y",
+        'x"y',
+        "x|y",
+        "x*y",
+        "x?y",
+        "\uff0e\uff0e/secret",  # fullwidth dots fold to ".."
+        "\u2025",  # TWO DOT LEADER folds to ".." under NFKC
+        "a\u2024",  # ONE DOT LEADER folds to a trailing "."
+        ".env",
+        ".git/config",
+        "a/.hidden/b",
+        "x" * 256,
+        "a/" * 70 + "b",
+    ],
+)
+def test_rejected_before_any_file_system_call(relative):
+    assert split_request_path(relative) is None
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        ("app.css", (("app.css",), False)),
+        ("a/b/c.js", (("a", "b", "c.js"), False)),
+        ("docs/", (("docs",), True)),
+        ("", ((), True)),
+        ("caf\u00e9/na\u00efve.txt", (("caf\u00e9", "na\u00efve.txt"), False)),
+        ("%2e%2e/x", (("%2e%2e", "x"), False)),  # never unquoted a second time
+        ("console.log", (("console.log",), False)),  # not a device name
+        ("a..b", (("a..b",), False)),
+        ("...x", None),  # hidden
+    ],
+)
+def test_accepted(relative, expected):
+    assert split_request_path(relative) == expected
+
+
+def test_hidden_allowed_on_request():
+    assert split_request_path(".well-known/security.txt", serve_hidden=True) == (
+        (".well-known", "security.txt"),
+        False,
+    )
+    assert not segment_is_safe("..", serve_hidden=True)
+    assert not segment_is_safe("\uff0eenv")  # folds to ".env"
+
+
+def test_decode_path_is_strict_utf8():
+    assert decode_path("caf\u00c3\u00a9") == "caf\u00e9"
+    assert decode_path("\u00ff\u00fe") is None  # invalid UTF-8 bytes
+    assert decode_path("\u0100") is None  # not a PEP 3333 string at all
+    assert decode_path("\u00c0\u00ae") is None  # overlong "." encoding
+
+
+def test_containment_is_segment_aware():
+    assert is_within("/srv/static/a", "/srv/static")
+    assert is_within("/srv/static", "/srv/static")
+    assert not is_within("/srv/static2/a", "/srv/static")
+    assert not is_within("/srv/stati", "/srv/static")
+    assert is_within("/x", "/")
+
+
+def test_sidecar_original():
+    assert sidecar_original("app.css.gz") == "app.css"
+    assert sidecar_original("app.css.BR") == "app.css"
+    assert sidecar_original("a.zstd") == "a"
+    assert sidecar_original("a.zst") == "a"
+    assert sidecar_original(".gz") is None
+    assert sidecar_original("app.css") is None
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "root"
+    write(root / "ok.txt", b"ok")
+    write(root / "sub" / "inner.txt", b"inner")
+    write(root / ".hidden", b"HIDDEN-CONTENT")
+    write(tmp_path / "root2" / "evil.txt", b"EVIL")  # shares a string prefix with root
+    write(tmp_path / "outside.txt", b"OUTSIDE")
+    os.symlink(tmp_path / "outside.txt", root / "escape.txt")
+    os.symlink(tmp_path / "root2", root / "escape_dir")
+    os.symlink(root / "ok.txt", root / "inside_link.txt")
+    os.symlink(root / ".hidden", root / "to_hidden.txt")
+    os.symlink("/etc", root / "etc")
+    os.mkfifo(root / "fifo")
+    return tmp_path
+
+
+def test_locate_follows_links_only_inside_roots(tree):
+    root = os.path.realpath(tree / "root")
+    roots = [root]
+    assert locate(os.path.join(root, "ok.txt"), roots).path == os.path.join(root, "ok.txt")
+    assert locate(os.path.join(root, "inside_link.txt"), roots).path == os.path.join(root, "ok.txt")
+    assert locate(os.path.join(root, "escape.txt"), roots) is None
+    assert locate(os.path.join(root, "escape_dir", "evil.txt"), roots) is None
+    assert locate(os.path.join(root, "etc", "passwd"), roots) is None
+    assert locate(os.path.join(root, "to_hidden.txt"), roots) is None
+    assert locate(os.path.join(root, "fifo"), roots) is None  # never a FIFO or device
+    assert locate(os.path.join(root, "missing"), roots) is None
+    # opting in follows links anywhere
+    found = locate(os.path.join(root, "escape.txt"), roots, follow_symlinks=True)
+    assert found is not None and found.path.endswith("outside.txt")
+    # a second allowed root makes a link into it fine
+    both = [root, os.path.realpath(tree / "root2")]
+    assert locate(os.path.join(root, "escape_dir", "evil.txt"), both) is not None
+
+
+# --- property: whatever the request path, nothing outside the roots ------------
+
+TOKENS = [
+    "..", ".", "", "%2e", "%2e%2e", "%2E%2e", "%252e%252e", "%2f", "%5c", "\\", "..\\", "C:", "c:",
+    "CON", "nul.txt", "%00", "%0a", "\uff0e\uff0e", "%c0%ae%c0%ae", "%e2%80%ae", "ok.txt", "sub",
+    "inner.txt", "escape.txt", "escape_dir", "evil.txt", "etc", "passwd", ".hidden", "to_hidden.txt",
+    "inside_link.txt", "root", "root2", "outside.txt", "fifo", "~1", "a b", "caf\u00e9", ";", "%3b",
+]
+segments = st.one_of(st.sampled_from(TOKENS), st.text(max_size=6))
+request_paths = st.builds(
+    lambda parts, lead, trail: lead + "/".join(parts) + trail,
+    st.lists(segments, max_size=6),
+    st.sampled_from(["", "/", "//", "\\"]),
+    st.sampled_from(["", "/"]),
+)
+
+
+def server_decode(url_path: str) -> str:
+    """What a WSGI server puts in PATH_INFO: percent-decoded bytes as latin-1 text."""
+    return unquote_to_bytes(url_path).decode("latin-1")
+
+
+@given(path=request_paths, autorefresh=st.booleans(), index=st.booleans())
+def test_nothing_outside_the_roots(tree, path, autorefresh, index):
+    root = tree / "root"
+    app = StaticMiddleware(
+        fallback_app, root, prefix="/s/", autorefresh=autorefresh, index_file=index
+    )
+    real_root = os.path.realpath(root)
+    for path_info in {server_decode("/s/" + path), "/s/" + path.encode("utf-8", "surrogatepass").decode("latin-1")}:
+        found = app._find(path_info)
+        if found is not None and hasattr(found, "representations"):
+            for rep in found.representations:
+                assert is_within(rep.path, real_root)
+                assert not any(part.startswith(".") for part in rep.path[len(real_root):].split(os.sep))
+        result = call(app, path_info, raw=True)
+        assert result.status < 500
+        assert b"OUTSIDE" not in result.body
+        assert b"EVIL" not in result.body
+        assert b"HIDDEN-CONTENT" not in result.body
+        if not result.passed_through:
+            assert result.status in (200, 301)
