@@ -80,7 +80,7 @@ class Options:
         elif isinstance(index_file, str):
             from .paths import segment_is_safe
 
-            if not segment_is_safe(index_file, serve_hidden=True):
+            if "/" in index_file or not segment_is_safe(index_file, serve_hidden=True):
                 raise ConfigurationError(
                     f"index_file must be a plain file name like 'index.html', got {index_file!r}"
                 )

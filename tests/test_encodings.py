@@ -67,15 +67,22 @@ def test_parse():
     assert quality("gzip", {"*": 0.3}) == 0.3
 
 
-codings = st.sampled_from(["gzip", "br", "zstd", "identity", "*", "x-gzip", "GZip", "deflate", "b r"])
+codings = st.sampled_from(
+    ["gzip", "br", "zstd", "identity", "*", "x-gzip", "GZip", "deflate", "b r"]
+)
 qvalues = st.one_of(
     st.just(""),
-    st.sampled_from([";q=0", ";q=0.0", ";q=1", ";q=0.5", ";q=0.001", ";Q=0.7", ";q=2", ";q=", ";x=1"]),
+    st.sampled_from(
+        [";q=0", ";q=0.0", ";q=1", ";q=0.5", ";q=0.001", ";Q=0.7", ";q=2", ";q=", ";x=1"]
+    ),
 )
 accept = st.lists(st.builds(lambda c, q: c + q, codings, qvalues), max_size=8).map(", ".join)
 
 
-@given(header=st.one_of(accept, st.text(max_size=30)), sizes=st.lists(st.integers(1, 10**6), min_size=4, max_size=4))
+@given(
+    header=st.one_of(accept, st.text(max_size=30)),
+    sizes=st.lists(st.integers(1, 10**6), min_size=4, max_size=4),
+)
 def test_never_picks_a_refused_coding(header, sizes):
     available = [(name, size) for (name, _), size in zip(AVAILABLE, sizes, strict=True)]
     index = choose(available, header)

@@ -35,17 +35,24 @@ def test_builtin_table(name, expected):
 
 
 def test_overrides_by_extension_and_whole_name():
-    types = MediaTypes({".foo": "text/x-foo", "LICENSE": "text/plain", ".js": "application/javascript"})
+    types = MediaTypes(
+        {".foo": "text/x-foo", "LICENSE": "text/plain", ".js": "application/javascript"}
+    )
     assert types.content_type("a.FOO") == "text/x-foo; charset=utf-8"
     assert types.content_type("license") == "text/plain; charset=utf-8"
     assert types.bare_type("x.js") == "application/javascript"
 
 
 def test_charset_setting():
-    assert MediaTypes(charset="iso-8859-1").content_type("a.txt") == "text/plain; charset=iso-8859-1"
+    assert (
+        MediaTypes(charset="iso-8859-1").content_type("a.txt") == "text/plain; charset=iso-8859-1"
+    )
     assert MediaTypes(charset=None).content_type("a.txt") == "text/plain"
     # a type given with its own parameters is left alone
-    assert MediaTypes({".t": "text/plain; charset=ascii"}).content_type("a.t") == "text/plain; charset=ascii"
+    assert (
+        MediaTypes({".t": "text/plain; charset=ascii"}).content_type("a.t")
+        == "text/plain; charset=ascii"
+    )
 
 
 def test_media_type_syntax():

@@ -161,10 +161,46 @@ def test_locate_follows_links_only_inside_roots(tree):
 # --- property: whatever the request path, nothing outside the roots ------------
 
 TOKENS = [
-    "..", ".", "", "%2e", "%2e%2e", "%2E%2e", "%252e%252e", "%2f", "%5c", "\\", "..\\", "C:", "c:",
-    "CON", "nul.txt", "%00", "%0a", "\uff0e\uff0e", "%c0%ae%c0%ae", "%e2%80%ae", "ok.txt", "sub",
-    "inner.txt", "escape.txt", "escape_dir", "evil.txt", "etc", "passwd", ".hidden", "to_hidden.txt",
-    "inside_link.txt", "root", "root2", "outside.txt", "fifo", "~1", "a b", "caf\u00e9", ";", "%3b",
+    "..",
+    ".",
+    "",
+    "%2e",
+    "%2e%2e",
+    "%2E%2e",
+    "%252e%252e",
+    "%2f",
+    "%5c",
+    "\\",
+    "..\\",
+    "C:",
+    "c:",
+    "CON",
+    "nul.txt",
+    "%00",
+    "%0a",
+    "\uff0e\uff0e",
+    "%c0%ae%c0%ae",
+    "%e2%80%ae",
+    "ok.txt",
+    "sub",
+    "inner.txt",
+    "escape.txt",
+    "escape_dir",
+    "evil.txt",
+    "etc",
+    "passwd",
+    ".hidden",
+    "to_hidden.txt",
+    "inside_link.txt",
+    "root",
+    "root2",
+    "outside.txt",
+    "fifo",
+    "~1",
+    "a b",
+    "caf\u00e9",
+    ";",
+    "%3b",
 ]
 segments = st.one_of(st.sampled_from(TOKENS), st.text(max_size=6))
 request_paths = st.builds(
@@ -187,12 +223,17 @@ def test_nothing_outside_the_roots(tree, path, autorefresh, index):
         fallback_app, root, prefix="/s/", autorefresh=autorefresh, index_file=index
     )
     real_root = os.path.realpath(root)
-    for path_info in {server_decode("/s/" + path), "/s/" + path.encode("utf-8", "surrogatepass").decode("latin-1")}:
+    for path_info in {
+        server_decode("/s/" + path),
+        "/s/" + path.encode("utf-8", "surrogatepass").decode("latin-1"),
+    }:
         found = app._find(path_info)
         if found is not None and hasattr(found, "representations"):
             for rep in found.representations:
                 assert is_within(rep.path, real_root)
-                assert not any(part.startswith(".") for part in rep.path[len(real_root):].split(os.sep))
+                assert not any(
+                    part.startswith(".") for part in rep.path[len(real_root) :].split(os.sep)
+                )
         result = call(app, path_info, raw=True)
         assert result.status < 500
         assert b"OUTSIDE" not in result.body

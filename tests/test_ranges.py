@@ -104,8 +104,12 @@ def model(header: str, size: int):
     return covered or "unsat"
 
 
-numbers = st.one_of(st.integers(0, 300).map(str), st.just(""), st.sampled_from(["9" * 25, "x", "-"]))
-member = st.builds(lambda a, b, ws: f"{ws}{a}-{b}{ws}", numbers, numbers, st.sampled_from(["", " ", "\t"]))
+numbers = st.one_of(
+    st.integers(0, 300).map(str), st.just(""), st.sampled_from(["9" * 25, "x", "-"])
+)
+member = st.builds(
+    lambda a, b, ws: f"{ws}{a}-{b}{ws}", numbers, numbers, st.sampled_from(["", " ", "\t"])
+)
 headers = st.one_of(
     st.builds(
         lambda unit, members: unit + "=" + ",".join(members),

@@ -1,0 +1,201 @@
+"""Files that change, move or vanish while the server runs; HEAD/GET agreement."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from staticmw import FileChangedError, middleware
+
+from .conftest import CSS, OLD
+from .helpers import call, gz, write
+
+
+@pytest.mark.parametrize("autorefresh", [False, True])
+def test_edited_file_gets_new_headers_and_body(site, make, autorefresh):
+    app = make(autorefresh=autorefresh)
+    first = call(app, "/static/hello.txt")
+    write(site / "hello.txt", b"changed and longer\n", OLD + 100)
+    second = call(app, "/static/hello.txt")
+    assert second.body == b"changed and longer\n"
+    assert second.headers["content-length"] == str(len(second.body))
+    assert second.headers["etag"] != first.headers["etag"]
+    # a stale validator no longer gives 304
+    assert (
+        call(app, "/static/hello.txt", headers={"If-None-Match": first.headers["etag"]}).status
+        == 200
+    )
+
+
+def test_same_size_edit_changes_etag(site, make):
+    app = make()
+    first = call(app, "/static/hello.txt")
+    write(site / "hello.txt", b"HELLO WORLD\n", OLD + 7)
+    second = call(app, "/static/hello.txt")
+    assert second.body == b"HELLO WORLD\n" and second.headers["etag"] != first.headers["etag"]
+
+
+def test_atomic_replacement(site, make):
+    app = make()
+    call(app, "/static/hello.txt")
+    write(site / "tmp-new", b"replaced\n", OLD + 50)
+    os.replace(site / "tmp-new", site / "hello.txt")
+    assert call(app, "/static/hello.txt").body == b"replaced\n"
+
+
+def test_deleted_file_becomes_a_miss(site, make):
+    app = make()
+    assert call(app, "/static/hello.txt").status == 200
+    os.remove(site / "hello.txt")
+    assert call(app, "/static/hello.txt").passed_through
+
+
+def test_deleted_variant_falls_back(site, make):
+    app = make()
+    assert (
+        call(app, "/static/app.css", headers={"Accept-Encoding": "br"}).headers["content-encoding"]
+        == "br"
+    )
+    os.remove(site / "app.css.br")
+    result = call(app, "/static/app.css", headers={"Accept-Encoding": "br, gzip"})
+    assert result.status == 200 and result.headers["content-encoding"] == "gzip"
+
+
+def test_file_replaced_by_directory(site, make):
+    app = make()
+    call(app, "/static/hello.txt")
+    os.remove(site / "hello.txt")
+    os.mkdir(site / "hello.txt")
+    assert call(app, "/static/hello.txt").passed_through
+
+
+def test_new_files_appear_without_restart(site, make):
+    app = make()
+    assert call(app, "/static/new.txt").passed_through
+    write(site / "new.txt", b"new", OLD)
+    assert call(app, "/static/new.txt").body == b"new"
+
+
+def test_autorefresh_sees_new_variants(site, make):
+    app = make(autorefresh=True)
+    write(site / "late.css", CSS, OLD)
+    assert (
+        "content-encoding"
+        not in call(app, "/static/late.css", headers={"Accept-Encoding": "gzip"}).headers
+    )
+    write(site / "late.css.gz", gz(CSS), OLD)
+    assert (
+        call(app, "/static/late.css", headers={"Accept-Encoding": "gzip"}).headers[
+            "content-encoding"
+        ]
+        == "gzip"
+    )
+
+
+def test_file_shrinking_mid_stream_aborts_instead_of_lying(site, make):
+    app = make()
+    body = app(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/static/app.css", "wsgi.url_scheme": "http"},
+        lambda *a: None,
+    )
+    iterator = iter(body)
+    next(iterator)
+    with open(site / "app.css", "r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(FileChangedError):
+        for _ in iterator:
+            pass
+    body.close()
+
+
+def test_small_file_changing_between_fstat_and_read_is_retried(site, make, monkeypatch):
+    app = make()
+    real_read = middleware._read_exact
+    calls = []
+
+    def flaky(fd, offset, length):
+        if not calls:
+            calls.append(1)
+            write(site / "hello.txt", b"rewritten meanwhile\n", OLD + 30)
+        return real_read(fd, offset, length)
+
+    monkeypatch.setattr(middleware, "_read_exact", flaky)
+    result = call(app, "/static/hello.txt")
+    assert result.status == 200
+    assert result.headers["content-length"] == str(len(result.body))
+    assert result.body == b"rewritten meanwhile\n"
+
+
+def test_unreadable_file_passes_through(make, monkeypatch, caplog):
+    app = make()
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):
+        if str(path).endswith("hello.txt"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(middleware.os, "open", deny)
+    result = call(app, "/static/hello.txt")
+    assert result.passed_through
+    assert "cannot read" in caplog.text
+
+
+def test_cache_is_bounded(site, make, monkeypatch):
+    monkeypatch.setattr(middleware, "CACHE_ENTRIES", 3)
+    app = make()
+    for name in ("hello.txt", "app.js", "app.css", "empty.txt", "app.3f2a9c1b9d0e.css"):
+        assert call(app, "/static/" + name).status == 200
+    assert len(app._cache) == 3
+
+
+def test_last_modified_within_the_current_second_is_weak(site, make, monkeypatch):
+    from staticmw import files
+
+    now = 1_800_000_000.7
+    monkeypatch.setattr(files.time, "time", lambda: now)
+    write(site / "fresh.txt", b"brand new", now - 0.5)  # same second as "now"
+    write(site / "settled.txt", b"older one", now - 10)
+    app = make()
+    for name, expected in (("fresh.txt", 200), ("settled.txt", 206)):
+        lm = call(app, "/static/" + name).headers["last-modified"]
+        ranged = call(app, "/static/" + name, headers={"Range": "bytes=0-1", "If-Range": lm})
+        # §13.1.5: a date validates If-Range only when Last-Modified is strong.
+        assert ranged.status == expected
+
+
+# -- HEAD and GET always agree ------------------------------------------------------
+
+header_values = {
+    "Accept-Encoding": st.sampled_from(
+        ["gzip", "br", "gzip, br", "identity", "*;q=0", "br;q=0, gzip"]
+    ),
+    "Range": st.sampled_from(
+        ["bytes=0-9", "bytes=-5", "bytes=0-1,4-6", "bytes=900000-", "items=1-2", "bytes=x"]
+    ),
+    "If-None-Match": st.sampled_from(['"x"', "*", 'W/"y"', "junk"]),
+    "If-Modified-Since": st.sampled_from(
+        ["Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 2094 08:49:37 GMT", "junk"]
+    ),
+    "If-Match": st.sampled_from(["*", '"x"']),
+    "If-Range": st.sampled_from(['"x"', "Sun, 06 Nov 1994 08:49:37 GMT"]),
+}
+request_headers = st.fixed_dictionaries({}, optional=header_values)
+
+
+@given(
+    headers=request_headers, name=st.sampled_from(["app.css", "hello.txt", "empty.txt", "app.js"])
+)
+def test_head_and_get_headers_are_equal(make, headers, name):
+    app = make()
+    get = call(app, "/static/" + name, headers=headers)
+    head = call(app, "/static/" + name, method="HEAD", headers=headers)
+    assert get.status < 500
+    assert head.status_line == get.status_line
+    assert head.header_list == get.header_list
+    assert head.body == b""
+    if "content-length" in get.headers:
+        assert int(get.headers["content-length"]) == len(get.body)
