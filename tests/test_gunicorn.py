@@ -16,7 +16,7 @@ from .servers import Gunicorn
 pytestmark = pytest.mark.server
 
 BIG = bytes(range(256)) * 4096 * 4  # 4 MiB, every byte value
-APP = '''
+APP = """
 from staticmw import StaticMiddleware
 
 def app(environ, start_response):
@@ -24,7 +24,7 @@ def app(environ, start_response):
     return [b"app"]
 
 application = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
-'''
+"""
 
 
 @pytest.fixture(scope="module", params=["sync", "gthread"])
@@ -54,7 +54,9 @@ def test_large_file_whole(server):
 
 
 def test_large_range_through_sendfile(server):
-    status, headers, body = server.request("GET", "/static/big.bin", {"Range": "bytes=1000000-2999999"})
+    status, headers, body = server.request(
+        "GET", "/static/big.bin", {"Range": "bytes=1000000-2999999"}
+    )
     assert status == 206
     assert body == BIG[1000000:3000000]
     assert headers["content-range"] == f"bytes 1000000-2999999/{len(BIG)}"
@@ -63,7 +65,9 @@ def test_large_range_through_sendfile(server):
 
 
 def test_multipart_through_gunicorn(server):
-    status, headers, body = server.request("GET", "/static/big.bin", {"Range": "bytes=0-9,2000000-2000009"})
+    status, headers, body = server.request(
+        "GET", "/static/big.bin", {"Range": "bytes=0-9,2000000-2000009"}
+    )
     assert status == 206 and headers["content-type"].startswith("multipart/byteranges")
     assert BIG[:10] in body and BIG[2000000:2000010] in body
     assert len(body) == int(headers["content-length"])
@@ -81,7 +85,9 @@ def test_head_matches_get(server):
 
 def test_conditional_and_redirect(server):
     _, headers, _ = server.request("GET", "/static/app.css")
-    status, not_modified, body = server.request("GET", "/static/app.css", {"If-None-Match": headers["etag"]})
+    status, not_modified, body = server.request(
+        "GET", "/static/app.css", {"If-None-Match": headers["etag"]}
+    )
     assert status == 304 and body == b"" and not_modified["etag"] == headers["etag"]
     status, headers, _ = server.request("GET", "/static/docs?x=1")
     assert status == 301 and headers["location"] == "docs/?x=1"

@@ -566,3 +566,16 @@ def test_other_file_wrappers_are_not_trusted_with_ranges(make):
         environ_extra={"wsgi.file_wrapper": FileWrapper},
     )
     assert result.body == CSS[100:70100]
+
+
+def test_construction_never_walks_the_tree(site, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("construction must not list directories")
+
+    for name in ("scandir", "listdir", "walk"):
+        monkeypatch.setattr(os, name, forbidden)
+    app = StaticMiddleware(fallback_app, site, prefix="/static/", index_file=True)
+    app.add_files(site / "docs", prefix="/docs/")
+    # and serving a file does not list directories either
+    assert call(app, "/static/hello.txt").status == 200
+    assert call(app, "/docs/").status == 200

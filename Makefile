@@ -1,0 +1,60 @@
+# Two entry points from a fresh clone: `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# How long each fuzzer runs: briefly inside `make test`, longer with `make fuzz`.
+SMOKE_SECONDS ?= 10
+FUZZ_SECONDS ?= 300
+FUZZERS := paths headers
+
+.PHONY: serve test lint pytest fuzz fuzz-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.serve-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[serve,brotli,zstd]'
+	touch $@
+
+$(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,serve,brotli,zstd]'
+	touch $@
+
+## serve: Gunicorn on $(HOST):$(PORT) serving examples/site/ through the middleware
+serve: $(VENV)/.serve-deps
+	$(BIN)/gunicorn --chdir examples --bind $(HOST):$(PORT) --workers 2 \
+		--access-logfile - wsgi:application
+
+## test: lint, the whole test suite, and a short run of every fuzzer
+test: lint pytest fuzz-smoke
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: $(VENV)/.test-deps
+	$(BIN)/python -m pytest
+
+fuzz-smoke: $(VENV)/.test-deps
+	@$(MAKE) --no-print-directory _fuzz SECONDS=$(SMOKE_SECONDS)
+
+## fuzz: every fuzzer for FUZZ_SECONDS each; crashes land in fuzz/crashes/
+fuzz: $(VENV)/.test-deps
+	@$(MAKE) --no-print-directory _fuzz SECONDS=$(FUZZ_SECONDS)
+
+_fuzz:
+	@mkdir -p fuzz/crashes
+	@set -e; for name in $(FUZZERS); do \
+		mkdir -p fuzz/work/$$name; \
+		echo "fuzz: $$name for $(SECONDS)s"; \
+		$(BIN)/python fuzz/fuzz_$$name.py fuzz/work/$$name fuzz/corpus/$$name \
+			-max_total_time=$(SECONDS) -artifact_prefix=fuzz/crashes/$$name- \
+			-print_final_stats=1 > fuzz/work/$$name.log 2>&1 \
+			|| { tail -n 40 fuzz/work/$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
+		grep -E "^stat::number_of_executed_units" fuzz/work/$$name.log | sed "s/^/fuzz: $$name /"; \
+	done
+
+clean:
+	rm -rf $(VENV) fuzz/work fuzz/crashes .pytest_cache .ruff_cache .hypothesis *.egg-info
