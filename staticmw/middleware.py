@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -192,8 +193,11 @@ class StaticMiddleware:
         if real not in self._roots:
             self._roots.append(real)
         self._raw_prefixes = tuple(m.raw_prefix for m in self._mounts)
+        # "/static" redirects to "/static/" only when index files are on.
         self._bare_prefixes = frozenset(
-            m.raw_prefix[:-1] for m in self._mounts if len(m.raw_prefix) > 1
+            m.raw_prefix[:-1]
+            for m in self._mounts
+            if len(m.raw_prefix) > 1 and self.options.index_file is not None
         )
         self._cache.clear()
 
@@ -286,7 +290,9 @@ class StaticMiddleware:
             return []
         if len(parts) == 1 and isinstance(parts[0], tuple):
             offset, length = parts[0]
-            if length <= SMALL_BODY:
+            # A whole small file is read now and checked; a range, or a large
+            # file, goes to the server's sendfile from the real file when it can.
+            if length <= SMALL_BODY and plan.status == 200:
                 data = _read_exact(fd, offset, length)
                 # The bytes must be the ones the headers describe.
                 if not rep.matches(os.fstat(fd)):
@@ -303,7 +309,9 @@ class StaticMiddleware:
     def _remember(self, path: str, resource: Resource) -> None:
         cache = self._cache
         if len(cache) >= CACHE_ENTRIES:
-            cache.pop(next(iter(cache)), None)
+            # Another thread may insert meanwhile; losing an eviction is harmless.
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):
+                del cache[next(iter(cache))]
         cache[path] = resource
 
     def _find(self, path: str) -> Resource | _Redirect | None:

@@ -23,7 +23,16 @@ def app(environ, start_response):
     start_response("404 Not Found", [("Content-Type", "text/plain"), ("X-App", "1")])
     return [b"app"]
 
-application = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
+static = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
+
+
+def application(environ, start_response):
+    # Records which body object reached Gunicorn: its FileWrapper means sendfile.
+    body = static(environ, start_response)
+    if environ.get("HTTP_X_RECORD"):
+        with open("bodies.log", "a") as log:
+            log.write(environ["HTTP_X_RECORD"] + " " + type(body).__module__ + "\\n")
+    return body
 """
 
 
@@ -41,6 +50,7 @@ def server(request, tmp_path_factory):
     if request.param == "gthread":
         extra += ["--threads", "4"]
     gunicorn = Gunicorn(base, "wsgi_app:application", *extra)
+    gunicorn.base = base
     yield gunicorn
     gunicorn.stop()
     assert gunicorn.process.returncode is not None
@@ -62,6 +72,21 @@ def test_large_range_through_sendfile(server):
     assert headers["content-range"] == f"bytes 1000000-2999999/{len(BIG)}"
     status, _, body = server.request("GET", "/static/big.bin", {"Range": "bytes=-100"})
     assert status == 206 and body == BIG[-100:]
+
+
+def test_single_ranges_reach_sendfile(server):
+    for label, spec, bounds in (
+        ("small", "bytes=5-9", (5, 10)),
+        ("large", "bytes=0-2999999", (0, 3000000)),
+        ("suffix", "bytes=-1", (-1, None)),
+    ):
+        status, _, body = server.request(
+            "GET", "/static/big.bin", {"Range": spec, "X-Record": label}
+        )
+        assert status == 206 and body == BIG[slice(*bounds)]
+    log = (server.base / "bodies.log").read_text().splitlines()
+    for label in ("small", "large", "suffix"):
+        assert f"{label} gunicorn.http.wsgi" in log, log
 
 
 def test_multipart_through_gunicorn(server):

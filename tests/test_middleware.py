@@ -36,6 +36,29 @@ def test_unknown_paths_pass_through_untouched(make):
         assert seen["SCRIPT_NAME"] == ""
 
 
+def test_environ_reaches_the_app_untouched(make):
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(dict(environ))
+        start_response("404 Not Found", [])
+        return []
+
+    mw = StaticMiddleware(app, make().roots[0][1], prefix="/static/", index_file=True)
+    for path in ("/static/missing.css", "/static/../x", "/static/nodir/", "/elsewhere"):
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "q=1",
+            "HTTP_ACCEPT_ENCODING": "gzip",
+            "HTTP_RANGE": "bytes=0-1",
+        }
+        original = dict(environ)
+        mw(environ, lambda *a: None)
+        assert seen.pop() == original
+        assert environ == original
+
+
 def test_get_headers(make):
     result = call(make(), "/static/app.css")
     assert result.status == 200

@@ -71,6 +71,29 @@ def test_rejected_before_any_file_system_call(relative):
     assert split_request_path(relative) is None
 
 
+# Raw PATH_INFO suffixes (bytes as latin-1 text, as a server passes them).
+REJECTED = [
+    "../secret.txt", "a/../../x", "a//b", "a\\b", "c:/x", "x::$DATA", "CON", "nul.txt", "x.",
+    "x ", "a\x00b", ".env", "\uff0e\uff0e/x".encode().decode("latin-1"), "\xff\xfe",
+    "\xc0\xae\xc0\xae/x", "x" * 100_000,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("relative", REJECTED)
+def test_rejected_paths_touch_no_file(tmp_path, monkeypatch, relative):
+    root = tmp_path / "root"
+    root.mkdir()
+    app = StaticMiddleware(fallback_app, root, prefix="/s/", index_file=True)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("file system touched for a rejected path")
+
+    for name in ("stat", "lstat", "open", "scandir", "listdir"):
+        monkeypatch.setattr(os, name, forbidden)
+    monkeypatch.setattr(os.path, "realpath", forbidden)
+    assert call(app, "/s/" + relative, raw=True).passed_through
+
+
 @pytest.mark.parametrize(
     ("relative", "expected"),
     [
