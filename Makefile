@@ -33,6 +33,7 @@ test: lint pytest fuzz-smoke
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict staticmw
 
 pytest: $(VENV)/.test-deps
 	$(BIN)/python -m pytest

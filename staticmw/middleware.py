@@ -212,7 +212,8 @@ class StaticMiddleware:
             served = self._serve(path, environ)
             if served is not None:
                 plan, body = served
-                start_response(plan.status_line, plan.headers)
+                # A copy: outer middleware may append to the list it is given.
+                start_response(plan.status_line, list(plan.headers))
                 return body
         return self.application(environ, start_response)
 

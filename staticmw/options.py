@@ -137,5 +137,6 @@ def _immutable_test(option: Any) -> caching.ImmutableTest:
     if isinstance(option, re.Pattern):
         return caching.regex_test(option)
     if callable(option):
-        return option
+        test: caching.ImmutableTest = option
+        return test
     raise ConfigurationError("immutable_file_test must be a callable(path, url), a regex or None")

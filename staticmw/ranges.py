@@ -12,7 +12,7 @@ MAX_RANGES: Final = 16
 # Any number with more digits than this is larger than every file; it is
 # clamped instead of converted, so huge values cost nothing.
 _MAX_DIGITS = 18
-_HUGE = 10**_MAX_DIGITS
+_HUGE: int = 10**_MAX_DIGITS
 
 
 class _Unsatisfiable:

@@ -602,3 +602,18 @@ def test_construction_never_walks_the_tree(site, monkeypatch):
     # and serving a file does not list directories either
     assert call(app, "/static/hello.txt").status == 200
     assert call(app, "/docs/").status == 200
+
+
+def test_outer_code_mutating_headers_does_not_leak(make):
+    app = make()
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/static/hello.txt"}
+
+    def greedy_start_response(status, headers, exc_info=None):
+        headers.append(("Set-Cookie", "leaked=1"))
+        headers[0] = ("Content-Type", "evil/type")
+
+    for _ in range(2):
+        app(dict(environ), greedy_start_response)
+    clean = call(app, "/static/hello.txt")
+    assert "set-cookie" not in clean.headers
+    assert clean.headers["content-type"] == "text/plain; charset=utf-8"
