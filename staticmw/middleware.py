@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -38,6 +39,11 @@ BLOCK_SIZE = 64 * 1024
 
 # Bound on remembered files; the oldest entry goes first when it is reached.
 CACHE_ENTRIES = 100_000
+
+# Errors that mean "the server is short of resources", not "the file is gone".
+_EXHAUSTED = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS, errno.EIO, errno.EAGAIN}
+)
 
 # Attempts at serving a file that keeps changing between open and read.
 _ATTEMPTS = 3
@@ -252,7 +258,13 @@ class StaticMiddleware:
                 )
                 self._cache.pop(path, None)
                 return None
-            except OSError:
+            except OSError as exc:
+                if exc.errno in _EXHAUSTED:
+                    # The file exists but the server cannot open it now: say so
+                    # (uncacheable) rather than let the app answer 404.
+                    log.error("staticmw: cannot open %s: %s", path, exc)
+                    plan = responses.service_unavailable()
+                    return plan, [responses.UNAVAILABLE_BODY]
                 # Deleted, replaced by a directory or a link, or unreadable now:
                 # forget it and look again; a second miss passes through.
                 self._cache.pop(path, None)

@@ -25,6 +25,7 @@ _STATUS = {
     405: "405 Method Not Allowed",
     412: "412 Precondition Failed",
     416: "416 Range Not Satisfiable",
+    503: "503 Service Unavailable",
 }
 
 # Headers a 412 or 416 keeps so the client can recover (§15.5.13, §15.5.17).
@@ -35,6 +36,7 @@ _SINGLE_RANGE_DROP = frozenset({"content-length"})
 _MULTIPART_DROP = frozenset({"content-length", "content-type"})
 
 METHOD_NOT_ALLOWED_BODY = b"405 Method Not Allowed\n"
+UNAVAILABLE_BODY = b"503 Service Unavailable\n"
 
 
 class Plan:
@@ -73,6 +75,17 @@ def method_not_allowed() -> Plan:
         ("Content-Length", str(len(METHOD_NOT_ALLOWED_BODY))),
     ]
     return Plan(405, headers, [METHOD_NOT_ALLOWED_BODY])
+
+
+def service_unavailable() -> Plan:
+    """§15.6.4: the server is out of descriptors or memory; never stored by a cache."""
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(UNAVAILABLE_BODY))),
+        ("Cache-Control", "no-store"),
+        ("Retry-After", "1"),
+    ]
+    return Plan(503, headers, [UNAVAILABLE_BODY])
 
 
 def redirect_to_directory(last_segment: str, query: str, max_age: int | None) -> Plan:

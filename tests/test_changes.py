@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -142,6 +143,23 @@ def test_unreadable_file_passes_through(make, monkeypatch, caplog):
     result = call(app, "/static/hello.txt")
     assert result.passed_through
     assert "cannot read" in caplog.text
+
+
+def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog):
+    app = make()
+    assert call(app, "/static/hello.txt").status == 200
+
+    def exhausted(path, flags, *args, **kwargs):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(middleware.os, "open", exhausted)
+    result = call(app, "/static/hello.txt")
+    assert result.status == 503
+    assert result.headers["cache-control"] == "no-store"
+    assert result.headers["retry-after"] == "1"
+    assert "Too many open files" in caplog.text
+    monkeypatch.undo()
+    assert call(app, "/static/hello.txt").status == 200
 
 
 def test_cache_is_bounded(site, make, monkeypatch):
