@@ -1,0 +1,558 @@
+"""The build step: collect sources, hash names, rewrite references, precompress, write manifests.
+
+Every output is written to a temporary dotfile and renamed into place, and only
+when its bytes change, so an interrupted build never leaves a partial file under
+a final name and a repeated build changes nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import posixpath
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import compress, manifest, rewrite
+from .mediatypes import MediaTypes
+from .paths import sidecar_original
+
+log = logging.getLogger("staticmw.build")
+
+HASH_LENGTH = 12
+_CHUNK = 1 << 20
+_TMP_SUFFIX = ".staticmw-tmp"
+_ALL_SUFFIXES = (".gz", ".br", ".zst", ".zstd")
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(Exception):
+    """A build that cannot start: bad sources, output inside nothing writable, ..."""
+
+
+@dataclass
+class BuildConfig:
+    """What to build; mirrors the command-line options."""
+
+    sources: Sequence[str]
+    out: str
+    exclude: Sequence[str] = ()
+    codecs: Sequence[str] | None = None  # None: every installed codec
+    strict: bool = False
+    prune: bool = False
+    dry_run: bool = False
+    django_manifest: bool = False
+    jobs: int = 0  # 0: one per core
+
+
+@dataclass
+class CodecStats:
+    files: int = 0
+    before: int = 0
+    after: int = 0
+
+
+@dataclass
+class Report:
+    """What a build did (or, with ``dry_run``, would do)."""
+
+    dry_run: bool = False
+    files: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    clashes: list[tuple[str, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    codecs: dict[str, CodecStats] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "files": self.files,
+            "written": sorted(self.written),
+            "unchanged": self.unchanged,
+            "removed": sorted(self.removed),
+            "clashes": [{"name": n, "kept": k, "ignored": i} for n, k, i in self.clashes],
+            "warnings": self.warnings,
+            "errors": self.errors,
+            "codecs": {k: vars(v) for k, v in self.codecs.items()},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def hashed_name(name: str, digest: str) -> str:
+    """``css/app.css`` -> ``css/app.<first 12 hex>.css`` (Django's naming)."""
+    head, tail = posixpath.split(name)
+    stem, ext = posixpath.splitext(tail)
+    if not stem:  # ".htaccess"-like names have no extension to keep
+        stem, ext = tail, ""
+    return posixpath.join(head, f"{stem}.{digest[:HASH_LENGTH]}{ext}")
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _excluded(relative: str, patterns: Sequence[str]) -> bool:
+    base = posixpath.basename(relative)
+    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+
+
+def collect(
+    sources: Sequence[str], out: str, exclude: Sequence[str], report: Report
+) -> dict[str, str]:
+    """Logical name -> source file, first source winning; dotfiles and exclusions skipped."""
+    found: dict[str, str] = {}
+    out_real = os.path.realpath(out)
+    for source in sources:
+        root = os.path.realpath(source)
+        if not os.path.isdir(root):
+            raise BuildError(f"source {source!r} is not a directory")
+        for directory, dirnames, filenames in os.walk(root):
+            if os.path.realpath(directory) == out_real:
+                dirnames[:] = []
+                continue
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            relative_dir = os.path.relpath(directory, root).replace(os.sep, "/")
+            for filename in sorted(filenames):
+                if filename.startswith(".") or filename.endswith(_TMP_SUFFIX):
+                    continue
+                relative = filename if relative_dir == "." else f"{relative_dir}/{filename}"
+                if _excluded(relative, exclude):
+                    continue
+                path = os.path.join(directory, filename)
+                if relative in found:
+                    report.clashes.append((relative, found[relative], path))
+                    continue
+                found[relative] = path
+    # Precompressed siblings in the sources are regenerated, not copied.
+    for name in list(found):
+        original = sidecar_original(name)
+        if original is not None and original in found:
+            del found[name]
+    return dict(sorted(found.items()))
+
+
+def _order(deps: dict[str, list[str]], report: Report) -> tuple[list[str], set[tuple[str, str]]]:
+    """Dependencies first; edges that close a cycle are returned to be left unrewritten."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    cyclic: set[tuple[str, str]] = set()
+    for start in deps:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, Iterable[str]]] = [(start, iter(deps[start]))]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if state.get(child) == 1:
+                    cyclic.add((node, child))
+                    report.warnings.append(
+                        f"{node}: references {child}, which references it back; "
+                        "left pointing at the unhashed name"
+                    )
+                elif not state.get(child):
+                    state[child] = 1
+                    stack.append((child, iter(deps.get(child, ()))))
+                    break
+            else:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+    return order, cyclic
+
+
+@dataclass
+class _File:
+    name: str
+    source: str
+    size: int = 0
+    source_hash: str = ""
+    content: bytes | None = None  # rewritten content, for CSS/JS only
+    digest: str = ""
+    hashed: str = ""
+
+
+def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, _File]:
+    files = {name: _File(name, path) for name, path in collected.items()}
+    raw: dict[str, bytes] = {}
+    for item in files.values():
+        try:
+            if rewrite.is_rewritable(item.name):
+                with open(item.source, "rb") as handle:
+                    raw[item.name] = handle.read()
+                item.source_hash = hashlib.sha256(raw[item.name]).hexdigest()
+                item.size = len(raw[item.name])
+            else:
+                item.source_hash = _sha256_file(item.source)
+                item.size = os.path.getsize(item.source)
+                item.digest = item.source_hash
+                item.hashed = hashed_name(item.name, item.digest)
+        except OSError as exc:
+            report.errors.append(f"{item.source}: cannot read: {exc.strerror or exc}")
+    references = {name: rewrite.find_references(name, data) for name, data in raw.items()}
+    targets: dict[str, list[str | None]] = {}
+    deps: dict[str, list[str]] = {}
+    for name, refs in references.items():
+        targets[name] = [rewrite.local_target(name, ref.url) for ref in refs]
+        deps[name] = [t for t in targets[name] if t and t in raw and t != name]
+    order, cyclic = _order(deps, report)
+    for name in order:
+        item = files[name]
+        refs = references[name]
+        resolved = dict(zip((id(r) for r in refs), targets[name], strict=True))
+
+        def replacement(
+            ref: rewrite.Reference, name: str = name, resolved: Any = resolved
+        ) -> str | None:
+            target = resolved[id(ref)]
+            if target is None:
+                return None
+            if target not in files or not files[target].hashed:
+                if target == name or (name, target) in cyclic:
+                    return None
+                message = f"{files[name].source}:{ref.line}: {ref.url!r} not found"
+                (report.errors if strict else report.warnings).append(message)
+                return None
+            return rewrite.replace_path(ref.url, posixpath.basename(files[target].hashed))
+
+        content = rewrite.rewrite(raw[name], refs, replacement)
+        # Unchanged by rewriting: the hashed copy is a plain copy.
+        item.content = None if content == raw[name] else content
+        item.digest = hashlib.sha256(content).hexdigest()
+        item.hashed = hashed_name(name, item.digest)
+    return {name: item for name, item in files.items() if item.hashed}
+
+
+def _same_file(path: str, size: int, digest: str | None) -> bool:
+    try:
+        if os.path.getsize(path) != size:
+            return False
+    except OSError:
+        return False
+    return digest is None or _sha256_file(path) == digest
+
+
+def _copy_atomic(source: str, dest: str) -> None:
+    directory = os.path.dirname(dest)
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(
+        prefix="." + os.path.basename(dest) + ".", suffix=_TMP_SUFFIX, dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle, open(source, "rb") as src:
+            shutil.copyfileobj(src, handle, _CHUNK)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def compress_file(codec: str, source: str, dest: str) -> int | None:
+    """Compress *source* into *dest* when worth it (at most 95% of the original).
+
+    Returns the variant's size, or ``None`` when it is not kept; a stale *dest*
+    is then removed, and reported, with the build's other stale variants.
+    Runs in worker processes.
+    """
+    with open(source, "rb") as handle:
+        data = handle.read()
+    packed = compress.compressor(codec)(data)
+    if len(packed) > len(data) * compress.KEEP_RATIO:
+        return None
+    manifest.atomic_write(dest, packed)
+    return len(packed)
+
+
+def _remove_leftovers(out: str) -> None:
+    """Delete temporary files an earlier, killed build left behind."""
+    for directory, _, filenames in os.walk(out):
+        for filename in filenames:
+            if filename.endswith(_TMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, filename))
+
+
+def _previous(out: str) -> tuple[set[str], dict[str, Any], set[str]]:
+    """What the last build wrote: its outputs, its manifest entries, the codecs it tried."""
+    path = os.path.join(out, manifest.MANIFEST_NAME)
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+        files = dict(data["files"])
+        codecs = {c for c in data.get("codecs", ()) if isinstance(c, str)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set(), {}, set()
+    outputs: set[str] = set()
+    for name, entry in files.items():
+        for base in (name, entry.get("hashed", "") if isinstance(entry, dict) else ""):
+            if base:
+                outputs.add(base)
+                outputs.update(base + suffix for suffix in _ALL_SUFFIXES)
+    return outputs, files, codecs
+
+
+def resolve_codecs(requested: Sequence[str] | None, report: Report) -> list[str]:
+    """Codecs to use: the requested ones (each must be installed) or all installed ones."""
+    if requested is None:
+        codecs = compress.available()
+        for missing in sorted(set(compress.ALL_CODECS) - set(codecs)):
+            report.warnings.append(
+                f"{missing} variants skipped: install the '{compress.EXTRAS[missing]}' extra"
+            )
+        return codecs
+    for codec in requested:
+        compress.compressor(codec)  # raises CodecUnavailable or ValueError
+    return list(dict.fromkeys(requested))
+
+
+def build(config: BuildConfig, progress: Progress | None = None) -> Report:
+    """Run the build described by *config*; errors are collected in the report."""
+    started = time.perf_counter()
+    report = Report(dry_run=config.dry_run)
+    if not config.sources:
+        raise BuildError("no source directories given")
+    out = os.path.abspath(config.out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise BuildError(f"output {config.out!r} exists and is not a directory")
+    codecs = resolve_codecs(config.codecs, report)
+    if not config.dry_run:
+        os.makedirs(out, exist_ok=True)
+        _remove_leftovers(out)
+    old_outputs, old_entries, old_codecs = _previous(out)
+
+    collected = collect(config.sources, out, config.exclude, report)
+    files = _plan(collected, report, config.strict)
+    report.files = len(files)
+    media = MediaTypes()
+    outputs: set[str] = set()
+    # codec, source file, variant key, whether the variant's name carries the hash
+    tasks: list[tuple[str, str, str, bool]] = []
+    total = len(files)
+
+    def note(path: str, changed: bool) -> None:
+        outputs.add(path)
+        if changed:
+            report.written.append(path)
+        else:
+            report.unchanged += 1
+
+    for done, item in enumerate(files.values(), 1):
+        if progress:
+            progress("copy", done, total)
+        plain = os.path.join(out, item.name)
+        hashed = os.path.join(out, item.hashed)
+        try:
+            same_plain = _same_file(plain, item.size, item.source_hash)
+            if not same_plain and not config.dry_run:
+                _copy_atomic(item.source, plain)
+            note(item.name, not same_plain)
+            size = len(item.content) if item.content is not None else item.size
+            same_hashed = _same_file(hashed, size, None)  # the name carries the hash
+            if not same_hashed and not config.dry_run:
+                if item.content is not None:
+                    manifest.atomic_write(hashed, item.content)
+                else:
+                    _copy_atomic(item.source, hashed)
+            note(item.hashed, not same_hashed)
+        except OSError as exc:
+            report.errors.append(f"{item.name}: cannot write: {exc}")
+            continue
+        if not codecs or not compress.worth_compressing(media.bare_type(item.name)):
+            continue
+        previous = old_entries.get(item.name)
+        previous = previous if isinstance(previous, dict) else {}
+        for codec in codecs:
+            suffix = compress.SUFFIXES[codec]
+            # Tried on these very bytes last time and not worth keeping: skip.
+            tried = codec in old_codecs
+            useless = tried and previous.get("hash") == item.digest
+            if not (useless and codec not in previous.get("encodings", {})):
+                tasks.append((codec, hashed, item.hashed + suffix, True))
+            if item.content is not None:
+                # The unhashed copy of a rewritten file has other bytes: its own
+                # variant, redone only when the source changed.
+                same_source = tried and previous.get("source_hash") == item.source_hash
+                kept = codec in previous.get("source_encodings", {})
+                if not (same_source and (not kept or os.path.exists(plain + suffix))):
+                    tasks.append((codec, plain, item.name + suffix, False))
+
+    sizes: dict[str, int | None] = {}
+    pending: list[tuple[str, str, str]] = []  # codec, source, key
+    for codec, source, key, content_addressed in tasks:
+        dest = os.path.join(out, key)
+        if content_addressed and os.path.exists(dest):
+            # Written atomically under a name that carries the hash: still right.
+            sizes[key] = os.path.getsize(dest)
+            report.unchanged += 1
+        elif config.dry_run:
+            report.written.append(key + " (compress)")
+        else:
+            pending.append((codec, source, key))
+    _run_compression(pending, out, config.jobs, sizes, report, progress)
+
+    entries: dict[str, Any] = {}
+    for item in files.values():
+        encodings: dict[str, int] = {}
+        original_encodings: dict[str, int] = {}
+        for codec in codecs:
+            suffix = compress.SUFFIXES[codec]
+            hashed_key = item.hashed + suffix
+            variant_size = sizes.get(hashed_key)
+            if variant_size is not None:
+                encodings[codec] = variant_size
+                outputs.add(hashed_key)
+                _stats(
+                    report,
+                    codec,
+                    len(item.content) if item.content is not None else item.size,
+                    variant_size,
+                )
+            plain_key = item.name + suffix
+            if item.content is None:
+                # Same bytes as the hashed file: the variant is the same too.
+                if variant_size is not None:
+                    if not config.dry_run:
+                        changed = _mirror(
+                            os.path.join(out, hashed_key), os.path.join(out, plain_key)
+                        )
+                        note(plain_key, changed)
+                    else:
+                        outputs.add(plain_key)
+            else:
+                plain_size = sizes.get(plain_key)
+                if (
+                    plain_size is None
+                    and plain_key not in sizes
+                    and os.path.exists(os.path.join(out, plain_key))
+                ):
+                    plain_size = os.path.getsize(os.path.join(out, plain_key))
+                if plain_size is not None:
+                    original_encodings[codec] = plain_size
+                    outputs.add(plain_key)
+        entry: dict[str, Any] = {
+            "hashed": item.hashed,
+            "hash": item.digest,
+            "size": len(item.content) if item.content is not None else item.size,
+            "encodings": encodings,
+            "source_hash": item.source_hash,
+        }
+        if item.content is not None:
+            entry["source_size"] = item.size
+            entry["source_encodings"] = original_encodings
+        entries[item.name] = entry
+
+    # Variants of our outputs that this build did not produce would be served stale.
+    stale = set()
+    for item in files.values():
+        for base in (item.name, item.hashed):
+            for suffix in _ALL_SUFFIXES:
+                key = base + suffix
+                if key not in outputs and os.path.exists(os.path.join(out, key)):
+                    stale.add(key)
+    if config.prune:
+        stale |= {key for key in old_outputs - outputs if os.path.exists(os.path.join(out, key))}
+    for key in sorted(stale):
+        if not config.dry_run:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(out, key))
+        report.removed.append(key)
+
+    if report.errors:
+        report.warnings.append("manifest not written because of errors")
+    elif not config.dry_run:
+        written = manifest.atomic_write(
+            os.path.join(out, manifest.MANIFEST_NAME), manifest.dump_ours(entries, codecs)
+        )
+        if written:
+            report.written.append(manifest.MANIFEST_NAME)
+        if config.django_manifest:
+            names = {name: entry["hashed"] for name, entry in entries.items()}
+            if manifest.atomic_write(
+                os.path.join(out, manifest.DJANGO_MANIFEST_NAME), manifest.dump_django(names)
+            ):
+                report.written.append(manifest.DJANGO_MANIFEST_NAME)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _mirror(source: str, dest: str) -> bool:
+    with open(source, "rb") as handle:
+        data = handle.read()
+    return manifest.atomic_write(dest, data)
+
+
+def _stats(report: Report, codec: str, before: int, after: int) -> None:
+    stats = report.codecs.setdefault(codec, CodecStats())
+    stats.files += 1
+    stats.before += before
+    stats.after += after
+
+
+def _run_compression(
+    pending: list[tuple[str, str, str]],
+    out: str,
+    jobs: int,
+    sizes: dict[str, int | None],
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    """Compress in worker processes, one per core by default; record sizes by output key."""
+    total = len(pending)
+    if not total:
+        return
+
+    def record(key: str, size: int | None, done: int) -> None:
+        sizes[key] = size
+        if size is not None:
+            report.written.append(key)
+        if progress:
+            progress("compress", done, total)
+
+    workers = min(jobs or os.cpu_count() or 1, total)
+    if workers == 1:
+        for done, (codec, source, key) in enumerate(pending, 1):
+            try:
+                record(key, compress_file(codec, source, os.path.join(out, key)), done)
+            except OSError as exc:
+                report.errors.append(f"{key}: cannot compress: {exc}")
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(compress_file, codec, source, os.path.join(out, key)): key
+            for codec, source, key in pending
+        }
+        try:
+            for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                key = futures[future]
+                try:
+                    record(key, future.result(), done)
+                except OSError as exc:
+                    report.errors.append(f"{key}: cannot compress: {exc}")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

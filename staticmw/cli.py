@@ -1,0 +1,145 @@
+"""Command line: ``staticmw build SRC... --out DIR`` (also ``python -m staticmw``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from . import __version__, compress
+from .build import BuildConfig, BuildError, Report, build
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+class _Bar:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or not total:
+            return
+        width = 30
+        filled = width * done // total
+        self.stream.write(f"\r{stage:<9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def summary(report: Report) -> str:
+    """The human-readable table printed after a build."""
+    verb = "would write" if report.dry_run else "written"
+    lines = [
+        f"files     {report.files}  ({len(report.written)} {verb}, {report.unchanged} unchanged, "
+        f"{len(report.removed)} removed)",
+    ]
+    if report.codecs:
+        lines.append(f"{'codec':<8}{'files':>7}{'before':>13}{'after':>13}{'saved':>8}")
+        for codec, stats in report.codecs.items():
+            saved = 100 - 100 * stats.after / stats.before if stats.before else 0
+            lines.append(
+                f"{codec:<8}{stats.files:>7}{_size(stats.before):>13}{_size(stats.after):>13}"
+                f"{saved:>7.0f}%"
+            )
+    lines.append(f"time      {report.seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="staticmw", description="Static files for WSGI apps.")
+    parser.add_argument("--version", action="version", version=f"staticmw {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser(
+        "build",
+        help="collect, hash, precompress and write a manifest",
+        description="Collect SRC directories into DIR, add content-hashed copies, rewrite "
+        "CSS/JS references to them, precompress, and write staticmw.json.",
+    )
+    b.add_argument("sources", nargs="+", metavar="SRC", help="source directories; first wins")
+    b.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="skip files whose path or name matches (repeatable)")  # fmt: skip
+    b.add_argument("--codecs", metavar="LIST",
+                   help=f"comma-separated subset of {','.join(compress.ALL_CODECS)} "
+                   "(default: every installed one); 'none' for no variants")  # fmt: skip
+    b.add_argument("--strict", action="store_true", help="a missing reference is an error")
+    b.add_argument("--prune", action="store_true", help="remove outputs of earlier builds")
+    b.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    b.add_argument("--django-manifest", action="store_true",
+                   help="also write Django's staticfiles.json")  # fmt: skip
+    b.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: cores)"
+    )
+    b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    b.add_argument("--quiet", action="store_true", help="only errors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    codecs: list[str] | None = None
+    if args.codecs is not None:
+        codecs = (
+            []
+            if args.codecs == "none"
+            else [c.strip() for c in args.codecs.split(",") if c.strip()]
+        )
+    if args.jobs < 0:
+        print("staticmw: --jobs must be >= 0", file=sys.stderr)
+        return 2
+    config = BuildConfig(
+        sources=args.sources,
+        out=args.out,
+        exclude=args.exclude,
+        codecs=codecs,
+        strict=args.strict,
+        prune=args.prune,
+        dry_run=args.dry_run,
+        django_manifest=args.django_manifest,
+        jobs=args.jobs,
+    )
+    try:
+        report = build(config, progress=None if args.quiet or args.json else _Bar(sys.stderr))
+    except (BuildError, compress.CodecUnavailable, ValueError) as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("staticmw: interrupted; no partial file was left under a final name", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for name, kept, ignored in report.clashes:
+            print(f"clash: {name}: using {kept}, ignoring {ignored}", file=sys.stderr)
+        for message in report.warnings:
+            print(f"warning: {message}", file=sys.stderr)
+        for message in report.errors:
+            print(f"error: {message}", file=sys.stderr)
+        if args.dry_run and not args.quiet:
+            for path in sorted(report.written):
+                print(f"write   {path}")
+            for path in sorted(report.removed):
+                print(f"remove  {path}")
+        if not args.quiet:
+            print(summary(report))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Find and rewrite references between assets: ``url()`` and ``@import`` in CSS, and
+``sourceMappingURL`` in CSS and JavaScript, so hashed files point at hashed files.
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from collections.abc import Callable
+from urllib.parse import quote, unquote, urlsplit
+
+_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
+_CSS_URL = re.compile(
+    rb"""url\(\s*(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^'"\s)]*))\s*\)""", re.I
+)
+_CSS_IMPORT = re.compile(rb"""@import\s+(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)')""", re.I)
+_CSS_SOURCEMAP = re.compile(rb"/\*[#@][ \t]*sourceMappingURL=(?P<bare>[^\s*]+)[ \t]*\*/")
+_JS_SOURCEMAP = re.compile(rb"^//[#@][ \t]*sourceMappingURL=(?P<bare>\S+)[ \t]*$", re.M)
+
+REWRITABLE_EXTENSIONS = (".css", ".js", ".mjs", ".cjs")
+
+
+class Reference:
+    """One reference in a file: where its URL text sits, the URL, and its line."""
+
+    __slots__ = ("end", "line", "start", "url")
+
+    def __init__(self, start: int, end: int, url: str, line: int):
+        self.start = start
+        self.end = end
+        self.url = url
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"Reference({self.url!r}, line {self.line})"
+
+
+def is_rewritable(name: str) -> bool:
+    """Whether references in this file are looked for (CSS and JavaScript)."""
+    return name.lower().endswith(REWRITABLE_EXTENSIONS)
+
+
+def _group(match: re.Match[bytes]) -> tuple[int, int]:
+    for group in ("dq", "sq", "bare"):
+        if group in match.re.groupindex and match.group(group) is not None:
+            return match.span(group)
+    raise AssertionError("pattern without a URL group")
+
+
+def find_references(name: str, content: bytes) -> list[Reference]:
+    """References in a CSS or JavaScript file, in order; none in other files.
+
+    In CSS, ``url()`` and ``@import`` inside comments are ignored, while a
+    ``/*# sourceMappingURL=... */`` comment is a reference.
+    """
+    lowered = name.lower()
+    spans: list[tuple[int, int]] = []
+    if lowered.endswith(".css"):
+        comments = [m.span() for m in _COMMENT.finditer(content)]
+        starts = [start for start, _ in comments]
+
+        def in_comment(position: int) -> bool:
+            index = bisect.bisect_right(starts, position) - 1
+            return index >= 0 and position < comments[index][1]
+
+        for pattern in (_CSS_URL, _CSS_IMPORT):
+            for match in pattern.finditer(content):
+                if not in_comment(match.start()):
+                    spans.append(_group(match))
+        spans += [_group(m) for m in _CSS_SOURCEMAP.finditer(content)]
+    elif lowered.endswith(REWRITABLE_EXTENSIONS):
+        spans += [_group(m) for m in _JS_SOURCEMAP.finditer(content)]
+    references = []
+    for start, end in sorted(set(spans)):
+        url = content[start:end].decode("utf-8", "replace").strip()
+        if url:
+            line = content.count(b"\n", 0, start) + 1
+            references.append(Reference(start, end, url, line))
+    return references
+
+
+def local_target(referrer: str, url: str) -> str | None:
+    """The root-relative file a relative URL in *referrer* names, or ``None`` to leave it.
+
+    ``data:``, absolute URLs (scheme or ``//host``), root-absolute paths and
+    fragment- or query-only references are left alone. A path that climbs out
+    of the root gives ``""`` (a broken reference).
+    """
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(referrer), unquote(parts.path)))
+    if joined == ".." or joined.startswith("../") or joined == ".":
+        return ""
+    return joined
+
+
+def replace_path(url: str, hashed_basename: str) -> str:
+    """*url* with its last path segment swapped for *hashed_basename*; query and fragment kept."""
+    parts = urlsplit(url)
+    head, _, last = parts.path.rpartition("/")
+    new_last = hashed_basename if unquote(last) == last else quote(hashed_basename)
+    path = f"{head}/{new_last}" if head or parts.path.startswith("/") else new_last
+    suffix = ""
+    if parts.query:
+        suffix += "?" + parts.query
+    if parts.fragment:
+        suffix += "#" + parts.fragment
+    elif url.endswith("#"):
+        suffix += "#"
+    return path + suffix
+
+
+def rewrite(
+    content: bytes, references: list[Reference], replacement: Callable[[Reference], str | None]
+) -> bytes:
+    """*content* with each reference's URL replaced by ``replacement(ref)``, unless ``None``."""
+    pieces = []
+    position = 0
+    for ref in references:
+        new = replacement(ref)
+        if new is None:
+            continue
+        pieces.append(content[position : ref.start])
+        pieces.append(new.encode("utf-8"))
+        position = ref.end
+    pieces.append(content[position:])
+    return b"".join(pieces)
