@@ -298,16 +298,20 @@ def _remove_leftovers(out: str) -> None:
 
 
 def _previous(out: str) -> tuple[set[str], dict[str, Any], set[str]]:
-    """What the last build wrote: its outputs, its manifest entries, the codecs it tried."""
+    """What earlier builds left: their outputs, the last manifest's entries, the codecs tried.
+
+    Outputs include those older builds kept without ``--prune`` (``retained``).
+    """
     path = os.path.join(out, manifest.MANIFEST_NAME)
     try:
         with open(path, "rb") as handle:
             data = json.load(handle)
         files = dict(data["files"])
         codecs = {c for c in data.get("codecs", ()) if isinstance(c, str)}
+        retained = {r for r in data.get("retained", ()) if isinstance(r, str)}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set(), {}, set()
-    outputs: set[str] = set()
+    outputs: set[str] = set(retained)
     for name, entry in files.items():
         for base in (name, entry.get("hashed", "") if isinstance(entry, dict) else ""):
             if base:
@@ -336,6 +340,9 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     report = Report(dry_run=config.dry_run)
     if not config.sources:
         raise BuildError("no source directories given")
+    for source in config.sources:
+        if not os.path.isdir(source):
+            raise BuildError(f"source {source!r} is not a directory")
     out = os.path.abspath(config.out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise BuildError(f"output {config.out!r} exists and is not a directory")
@@ -474,8 +481,13 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
                 key = base + suffix
                 if key not in outputs and os.path.exists(os.path.join(out, key)):
                     stale.add(key)
+    # Outputs of earlier builds: kept for clients still on them, until --prune.
+    leftovers = {key for key in old_outputs - outputs if _is_output_file(out, key)}
+    retained: set[str] = set()
     if config.prune:
-        stale |= {key for key in old_outputs - outputs if os.path.exists(os.path.join(out, key))}
+        stale |= leftovers
+    else:
+        retained = leftovers
     for key in sorted(stale):
         if not config.dry_run:
             with contextlib.suppress(OSError):
@@ -486,7 +498,8 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         report.warnings.append("manifest not written because of errors")
     elif not config.dry_run:
         written = manifest.atomic_write(
-            os.path.join(out, manifest.MANIFEST_NAME), manifest.dump_ours(entries, codecs)
+            os.path.join(out, manifest.MANIFEST_NAME),
+            manifest.dump_ours(entries, codecs, sorted(retained)),
         )
         if written:
             report.written.append(manifest.MANIFEST_NAME)
@@ -498,6 +511,12 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
                 report.written.append(manifest.DJANGO_MANIFEST_NAME)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _is_output_file(out: str, key: str) -> bool:
+    """A path from a manifest that is a file inside *out* (never outside it)."""
+    path = os.path.normpath(os.path.join(out, key))
+    return path.startswith(out + os.sep) and os.path.isfile(path)
 
 
 def _mirror(source: str, dest: str) -> bool:

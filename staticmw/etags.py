@@ -17,6 +17,12 @@ def make_etag(mtime_ns: int, size: int, coding: str | None = None) -> str:
     return f'"{mtime_ns:x}-{size:x}"'
 
 
+def make_content_etag(content_hash: str, coding: str | None = None) -> str:
+    """A strong tag from a content hash (a manifest's), again one per coding."""
+    opaque = content_hash[:32]
+    return f'"{opaque}-{coding}"' if coding else f'"{opaque}"'
+
+
 def is_star(value: str) -> bool:
     """Whether a precondition field is the bare ``*`` form."""
     return value.strip(" \t") == "*"

@@ -9,6 +9,7 @@ from wsgiref.headers import Headers
 from werkzeug.http import http_date
 
 from . import caching, etags
+from .manifest import Entry
 from .options import Options
 
 # Header names dropped from a 304 (§15.4.5: no representation metadata beyond
@@ -67,6 +68,7 @@ class Resource:
         "available",
         "cache_control",
         "content_type",
+        "entry",
         "name",
         "representations",
         "url",
@@ -80,11 +82,13 @@ class Resource:
         content_type: str,
         cache_control: str | None,
         representations: list[Representation],
+        entry: Entry | None = None,
     ):
         self.url = url
         self.name = name
         self.content_type = content_type
         self.cache_control = cache_control
+        self.entry = entry
         self.representations = representations
         self.vary = len(representations) > 1
         self.available = [(rep.coding, rep.size) for rep in representations]
@@ -104,19 +108,27 @@ class HeaderBuilder:
         self.options = options
 
     def resource(
-        self, url: str, name: str, files: list[tuple[str, str, os.stat_result]]
+        self,
+        url: str,
+        name: str,
+        files: list[tuple[str, str, os.stat_result]],
+        entry: Entry | None = None,
     ) -> Resource:
-        """A resource from ``(coding, path, stat)`` triples, identity first."""
+        """A resource from ``(coding, path, stat)`` triples, identity first.
+
+        *entry* is what a manifest knows of this file: listed as hashed, it is
+        immutable, and its content hash becomes the ETag.
+        """
         content_type = self.options.media_types.content_type(name)
         primary = files[0][1]
-        immutable = bool(self.options.immutable_file_test(primary, url))
+        immutable = entry is not None or bool(self.options.immutable_file_test(primary, url))
         control = caching.cache_control(immutable, self.options.max_age)
         vary = len(files) > 1
         reps = [
-            self.representation(url, primary, content_type, control, vary, coding, path, st)
+            self.representation(url, primary, content_type, control, vary, coding, path, st, entry)
             for coding, path, st in files
         ]
-        return Resource(url, name, content_type, control, reps)
+        return Resource(url, name, content_type, control, reps, entry)
 
     def refresh(self, resource: Resource, index: int, st: os.stat_result) -> Representation:
         """Rebuild one representation of *resource* from a newer ``stat`` and store it."""
@@ -130,6 +142,7 @@ class HeaderBuilder:
             old.coding,
             old.path,
             st,
+            resource.entry,
         )
         resource.replace(index, rep)
         return rep
@@ -144,6 +157,7 @@ class HeaderBuilder:
         coding: str,
         path: str,
         st: os.stat_result,
+        entry: Entry | None = None,
     ) -> Representation:
         """Compute the 200 headers for the file at *path* as sent with one coding.
 
@@ -155,6 +169,12 @@ class HeaderBuilder:
         mtime_ns = st.st_mtime_ns
         identity = coding == "identity"
         etag = etags.make_etag(mtime_ns, size, None if identity else coding)
+        if entry is not None and entry.content_hash:
+            # The manifest's content hash is the same on every machine and
+            # deploy; it is used only while the size on disk agrees with it.
+            expected = entry.size if identity else entry.encodings.get(coding)
+            if expected == size:
+                etag = etags.make_content_etag(entry.content_hash, None if identity else coding)
 
         mtime = mtime_ns // 1_000_000_000
         now = int(time.time())

@@ -207,15 +207,21 @@ def atomic_write(path: str, data: bytes) -> bool:
     return True
 
 
-def dump_ours(files: Mapping[str, Mapping[str, Any]], codecs: Sequence[str] = ()) -> bytes:
+def dump_ours(
+    files: Mapping[str, Mapping[str, Any]],
+    codecs: Sequence[str] = (),
+    retained: Sequence[str] = (),
+) -> bytes:
     """Serialise our manifest deterministically (sorted keys), so rebuilds are byte-identical.
 
     *codecs* are those the build tried, so the next build knows which missing
-    variants were not worth keeping rather than never made.
+    variants were not worth keeping rather than never made; *retained* are
+    outputs of earlier builds still on disk, for ``--prune`` to remove.
     """
     payload = {
         "version": FORMAT_VERSION,
         "codecs": sorted(codecs),
+        "retained": sorted(retained),
         "files": {k: files[k] for k in sorted(files)},
     }
     return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()

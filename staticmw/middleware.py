@@ -14,7 +14,9 @@ from typing import Any
 
 from . import encodings, paths, responses
 from .files import HeaderBuilder, Representation, Resource
+from .manifest import Manifest, ManifestError, find_in_root
 from .options import ConfigurationError, Options, normalize_prefix
+from .urls import StaticURLs, check_static_host
 
 log = logging.getLogger("staticmw")
 
@@ -65,13 +67,20 @@ class _Redirect:
 
 
 class _Mount:
-    __slots__ = ("directory", "prefix", "raw_prefix")
+    __slots__ = ("directory", "hidden", "manifest", "prefix", "raw_prefix", "urls")
 
-    def __init__(self, prefix: str, directory: str):
+    def __init__(self, prefix: str, directory: str, manifest: Manifest | None, urls: StaticURLs):
         self.prefix = prefix
         # PATH_INFO carries bytes as latin-1 code points (PEP 3333).
         self.raw_prefix = prefix.encode("utf-8").decode("latin-1")
         self.directory = directory
+        self.manifest = manifest
+        self.urls = urls
+        # The manifest file itself is build metadata, not an asset.
+        self.hidden: frozenset[str] = frozenset()
+        if manifest is not None and paths.is_within(manifest.path, directory):
+            relative = os.path.relpath(manifest.path, directory).replace(os.sep, "/")
+            self.hidden = frozenset({relative})
 
 
 def _honours_content_length(wrapper: Any) -> bool:
@@ -149,6 +158,9 @@ class StaticMiddleware:
         immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None = None,
         follow_symlinks: bool = False,
         serve_hidden: bool = False,
+        manifest: str | os.PathLike[str] | bool | None = None,
+        static_host: str | None = None,
+        manifest_strict: bool = False,
     ):
         if not callable(application):
             raise ConfigurationError("application must be a WSGI callable")
@@ -165,20 +177,40 @@ class StaticMiddleware:
             follow_symlinks=follow_symlinks,
             serve_hidden=serve_hidden,
         )
+        try:
+            self.static_host = check_static_host(static_host)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if not isinstance(manifest_strict, bool):
+            raise ConfigurationError(
+                f"manifest_strict must be True or False, got {manifest_strict!r}"
+            )
+        self.manifest_strict = manifest_strict
         self._builder = HeaderBuilder(self.options)
         self._mounts: list[_Mount] = []
+        self._added: list[_Mount] = []
         self._roots: list[str] = []
         self._raw_prefixes: tuple[str, ...] = ()
         self._bare_prefixes: frozenset[str] = frozenset()
         self._cache: dict[str, Resource] = {}
         if root is not None:
-            self.add_files(root, prefix)
+            self.add_files(root, prefix, manifest=manifest)
+        elif manifest not in (None, False):
+            raise ConfigurationError("manifest needs a root")
 
-    def add_files(self, root: str | os.PathLike[str], prefix: str | None = None) -> None:
+    def add_files(
+        self,
+        root: str | os.PathLike[str],
+        prefix: str | None = None,
+        manifest: str | os.PathLike[str] | bool | None = None,
+    ) -> None:
         """Serve the directory *root* under *prefix* (``None`` means ``/``).
 
         The longest matching prefix is tried first; among equal prefixes, the
         root added first. A missing root fails now, not on the first request.
+        *manifest* is a path (relative to *root*), ``None`` to look for
+        ``staticmw.json``, ``staticfiles.json`` or ``.vite/manifest.json`` in
+        the root, or ``False`` for none.
         """
         try:
             directory = os.fspath(root)
@@ -193,7 +225,11 @@ class StaticMiddleware:
             )
         if not os.access(real, os.R_OK | os.X_OK):
             raise ConfigurationError(f"root {directory!r} is not readable by this process")
-        mount = _Mount(normalize_prefix(prefix), real)
+        normalized = normalize_prefix(prefix)
+        loaded = self._load_manifest(real, normalized, manifest)
+        urls = StaticURLs(loaded, normalized, self.static_host or None, self.manifest_strict)
+        mount = _Mount(normalized, real, loaded, urls)
+        self._added.append(mount)
         self._mounts.append(mount)
         self._mounts.sort(key=lambda m: len(m.prefix), reverse=True)
         if real not in self._roots:
@@ -206,6 +242,48 @@ class StaticMiddleware:
             if len(m.raw_prefix) > 1 and self.options.index_file is not None
         )
         self._cache.clear()
+
+    @staticmethod
+    def _load_manifest(
+        directory: str, prefix: str, option: str | os.PathLike[str] | bool | None
+    ) -> Manifest | None:
+        if option is False:
+            return None
+        if option is None:
+            found = find_in_root(directory)
+            if found is None:
+                return None
+            path = found
+        elif isinstance(option, (str, os.PathLike)):
+            path = os.path.join(directory, os.fspath(option))
+            if not os.path.isfile(path):
+                raise ConfigurationError(
+                    f"manifest {os.fspath(option)!r} not found (looked at {path!r})"
+                )
+        else:
+            raise ConfigurationError(f"manifest must be a path, None or False, got {option!r}")
+        try:
+            loaded = Manifest.load(path, public_prefix=prefix)
+        except ManifestError as exc:
+            raise ConfigurationError(str(exc)) from None
+        log.info("staticmw: %s manifest %s lists %d files", loaded.format, path, len(loaded))
+        return loaded
+
+    def static_url(self, name: str) -> str:
+        """The cache-busted URL for a logical name, e.g. ``css/app.css``.
+
+        ``/static/css/app.3f2a9c1b9d0e.css`` from a root's manifest (on
+        ``static_host`` when set). A name no manifest lists gives its plain URL
+        under the first root and a logged warning, or raises
+        :class:`staticmw.NotInManifest` with ``manifest_strict=True``.
+        """
+        for mount in self._mounts:
+            url = mount.urls.lookup(name)
+            if url is not None:
+                return url
+        if self._added:
+            return self._added[0].urls.missing(name)
+        return StaticURLs(None, "/", self.static_host or None, self.manifest_strict).missing(name)
 
     @property
     def roots(self) -> list[tuple[str, str]]:
@@ -363,8 +441,14 @@ class StaticMiddleware:
                     continue
                 if not trailing:
                     return _Redirect(segments[-1])
-                return self._resource(url, index, index_candidate, index_found, True)
+                name_in_root = "/".join((*segments, index))
+                return self._resource(
+                    mount, name_in_root, url, index, index_candidate, index_found, True
+                )
             if trailing:
+                continue
+            name_in_root = "/".join(segments)
+            if name_in_root in mount.hidden:
                 continue
             name = segments[-1]
             original = paths.sidecar_original(name)
@@ -373,11 +457,20 @@ class StaticMiddleware:
                 if paths.locate(sibling, self._roots, follow, hidden) is not None:
                     # A sidecar is only reachable through its original's URL.
                     continue
-            return self._resource(url, name, candidate, found, original is None)
+            return self._resource(
+                mount, name_in_root, url, name, candidate, found, original is None
+            )
         return None
 
     def _resource(
-        self, url: str, name: str, candidate: str, found: paths.Found, with_variants: bool
+        self,
+        mount: _Mount,
+        name_in_root: str,
+        url: str,
+        name: str,
+        candidate: str,
+        found: paths.Found,
+        with_variants: bool,
     ) -> Resource:
         files = [("identity", found.path, found.stat)]
         if with_variants:
@@ -393,4 +486,5 @@ class StaticMiddleware:
                     if variant is not None and not variant.is_dir:
                         files.append((coding, variant.path, variant.stat))
                         break
-        return self._builder.resource(url, name, files)
+        entry = mount.manifest.entry(name_in_root) if mount.manifest is not None else None
+        return self._builder.resource(url, name, files, entry)

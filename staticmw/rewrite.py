@@ -97,19 +97,16 @@ def local_target(referrer: str, url: str) -> str | None:
 
 
 def replace_path(url: str, hashed_basename: str) -> str:
-    """*url* with its last path segment swapped for *hashed_basename*; query and fragment kept."""
-    parts = urlsplit(url)
-    head, _, last = parts.path.rpartition("/")
+    """*url* with its last path segment swapped for *hashed_basename*.
+
+    Whatever follows the path (``?v=1``, ``#frag``, even the bare ``?#iefix``
+    of old font hacks) is kept exactly.
+    """
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    path, rest = url[:cut], url[cut:]
+    head, slash, last = path.rpartition("/")
     new_last = hashed_basename if unquote(last) == last else quote(hashed_basename)
-    path = f"{head}/{new_last}" if head or parts.path.startswith("/") else new_last
-    suffix = ""
-    if parts.query:
-        suffix += "?" + parts.query
-    if parts.fragment:
-        suffix += "#" + parts.fragment
-    elif url.endswith("#"):
-        suffix += "#"
-    return path + suffix
+    return head + slash + new_last + rest
 
 
 def rewrite(

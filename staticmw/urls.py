@@ -1,0 +1,89 @@
+"""Cache-busted URLs from a manifest, with or without a middleware (templates, tools)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import quote, urlsplit
+
+from .manifest import Manifest
+
+log = logging.getLogger("staticmw.urls")
+
+_PATH_SAFE = "/!$&'()*+,;=:@~"
+
+
+class NotInManifest(LookupError):
+    """Raised by a strict lookup for a name the manifest does not list."""
+
+
+def check_static_host(host: str | None) -> str:
+    """Validate a CDN origin such as ``https://cdn.example.com``; return it without a trailing /.
+
+    Raises ``ValueError`` naming the problem.
+    """
+    if host is None or host == "":
+        return ""
+    if not isinstance(host, str):
+        raise ValueError(f"static_host must be a string, got {host!r}")
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https", "") or not parts.netloc:
+        raise ValueError(
+            "static_host must look like 'https://cdn.example.com' or '//cdn.example.com', "
+            f"got {host!r}"
+        )
+    if parts.query or parts.fragment or any(ch.isspace() for ch in host):
+        raise ValueError(f"static_host may not carry a query, fragment or spaces: {host!r}")
+    return host.rstrip("/")
+
+
+def join(host: str, prefix: str, name: str) -> str:
+    """``host`` + ``prefix`` + the percent-encoded ``name``."""
+    return host + quote(prefix + name.lstrip("/"), safe=_PATH_SAFE)
+
+
+class StaticURLs:
+    """``urls("css/app.css")`` -> ``/static/css/app.3f2a9c1b9d0e.css`` from a manifest.
+
+    A name the manifest lacks gives the plain URL and a logged warning, or
+    :class:`NotInManifest` when *strict*. Usable in any template engine, e.g.
+    ``env.globals["static"] = StaticURLs("build/staticmw.json")`` in Jinja2.
+    """
+
+    __slots__ = ("host", "manifest", "prefix", "strict")
+
+    def __init__(
+        self,
+        manifest: Manifest | str | os.PathLike[str] | None,
+        prefix: str = "/static/",
+        static_host: str | None = None,
+        strict: bool = False,
+    ):
+        from .options import normalize_prefix
+
+        self.prefix = normalize_prefix(prefix)
+        if manifest is not None and not isinstance(manifest, Manifest):
+            manifest = Manifest.load(manifest, public_prefix=self.prefix)
+        self.manifest = manifest
+        self.host = check_static_host(static_host)
+        self.strict = strict
+
+    def lookup(self, name: str) -> str | None:
+        """The cache-busted URL, or ``None`` when the manifest lacks *name*."""
+        if self.manifest is None:
+            return None
+        hashed = self.manifest.lookup(name)
+        return None if hashed is None else join(self.host, self.prefix, hashed)
+
+    def __call__(self, name: str) -> str:
+        url = self.lookup(name)
+        if url is not None:
+            return url
+        return self.missing(name)
+
+    def missing(self, name: str) -> str:
+        """The fallback for a name no manifest lists: plain URL and a warning, or raise."""
+        if self.strict:
+            raise NotInManifest(f"{name!r} is not in the static files manifest")
+        log.warning("staticmw: %r is not in the manifest; serving its unhashed URL", name)
+        return join(self.host, self.prefix, name)

@@ -1,0 +1,419 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+
+import brotli
+import pytest
+import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
+
+from staticmw import StaticMiddleware, build, cli, compress
+from staticmw.build import BuildConfig, BuildError, hashed_name
+from staticmw.caching import DEFAULT_IMMUTABLE_PATTERN
+
+from .helpers import call, fallback_app, write
+
+CSS_BODY = b"p { color: #333; margin: 0 0 1em 0; }\n" * 200
+
+
+def make_site(base):
+    src = base / "src"
+    write(
+        src / "css" / "app.css",
+        b'@import "base.css";\nbody{background:url(../img/bg.png)}\n' + CSS_BODY,
+    )
+    write(src / "css" / "base.css", b"@import url(fonts.css);\n" + CSS_BODY)
+    write(src / "css" / "fonts.css", b'@font-face{src:url("../fonts/f.woff2?v=2#x")}\n' + CSS_BODY)
+    write(
+        src / "js" / "app.js", b"console.log('hi');\n" * 100 + b"//# sourceMappingURL=app.js.map\n"
+    )
+    write(src / "js" / "app.js.map", b'{"version":3,"sources":[]}' + b" " * 400)
+    write(src / "img" / "bg.png", b"\x89PNG\r\n" + bytes(300))
+    write(src / "fonts" / "f.woff2", b"wOF2" + bytes(100))
+    write(src / "tiny.txt", b"hi")
+    write(src / ".env", b"SECRET")
+    write(src / ".git" / "config", b"[core]")
+    write(src / "notes.tmp", b"scratch")
+    return src
+
+
+def run(base, *extra_sources, **options):
+    options.setdefault("jobs", 1)
+    config = BuildConfig(
+        sources=[str(base / "src"), *map(str, extra_sources)], out=str(base / "out"), **options
+    )
+    return build.build(config)
+
+
+def load(base):
+    return json.loads((base / "out" / "staticmw.json").read_text())
+
+
+def tree(path):
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+# -- naming -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("css/app.css", "css/app.0123456789ab.css"),
+        ("LICENSE", "LICENSE.0123456789ab"),
+        ("archive.tar.gz", "archive.tar.0123456789ab.gz"),
+        ("js/app.js.map", "js/app.js.0123456789ab.map"),
+    ],
+)
+def test_hashed_name(name, expected):
+    assert hashed_name(name, "0123456789abcdef") == expected
+
+
+@given(st.from_regex(r"([a-z0-9_-]{1,8}/){0,2}[a-z][a-z0-9_-]{0,8}\.[a-z0-9]{1,5}", fullmatch=True))
+def test_hashed_names_are_recognised_as_immutable(name):
+    hashed = hashed_name(name, "f" * 64)
+    assert DEFAULT_IMMUTABLE_PATTERN.search("/static/" + hashed)
+    assert not DEFAULT_IMMUTABLE_PATTERN.search("/static/" + name) or re.search(
+        r"[.-][0-9a-f]{8,}", name
+    )
+
+
+# -- collect, rewrite, hash ---------------------------------------------------------
+
+
+def test_collect_and_clash(tmp_path):
+    make_site(tmp_path)
+    write(tmp_path / "vendor" / "tiny.txt", b"from vendor")
+    write(tmp_path / "vendor" / "lib.js", b"vendor lib;\n" * 50)
+    report = run(tmp_path, tmp_path / "vendor", exclude=["*.tmp"])
+    assert report.ok, report.errors
+    out = tmp_path / "out"
+    assert (out / "tiny.txt").read_bytes() == b"hi"  # the first source wins
+    assert [c[0] for c in report.clashes] == ["tiny.txt"]
+    assert (out / "lib.js").exists()
+    assert not (out / ".env").exists() and not (out / ".git").exists()
+    assert not (out / "notes.tmp").exists()
+    names = load(tmp_path)["files"]
+    assert sorted(names) == [
+        "css/app.css", "css/base.css", "css/fonts.css", "fonts/f.woff2", "img/bg.png",
+        "js/app.js", "js/app.js.map", "lib.js", "tiny.txt",
+    ]  # fmt: skip
+
+
+def test_references_are_rewritten_in_dependency_order(tmp_path):
+    make_site(tmp_path)
+    assert run(tmp_path).ok
+    files = load(tmp_path)["files"]
+    out = tmp_path / "out"
+    app = (out / files["css/app.css"]["hashed"]).read_bytes()
+    base = (out / files["css/base.css"]["hashed"]).read_bytes()
+    fonts = (out / files["css/fonts.css"]["hashed"]).read_bytes()
+    assert f'@import "{os.path.basename(files["css/base.css"]["hashed"])}"'.encode() in app
+    assert (
+        f"url(../{files['img/bg.png']['hashed'].split('/', 1)[1]})".encode().replace(
+            b"../", b"../img/"
+        )
+        in app
+    )
+    assert f"@import url({os.path.basename(files['css/fonts.css']['hashed'])})".encode() in base
+    assert f'url("../{files["fonts/f.woff2"]["hashed"]}?v=2#x")'.encode() in fonts
+    js = (out / files["js/app.js"]["hashed"]).read_bytes()
+    assert (
+        f"//# sourceMappingURL={os.path.basename(files['js/app.js.map']['hashed'])}".encode() in js
+    )
+    # the unhashed copies are the sources, untouched
+    assert (out / "css/app.css").read_bytes() == (tmp_path / "src/css/app.css").read_bytes()
+    # every hash covers the rewritten content
+    for name, entry in files.items():
+        data = (out / entry["hashed"]).read_bytes()
+        assert entry["size"] == len(data)
+        assert entry["hashed"] == hashed_name(name, entry["hash"])
+
+
+def test_a_changed_font_changes_every_css_that_leads_to_it(tmp_path):
+    make_site(tmp_path)
+    run(tmp_path)
+    before = {k: v["hashed"] for k, v in load(tmp_path)["files"].items()}
+    write(tmp_path / "src" / "fonts" / "f.woff2", b"wOF2" + bytes(101))
+    run(tmp_path)
+    after = {k: v["hashed"] for k, v in load(tmp_path)["files"].items()}
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"fonts/f.woff2", "css/fonts.css", "css/base.css", "css/app.css"}
+
+
+def test_missing_reference_warns_with_file_and_line(tmp_path):
+    make_site(tmp_path)
+    write(tmp_path / "src" / "css" / "broken.css", b"a{}\nb{background:url(nope.png)}\n")
+    report = run(tmp_path)
+    assert report.ok
+    assert any(re.search(r"broken\.css:2: 'nope\.png' not found", w) for w in report.warnings)
+    strict = run(tmp_path, strict=True)
+    assert not strict.ok and any("broken.css:2" in e for e in strict.errors)
+
+
+def test_cycles_do_not_crash(tmp_path):
+    src = tmp_path / "src"
+    write(src / "a.css", b'@import "b.css";\n' + CSS_BODY)
+    write(src / "b.css", b'@import "a.css";\n' + CSS_BODY)
+    report = run(tmp_path)
+    assert report.ok
+    assert any("references it back" in w for w in report.warnings)
+    files = load(tmp_path)["files"]
+    assert {"a.css", "b.css"} <= set(files)
+
+
+# -- precompression -------------------------------------------------------------------
+
+
+def test_variants(tmp_path):
+    make_site(tmp_path)
+    run(tmp_path)
+    out = tmp_path / "out"
+    files = load(tmp_path)["files"]
+    entry = files["css/app.css"]
+    hashed = out / entry["hashed"]
+    assert set(entry["encodings"]) == {"gzip", "br", "zstd"}
+    assert gzip.decompress((out / (entry["hashed"] + ".gz")).read_bytes()) == hashed.read_bytes()
+    assert brotli.decompress((out / (entry["hashed"] + ".br")).read_bytes()) == hashed.read_bytes()
+    assert (
+        zstandard.ZstdDecompressor().decompress((out / (entry["hashed"] + ".zst")).read_bytes())
+        == hashed.read_bytes()
+    )
+    for codec, size in entry["encodings"].items():
+        assert (out / (entry["hashed"] + compress.SUFFIXES[codec])).stat().st_size == size
+        assert size <= len(hashed.read_bytes()) * 0.95
+    # the unhashed copy of a rewritten file gets variants of its own bytes
+    assert (
+        gzip.decompress((out / "css/app.css.gz").read_bytes()) == (out / "css/app.css").read_bytes()
+    )
+    # unrewritten files share the variant bytes
+    base = files["js/app.js.map"]
+    if base["encodings"]:
+        assert (out / "js/app.js.map.gz").read_bytes() == (
+            out / (base["hashed"] + ".gz")
+        ).read_bytes()
+    # images and fonts are not compressed; tiny files not kept
+    assert not list(out.glob("img/*.gz")) and not list(out.glob("fonts/*.br"))
+    assert not (out / "tiny.txt.gz").exists() and files["tiny.txt"]["encodings"] == {}
+
+
+def test_codec_selection(tmp_path):
+    make_site(tmp_path)
+    run(tmp_path, codecs=["gzip"])
+    out = tmp_path / "out"
+    assert list(out.rglob("*.gz")) and not list(out.rglob("*.br")) and not list(out.rglob("*.zst"))
+    run(tmp_path, codecs=[])
+    assert not list(out.rglob("*.gz")), "variants a build no longer makes would be served stale"
+
+
+# -- reproducible, incremental, safe --------------------------------------------------
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    make_site(tmp_path / "one")
+    make_site(tmp_path / "two")
+    run(tmp_path / "one")
+    run(tmp_path / "two", jobs=2)
+    assert tree(tmp_path / "one" / "out") == tree(tmp_path / "two" / "out")
+
+
+def test_second_run_changes_nothing(tmp_path, monkeypatch):
+    make_site(tmp_path)
+    run(tmp_path)
+    out = tmp_path / "out"
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    calls = []
+    real = build.compress_file
+    monkeypatch.setattr(build, "compress_file", lambda *a: calls.append(a) or real(*a))
+    report = run(tmp_path)
+    assert report.written == [] and report.removed == []
+    assert calls == [], "unchanged inputs are not recompressed"
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
+def test_only_what_changed_is_redone(tmp_path, monkeypatch):
+    make_site(tmp_path)
+    run(tmp_path)
+    write(tmp_path / "src" / "js" / "app.js", b"console.log('changed');\n" * 100)
+    calls = []
+    real = build.compress_file
+    monkeypatch.setattr(build, "compress_file", lambda *a: calls.append(a[2]) or real(*a))
+    report = run(tmp_path)
+    assert report.ok
+    assert calls and all("/js/app." in path for path in calls)
+    assert "js/app.js" in report.written
+
+
+def test_prune(tmp_path):
+    make_site(tmp_path)
+    run(tmp_path)
+    old = load(tmp_path)["files"]["js/app.js"]["hashed"]
+    write(tmp_path / "src" / "js" / "app.js", b"console.log('v2');\n" * 100)
+    run(tmp_path)
+    middle = load(tmp_path)["files"]["js/app.js"]["hashed"]
+    write(tmp_path / "src" / "js" / "app.js", b"console.log('v3');\n" * 100)
+    run(tmp_path)
+    out = tmp_path / "out"
+    assert (out / old).exists(), (
+        "without --prune, older hashed files stay for clients still on them"
+    )
+    assert (out / middle).exists()
+    report = run(tmp_path, prune=True)
+    assert not (out / middle).exists(), "every earlier generation goes"
+    assert not (out / old).exists() and not (out / (old + ".gz")).exists()
+    assert old in report.removed
+    os.remove(tmp_path / "src" / "tiny.txt")
+    run(tmp_path, prune=True)
+    assert not (out / "tiny.txt").exists()
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    make_site(tmp_path)
+    report = run(tmp_path, dry_run=True)
+    assert not (tmp_path / "out").exists()
+    assert "css/app.css" in report.written
+    run(tmp_path)
+    before = tree(tmp_path / "out")
+    write(tmp_path / "src" / "tiny.txt", b"changed")
+    report = run(tmp_path, dry_run=True, prune=True)
+    assert "tiny.txt" in report.written
+    assert tree(tmp_path / "out") == before
+
+
+def test_interrupted_build_leaves_no_partial_file(tmp_path, monkeypatch):
+    make_site(tmp_path)
+    real = compress.compressor
+    count = []
+
+    def flaky(codec):
+        inner = real(codec)
+
+        def compressing(data):
+            count.append(1)
+            if len(count) == 4:
+                raise KeyboardInterrupt
+            return inner(data)
+
+        return compressing
+
+    monkeypatch.setattr(compress, "compressor", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path)
+    out = tmp_path / "out"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".staticmw-tmp")]
+    assert not (out / "staticmw.json").exists(), "no manifest for a build that did not finish"
+    for variant in out.rglob("*.gz"):
+        gzip.decompress(variant.read_bytes())  # every variant present is whole
+    monkeypatch.undo()
+    # a leftover from a killed build is cleaned up, and the next build completes
+    write(out / "css" / ".app.css.x.staticmw-tmp", b"half")
+    assert run(tmp_path).ok
+    assert not [p for p in out.rglob("*") if p.name.endswith(".staticmw-tmp")]
+    fresh = tmp_path / "fresh"
+    make_site(fresh)
+    run(fresh)
+    assert tree(out) == tree(fresh / "out")
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(BuildError, match="not a directory"):
+        run(tmp_path)
+    make_site(tmp_path)
+    write(tmp_path / "out", b"a file")
+    with pytest.raises(BuildError, match="not a directory"):
+        run(tmp_path)
+
+
+# -- end to end: build, serve, fetch everything ----------------------------------------
+
+
+def test_build_then_serve(tmp_path):
+    make_site(tmp_path)
+    assert run(tmp_path).ok
+    out = tmp_path / "out"
+    app = StaticMiddleware(fallback_app, out, prefix="/static/")
+    files = load(tmp_path)["files"]
+    for name, entry in files.items():
+        for served_name, immutable in ((name, False), (entry["hashed"], True)):
+            body = (out / served_name).read_bytes()
+            plain = call(app, "/static/" + served_name)
+            assert plain.status == 200 and plain.body == body
+            control = plain.headers["cache-control"]
+            assert control == (
+                "public, max-age=31536000, immutable" if immutable else "public, max-age=60"
+            )
+            if immutable:
+                assert plain.headers["etag"] == '"' + entry["hash"][:32] + '"'
+            for codec, decode in (("gzip", gzip.decompress), ("br", brotli.decompress),
+                                  ("zstd", zstandard.ZstdDecompressor().decompress)):  # fmt: skip
+                variant = call(app, "/static/" + served_name, headers={"Accept-Encoding": codec})
+                if (out / (served_name + compress.SUFFIXES[codec])).exists():
+                    assert variant.headers["content-encoding"] == codec
+                    assert decode(variant.body) == body
+                    assert variant.headers["vary"] == "Accept-Encoding"
+                else:
+                    assert "content-encoding" not in variant.headers and variant.body == body
+    assert app.static_url("css/app.css") == "/static/" + files["css/app.css"]["hashed"]
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+def test_cli(tmp_path, capsys):
+    make_site(tmp_path)
+    status = cli.main(
+        ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    )
+    captured = capsys.readouterr()
+    assert status == 0
+    assert re.search(r"^files\s+9 ", captured.out, re.M)  # no --exclude: notes.tmp too
+    assert re.search(r"^gzip\s+\d+", captured.out, re.M)
+    status = cli.main(["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["ok"] and report["written"] == [] and report["files"] == 9
+    write(tmp_path / "src" / "css" / "broken.css", b"a{background:url(gone.png)}")
+    assert (
+        cli.main(
+            ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--strict", "--quiet"]
+        )
+        == 1
+    )
+    assert "broken.css:1" in capsys.readouterr().err
+    assert cli.main(["build", str(tmp_path / "nope"), "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        cli.main(
+            ["build", str(tmp_path / "src"), "--out", str(tmp_path / "o3"), "--codecs", "lzma"]
+        )
+        == 2
+    )
+    assert "unknown codec" in capsys.readouterr().err
+
+
+def test_cli_names_the_missing_extra(tmp_path, capsys, monkeypatch):
+    make_site(tmp_path)
+
+    def unavailable(codec):
+        raise compress.CodecUnavailable(f"{codec}: pip install 'staticmw[brotli]'")
+
+    monkeypatch.setattr(compress, "compressor", unavailable)
+    status = cli.main(
+        ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--codecs", "br"]
+    )
+    assert status == 2 and "staticmw[brotli]" in capsys.readouterr().err
+
+
+def test_python_dash_m(tmp_path):
+    make_site(tmp_path)
+    command = [sys.executable, "-m", "staticmw", "build", str(tmp_path / "src")]
+    command += ["--out", str(tmp_path / "out"), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["files"] == 9

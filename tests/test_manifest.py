@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from staticmw import (
+    ConfigurationError,
+    Manifest,
+    ManifestError,
+    NotInManifest,
+    StaticMiddleware,
+    StaticURLs,
+)
+from staticmw.manifest import atomic_write, dump_django, dump_ours, parse
+
+from .conftest import OLD
+from .helpers import call, fallback_app, write
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def test_parse_ours():
+    data = json.loads(
+        dump_ours(
+            {
+                "css/app.css": {
+                    "hashed": "css/app.abc.css",
+                    "hash": "ab" * 32,
+                    "size": 5,
+                    "encodings": {"br": 3},
+                }
+            }
+        )
+    )
+    manifest = parse(data)
+    assert manifest.format == "staticmw"
+    assert manifest.lookup("/css/app.css") == "css/app.abc.css"
+    entry = manifest.entry("css/app.abc.css")
+    assert entry.content_hash == "ab" * 32 and entry.size == 5 and entry.encodings == {"br": 3}
+    assert manifest.entry("css/app.css") is None
+
+
+def test_parse_django():
+    data = json.loads(dump_django({"css/app.css": "css/app.0123456789ab.css"}))
+    assert data["version"] == "1.1" and len(data["hash"]) == 12
+    manifest = parse(data)
+    assert manifest.format == "django"
+    assert manifest.lookup("css/app.css") == "css/app.0123456789ab.css"
+    assert manifest.entry("css/app.0123456789ab.css") is not None
+
+
+def test_parse_vite():
+    manifest = parse(
+        {
+            "src/main.js": {
+                "file": "assets/main-BkG8lq0x.js",
+                "css": ["assets/main-C3x2.css"],
+                "isEntry": True,
+            },
+            "logo.svg": {"file": "assets/logo-Dq1w.svg", "assets": ["assets/font-9x.woff2"]},
+        }
+    )
+    assert manifest.format == "vite"
+    assert manifest.lookup("src/main.js") == "assets/main-BkG8lq0x.js"
+    for name in ("assets/main-BkG8lq0x.js", "assets/main-C3x2.css", "assets/font-9x.woff2"):
+        assert manifest.entry(name) is not None
+
+
+def test_parse_webpack():
+    manifest = parse(
+        {
+            "main.js": "/static/main.1a2b3c.js",
+            "img.png": "https://cdn.x/static/img.9f9f.png",
+            "x.css": "x.55.css",
+        },
+        public_prefix="/static/",
+    )
+    assert manifest.format == "webpack"
+    assert manifest.lookup("main.js") == "main.1a2b3c.js"
+    assert manifest.lookup("img.png") == "img.9f9f.png"
+    assert manifest.lookup("x.css") == "x.55.css"
+
+
+@pytest.mark.parametrize("data", [[], {"paths": {"a": 5}}, {"a": {"no-file": 1}}, {"a": 1}, "x"])
+def test_parse_rejects_unknown_shapes(data):
+    with pytest.raises(ManifestError):
+        parse(data)
+
+
+def test_load_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ManifestError, match=r"bad\.json"):
+        Manifest.load(tmp_path / "bad.json")
+    with pytest.raises(ManifestError, match=r"missing\.json"):
+        Manifest.load(tmp_path / "missing.json")
+
+
+def test_atomic_write_skips_identical_content(tmp_path):
+    target = tmp_path / "m.json"
+    assert atomic_write(str(target), b"one")
+    assert not atomic_write(str(target), b"one")
+    assert atomic_write(str(target), b"two") and target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+# -- the middleware reading manifests -----------------------------------------------
+
+
+@pytest.fixture
+def built(tmp_path):
+    root = tmp_path / "out"
+    write(root / "css" / "app.css", b"body{}" * 10, OLD)
+    write(root / "css" / "app.1234567890ab.css", b"body{}" * 10, OLD)
+    write(root / "css" / "app.1234567890ab.css.gz", b"G" * 20, OLD)
+    write(root / "LICENSE.aaaaaaaaaaaa", b"MIT", OLD)
+    entries = {
+        "css/app.css": {
+            "hashed": "css/app.1234567890ab.css",
+            "hash": "c0ffee" * 10,
+            "size": 60,
+            "encodings": {"gzip": 20},
+        },
+        "LICENSE": {
+            "hashed": "LICENSE.aaaaaaaaaaaa",
+            "hash": "1ce" * 20,
+            "size": 999,
+            "encodings": {},
+        },
+    }
+    write(root / "staticmw.json", dump_ours(entries), OLD)
+    return root
+
+
+def test_hashed_names_from_manifest(built):
+    app = StaticMiddleware(fallback_app, built, prefix="/static/")
+    identity = call(app, "/static/css/app.1234567890ab.css")
+    assert identity.headers["cache-control"] == IMMUTABLE
+    assert identity.headers["etag"] == '"' + ("c0ffee" * 10)[:32] + '"'
+    gzipped = call(app, "/static/css/app.1234567890ab.css", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["etag"] == '"' + ("c0ffee" * 10)[:32] + '-gzip"'
+    # the manifest's size disagrees with the disk: no content-hash ETag, still immutable
+    license_ = call(app, "/static/LICENSE.aaaaaaaaaaaa")
+    assert license_.headers["cache-control"] == IMMUTABLE
+    assert "1ce1ce" not in license_.headers["etag"]
+    # the logical name keeps short caching and a stat ETag
+    plain = call(app, "/static/css/app.css")
+    assert plain.headers["cache-control"] == "public, max-age=60"
+    # the manifest itself is not served
+    assert call(app, "/static/staticmw.json").passed_through
+
+
+def test_manifest_option(built, tmp_path):
+    (built / "staticmw.json").rename(built / "assets.json")
+    auto = StaticMiddleware(fallback_app, built, prefix="/static/")
+    assert (
+        call(auto, "/static/LICENSE.aaaaaaaaaaaa").headers["cache-control"] == "public, max-age=60"
+    )
+    explicit = StaticMiddleware(fallback_app, built, prefix="/static/", manifest="assets.json")
+    assert call(explicit, "/static/LICENSE.aaaaaaaaaaaa").headers["cache-control"] == IMMUTABLE
+    assert call(explicit, "/static/assets.json").passed_through
+    (built / "assets.json").rename(built / "staticmw.json")
+    off = StaticMiddleware(fallback_app, built, prefix="/static/", manifest=False)
+    assert (
+        call(off, "/static/LICENSE.aaaaaaaaaaaa").headers["cache-control"] == "public, max-age=60"
+    )
+
+
+def test_vite_and_django_manifests_are_detected(tmp_path):
+    vite = tmp_path / "dist"
+    write(vite / "assets" / "main-BkG8lq0x.js", b"js", OLD)
+    write(
+        vite / ".vite" / "manifest.json",
+        json.dumps({"main.js": {"file": "assets/main-BkG8lq0x.js"}}),
+        OLD,
+    )
+    app = StaticMiddleware(fallback_app, vite, prefix="/")
+    assert call(app, "/assets/main-BkG8lq0x.js").headers["cache-control"] == IMMUTABLE
+    assert app.static_url("main.js") == "/assets/main-BkG8lq0x.js"
+    django = tmp_path / "collected"
+    write(django / "admin" / "base.css", b"x", OLD)
+    write(django / "admin" / "base.Z9.css", b"x", OLD)
+    write(django / "staticfiles.json", dump_django({"admin/base.css": "admin/base.Z9.css"}), OLD)
+    app = StaticMiddleware(fallback_app, django, prefix="/static/")
+    assert call(app, "/static/admin/base.Z9.css").headers["cache-control"] == IMMUTABLE
+    assert app.static_url("admin/base.css") == "/static/admin/base.Z9.css"
+
+
+def test_webpack_manifest_by_option(tmp_path):
+    root = tmp_path / "public"
+    write(root / "main.77.js", b"js", OLD)
+    write(root / "manifest.json", json.dumps({"main.js": "/static/main.77.js"}), OLD)
+    app = StaticMiddleware(fallback_app, root, prefix="/static/", manifest="manifest.json")
+    assert call(app, "/static/main.77.js").headers["cache-control"] == IMMUTABLE
+    assert app.static_url("main.js") == "/static/main.77.js"
+
+
+def test_bad_manifests_fail_at_construction(built):
+    with pytest.raises(ConfigurationError, match="not found"):
+        StaticMiddleware(fallback_app, built, manifest="nope.json")
+    (built / "staticmw.json").write_text("[1, 2]")
+    with pytest.raises(ConfigurationError, match=r"staticmw\.json"):
+        StaticMiddleware(fallback_app, built)
+    with pytest.raises(ConfigurationError, match="manifest"):
+        StaticMiddleware(fallback_app, built, manifest=3)
+
+
+# -- cache-busted URLs --------------------------------------------------------------
+
+
+def test_static_url(built, caplog):
+    app = StaticMiddleware(fallback_app, built, prefix="static")
+    assert app.static_url("css/app.css") == "/static/css/app.1234567890ab.css"
+    assert app.static_url("/css/app.css") == "/static/css/app.1234567890ab.css"
+    with caplog.at_level(logging.WARNING, logger="staticmw"):
+        assert app.static_url("js/missing file.js") == "/static/js/missing%20file.js"
+    assert "not in the manifest" in caplog.text
+    cdn = StaticMiddleware(
+        fallback_app, built, prefix="/static/", static_host="https://cdn.example.com/"
+    )
+    assert (
+        cdn.static_url("css/app.css") == "https://cdn.example.com/static/css/app.1234567890ab.css"
+    )
+    strict = StaticMiddleware(fallback_app, built, prefix="/static/", manifest_strict=True)
+    with pytest.raises(NotInManifest):
+        strict.static_url("nope.css")
+
+
+def test_static_url_without_a_middleware(built):
+    urls = StaticURLs(built / "staticmw.json", prefix="/assets/", static_host="//cdn.example.com")
+    assert urls("css/app.css") == "//cdn.example.com/assets/css/app.1234567890ab.css"
+    assert urls("other.css") == "//cdn.example.com/assets/other.css"
+    with pytest.raises(NotInManifest):
+        StaticURLs(built / "staticmw.json", strict=True)("other.css")
+
+
+@pytest.mark.parametrize(
+    "host", ["cdn.example.com", "ftp://cdn.example.com", "https://", "https://x/?q=1", 5]
+)
+def test_bad_static_host(built, host):
+    with pytest.raises(ConfigurationError, match="static_host"):
+        StaticMiddleware(fallback_app, built, static_host=host)
