@@ -417,3 +417,54 @@ def test_python_dash_m(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"] == 9
+
+
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    bar = cli._Bar(screen)
+    for done in range(1, 5):
+        bar("compress", done, 4)
+    assert "compress  [" in screen.getvalue() and "4/4\n" in screen.getvalue()
+    piped = io.StringIO()
+    cli._Bar(piped)("compress", 1, 1)
+    assert piped.getvalue() == ""
+
+
+def test_sigint_mid_build(tmp_path):
+    import random
+    import signal
+    import time
+
+    # Random words: slow enough at brotli quality 11 that the signal lands mid-build.
+    rng = random.Random(7)
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 10)))
+        for _ in range(5000)
+    ]
+    src = tmp_path / "src"
+    for i in range(40):
+        write(src / f"f{i:02d}.css", " ".join(rng.choice(words) for _ in range(60000)))
+    command = [sys.executable, "-m", "staticmw", "build", str(src), "--out", str(tmp_path / "out")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), err
+    out = tmp_path / "out"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".staticmw-tmp")]
+    for variant in out.rglob("*.gz"):
+        gzip.decompress(variant.read_bytes())
+    for variant in out.rglob("*.br"):
+        brotli.decompress(variant.read_bytes())
+    if process.returncode == 130:
+        assert b"interrupted" in err
+        assert not (out / "staticmw.json").exists()
+    # whatever happened, the next build completes
+    assert subprocess.run([*command, "--quiet"], timeout=300, check=False).returncode == 0
+    assert (out / "staticmw.json").exists()
