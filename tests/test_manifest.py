@@ -241,3 +241,23 @@ def test_static_url_without_a_middleware(built):
 def test_bad_static_host(built, host):
     with pytest.raises(ConfigurationError, match="static_host"):
         StaticMiddleware(fallback_app, built, static_host=host)
+
+
+def test_jinja2_usage_from_the_readme(built):
+    import jinja2
+
+    application = StaticMiddleware(fallback_app, built, prefix="/static/")
+    env = jinja2.Environment(autoescape=True)
+    env.globals["static"] = application.static_url
+    html = env.from_string(
+        """<link rel="stylesheet" href="{{ static('css/app.css') }}">"""
+    ).render()
+    assert html == '<link rel="stylesheet" href="/static/css/app.1234567890ab.css">'
+    standalone = StaticURLs(
+        built / "staticmw.json", prefix="/static/", static_host="https://cdn.example.com"
+    )
+    env.globals["static"] = standalone
+    assert (
+        "https://cdn.example.com/static/css/app.1234567890ab.css"
+        in env.from_string("{{ static('css/app.css') }}").render()
+    )
