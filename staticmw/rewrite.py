@@ -87,7 +87,10 @@ def local_target(referrer: str, url: str) -> str | None:
     fragment- or query-only references are left alone. A path that climbs out
     of the root gives ``""`` (a broken reference).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "//host[" (a malformed IPv6 literal): not ours to resolve
+        return None
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(referrer), unquote(parts.path)))

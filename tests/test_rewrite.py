@@ -60,6 +60,7 @@ def test_line_numbers():
         ("css/app.css", "/static/a.png", None),
         ("css/app.css", "#filter", None),
         ("css/app.css", "?query-only", None),
+        ("css/app.css", "//cd[.css", None),  # urlsplit raises on this: left alone, no crash
     ],
 )
 def test_local_target(referrer, url, target):
