@@ -5,6 +5,7 @@ Run: python fuzz/fuzz_assets.py fuzz/work/assets fuzz/corpus/assets -max_total_t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -31,10 +32,8 @@ def TestOneInput(data: bytes) -> None:
         decoded = json.loads(data)
     except (ValueError, RecursionError):
         return
-    try:
+    with contextlib.suppress(manifest.ManifestError):
         manifest.parse(decoded, "/static/")
-    except manifest.ManifestError:
-        pass
 
 
 def main() -> None:
