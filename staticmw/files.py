@@ -19,15 +19,34 @@ _NOT_IN_304 = frozenset({"content-type", "content-length", "content-encoding", "
 # Modification times that mean "unknown" (reproducible builds, the Nix store).
 _UNKNOWN_MTIME = 1
 
+# Header pairs that most files share are stored once, not once per file: a
+# hundred thousand indexed files should cost tens of megabytes, not hundreds.
+_SHARED_LIMIT = 4096
+_shared: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _share(pair: tuple[str, str]) -> tuple[str, str]:
+    found = _shared.get(pair)
+    if found is not None:
+        return found
+    if len(_shared) < _SHARED_LIMIT:
+        _shared[pair] = pair
+    return pair
+
+
+Headers_ = tuple[tuple[str, str], ...]
+
 
 class Representation:
     """One file on disk as sent with one content coding, and its precomputed headers."""
 
     __slots__ = (
+        "_headers_304",
+        "body",
+        "checked",
         "coding",
         "etag",
         "headers",
-        "headers_304",
         "last_modified",
         "last_modified_strong",
         "mtime_ns",
@@ -44,7 +63,7 @@ class Representation:
         etag: str,
         last_modified: int | None,
         last_modified_strong: bool,
-        headers: list[tuple[str, str]],
+        headers: Headers_,
     ):
         self.path = path
         self.coding = coding
@@ -54,7 +73,20 @@ class Representation:
         self.last_modified = last_modified
         self.last_modified_strong = last_modified_strong
         self.headers = headers
-        self.headers_304 = [(k, v) for k, v in headers if k.lower() not in _NOT_IN_304]
+        self._headers_304: Headers_ | None = None
+        # The file's bytes, when small enough to keep in memory, and the
+        # monotonic time they were last checked against the file system.
+        self.body: bytes | None = None
+        self.checked = 0.0
+
+    @property
+    def headers_304(self) -> Headers_:
+        """The 200 headers less representation metadata; built on first use."""
+        found = self._headers_304
+        if found is None:
+            found = tuple(pair for pair in self.headers if pair[0].lower() not in _NOT_IN_304)
+            self._headers_304 = found
+        return found
 
     def matches(self, st: os.stat_result) -> bool:
         """Whether a fresh ``stat`` still describes the bytes these headers were made for."""
@@ -68,6 +100,7 @@ class Resource:
         "available",
         "cache_control",
         "content_type",
+        "directory_mtime",
         "entry",
         "name",
         "representations",
@@ -89,6 +122,9 @@ class Resource:
         self.content_type = content_type
         self.cache_control = cache_control
         self.entry = entry
+        # For autorefresh: the directory holding the file and its variants, and
+        # its mtime when indexed (adding or removing a variant changes it).
+        self.directory_mtime: tuple[str, int] | None = None
         self.representations = representations
         self.vary = len(representations) > 1
         self.available = [(rep.coding, rep.size) for rep in representations]
@@ -206,6 +242,5 @@ class HeaderBuilder:
         headers["X-Content-Type-Options"] = "nosniff"
         if options.add_headers_function is not None:
             options.add_headers_function(headers, primary, url)
-        return Representation(
-            path, coding, size, mtime_ns, etag, last_modified, strong, headers.items()
-        )
+        shared = tuple(_share(pair) for pair in headers.items())
+        return Representation(path, coding, size, mtime_ns, etag, last_modified, strong, shared)

@@ -9,7 +9,9 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from time import monotonic
 from typing import Any
 
 from . import encodings, paths, responses
@@ -40,7 +42,7 @@ SMALL_BODY = 64 * 1024
 BLOCK_SIZE = 64 * 1024
 
 # Bound on remembered files; the oldest entry goes first when it is reached.
-CACHE_ENTRIES = 100_000
+CACHE_ENTRIES = 200_000
 
 # Errors that mean "the server is short of resources", not "the file is gone".
 _EXHAUSTED = frozenset(
@@ -49,6 +51,18 @@ _EXHAUSTED = frozenset(
 
 # Attempts at serving a file that keeps changing between open and read.
 _ATTEMPTS = 3
+
+
+def _directory_unchanged(resource: Resource) -> bool:
+    """Autorefresh: whether the directory holding a file and its variants is as indexed."""
+    recorded = resource.directory_mtime
+    if recorded is None:
+        return True
+    directory, mtime_ns = recorded
+    try:
+        return os.stat(directory).st_mtime_ns == mtime_ns
+    except OSError:
+        return False
 
 
 class FileChangedError(OSError):
@@ -161,6 +175,8 @@ class StaticMiddleware:
         manifest: str | os.PathLike[str] | bool | None = None,
         static_host: str | None = None,
         manifest_strict: bool = False,
+        cache_bytes: int = 32 * 1024 * 1024,
+        recheck_interval: float = 1.0,
     ):
         if not callable(application):
             raise ConfigurationError("application must be a WSGI callable")
@@ -176,7 +192,15 @@ class StaticMiddleware:
             immutable_file_test=immutable_file_test,
             follow_symlinks=follow_symlinks,
             serve_hidden=serve_hidden,
+            cache_bytes=cache_bytes,
+            recheck_interval=recheck_interval,
         )
+        self._autorefresh = self.options.autorefresh
+        # Autorefresh checks the file system on every request.
+        self._recheck_interval = 0.0 if self._autorefresh else self.options.recheck_interval
+        self._cache_bytes = self.options.cache_bytes
+        self._cached_bytes = 0
+        self._lock = threading.Lock()
         try:
             self.static_host = check_static_host(static_host)
         except ValueError as exc:
@@ -305,10 +329,12 @@ class StaticMiddleware:
 
     def _serve(self, path: str, environ: Environ) -> tuple[responses.Plan, Iterable[bytes]] | None:
         """A plan and body for *path*, or ``None`` to pass the request through."""
-        autorefresh = self.options.autorefresh
         method = environ.get("REQUEST_METHOD", "GET")
         for _ in range(_ATTEMPTS):
-            resource = None if autorefresh else self._cache.get(path)
+            resource = self._cache.get(path)
+            if resource is not None and self._autorefresh and not _directory_unchanged(resource):
+                self._forget(path)
+                resource = None
             if resource is None:
                 found = self._find(path)
                 if found is None:
@@ -321,20 +347,30 @@ class StaticMiddleware:
                     )
                     return plan, []
                 resource = found
-                if not autorefresh:
-                    self._remember(path, resource)
+                self._remember(path, resource)
             if method not in responses.ALLOWED_METHODS:
                 return responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY]
-            index = encodings.choose(resource.available, environ.get("HTTP_ACCEPT_ENCODING"))
+            reps = resource.representations
+            if len(reps) == 1:
+                index = 0
+            else:
+                index = encodings.choose(resource.available, environ.get("HTTP_ACCEPT_ENCODING"))
+            rep = reps[index]
+            if rep.body is not None:
+                if self._still_current(rep):
+                    plan = responses.respond(method, environ, rep)
+                    if method == "HEAD" or not plan.body:
+                        return plan, []
+                    return plan, [responses.materialize(plan.body, rep.body)]
+                self._forget(path)
+                continue
             try:
                 return self._open_and_plan(resource, index, method, environ)
             except _Changed:
-                self._cache.pop(path, None)
+                self._forget(path)
             except PermissionError as exc:
-                log.warning(
-                    "staticmw: cannot read %s: %s", resource.representations[index].path, exc
-                )
-                self._cache.pop(path, None)
+                log.warning("staticmw: cannot read %s: %s", rep.path, exc)
+                self._forget(path)
                 return None
             except OSError as exc:
                 if exc.errno in _EXHAUSTED:
@@ -345,8 +381,22 @@ class StaticMiddleware:
                     return plan, [responses.UNAVAILABLE_BODY]
                 # Deleted, replaced by a directory or a link, or unreadable now:
                 # forget it and look again; a second miss passes through.
-                self._cache.pop(path, None)
+                self._forget(path)
         return None
+
+    def _still_current(self, rep: Representation) -> bool:
+        """Whether bytes held in memory still match the file; one stat per recheck interval."""
+        now = monotonic()
+        if now - rep.checked < self._recheck_interval:
+            return True
+        try:
+            st = os.stat(rep.path, follow_symlinks=False)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode) or not rep.matches(st):
+            return False
+        rep.checked = now
+        return True
 
     def _open_and_plan(
         self, resource: Resource, index: int, method: str, environ: Environ
@@ -358,11 +408,26 @@ class StaticMiddleware:
             if not stat.S_ISREG(st.st_mode):
                 raise _Changed
             if not rep.matches(st):
+                self._release(rep)
                 rep = self._builder.refresh(resource, index, st)
+            if rep.size <= SMALL_BODY and self._reserve(rep.size):
+                # Small enough to keep: read once, check, then serve from memory.
+                data = _read_exact(fd, 0, rep.size)
+                if not rep.matches(os.fstat(fd)):
+                    self._unreserve(rep.size)
+                    raise _Changed
+                os.close(fd)
+                rep.checked = monotonic()
+                rep.body = data
+                plan = responses.respond(method, environ, rep)
+                if method == "HEAD" or not plan.body:
+                    return plan, []
+                return plan, [responses.materialize(plan.body, data)]
             plan = responses.respond(method, environ, rep)
             body = self._body(plan, fd, method, environ, rep)
         except BaseException:
-            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
             raise
         return plan, body
 
@@ -397,12 +462,38 @@ class StaticMiddleware:
                 return wrapper(fileobj, BLOCK_SIZE)  # type: ignore[no-any-return]
         return FileBody(fd, parts)
 
+    # -- the index and its memory ---------------------------------------------
+
+    def _reserve(self, size: int) -> bool:
+        """Claim *size* bytes of the in-memory budget; ``False`` when it is spent."""
+        with self._lock:
+            if self._cached_bytes + size > self._cache_bytes:
+                return False
+            self._cached_bytes += size
+            return True
+
+    def _unreserve(self, size: int) -> None:
+        with self._lock:
+            self._cached_bytes -= size
+
+    def _release(self, rep: Representation) -> None:
+        body = rep.body
+        if body is not None:
+            rep.body = None
+            self._unreserve(len(body))
+
+    def _forget(self, path: str) -> None:
+        resource = self._cache.pop(path, None)
+        if resource is not None:
+            for rep in resource.representations:
+                self._release(rep)
+
     def _remember(self, path: str, resource: Resource) -> None:
         cache = self._cache
         if len(cache) >= CACHE_ENTRIES:
             # Another thread may insert meanwhile; losing an eviction is harmless.
             with contextlib.suppress(RuntimeError, StopIteration, KeyError):
-                del cache[next(iter(cache))]
+                self._forget(next(iter(cache)))
         cache[path] = resource
 
     def _find(self, path: str) -> Resource | _Redirect | None:
@@ -487,4 +578,9 @@ class StaticMiddleware:
                         files.append((coding, variant.path, variant.stat))
                         break
         entry = mount.manifest.entry(name_in_root) if mount.manifest is not None else None
-        return self._builder.resource(url, name, files, entry)
+        resource = self._builder.resource(url, name, files, entry)
+        if self._autorefresh:
+            directory = os.path.dirname(candidate)
+            with contextlib.suppress(OSError):
+                resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
+        return resource

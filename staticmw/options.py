@@ -42,12 +42,14 @@ class Options:
         "add_headers_function",
         "allow_all_origins",
         "autorefresh",
+        "cache_bytes",
         "charset",
         "follow_symlinks",
         "immutable_file_test",
         "index_file",
         "max_age",
         "media_types",
+        "recheck_interval",
         "serve_hidden",
     )
 
@@ -64,6 +66,8 @@ class Options:
         immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None = None,
         follow_symlinks: bool = False,
         serve_hidden: bool = False,
+        cache_bytes: int = 32 * 1024 * 1024,
+        recheck_interval: float = 1.0,
     ):
         if max_age is not None and (
             isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
@@ -122,6 +126,21 @@ class Options:
         self.add_headers_function = add_headers_function
 
         self.immutable_file_test = _immutable_test(immutable_file_test)
+
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise ConfigurationError(
+                f"cache_bytes must be a whole number >= 0, got {cache_bytes!r}"
+            )
+        self.cache_bytes = cache_bytes
+        if (
+            isinstance(recheck_interval, bool)
+            or not isinstance(recheck_interval, (int, float))
+            or not 0 <= recheck_interval < float("inf")
+        ):
+            raise ConfigurationError(
+                f"recheck_interval must be a number of seconds >= 0, got {recheck_interval!r}"
+            )
+        self.recheck_interval = float(recheck_interval)
 
 
 def _immutable_test(option: Any) -> caching.ImmutableTest:

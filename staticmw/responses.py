@@ -45,7 +45,7 @@ class Plan:
     __slots__ = ("body", "headers", "status")
 
     def __init__(
-        self, status: int, headers: list[tuple[str, str]], body: Sequence[BodyPart] | None
+        self, status: int, headers: Sequence[tuple[str, str]], body: Sequence[BodyPart] | None
     ):
         self.status = status
         self.headers = headers
@@ -59,11 +59,11 @@ class Plan:
         return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
 
 
-def _without(headers: list[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
+def _without(headers: Sequence[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in names]
 
 
-def _only(headers: list[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
+def _only(headers: Sequence[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() in names]
 
 
@@ -206,3 +206,17 @@ def _partial(rep: Representation, spans: list[tuple[int, int]]) -> Plan:
         ("Content-Length", str(length)),
     ]
     return Plan(206, headers, body)
+
+
+def materialize(parts: Sequence[BodyPart], content: bytes) -> bytes:
+    """The body bytes of a plan, for a file whose *content* is already in memory."""
+    if len(parts) == 1 and parts[0] == (0, len(content)):
+        return content
+    pieces = []
+    for part in parts:
+        if isinstance(part, bytes):
+            pieces.append(part)
+        else:
+            offset, length = part
+            pieces.append(content[offset : offset + length])
+    return b"".join(pieces)

@@ -15,6 +15,50 @@ from .conftest import CSS, OLD
 from .helpers import call, gz, write
 
 
+@pytest.fixture
+def make(make):
+    """These tests change files between requests: check the file system every time."""
+
+    def factory(**options):
+        options.setdefault("recheck_interval", 0)
+        return make(**options)
+
+    return factory
+
+
+def test_memory_copies_are_rechecked_after_the_interval(site, make, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(middleware, "monotonic", lambda: clock[0])
+    app = make(recheck_interval=1.0)
+    first = call(app, "/static/hello.txt")
+    write(site / "hello.txt", b"new content!\n", OLD + 100)
+    clock[0] += 0.5
+    within = call(app, "/static/hello.txt")
+    # Within the interval: the old bytes, with the old headers that describe them.
+    assert within.body == first.body and within.headers == first.headers
+    clock[0] += 0.6
+    after = call(app, "/static/hello.txt")
+    assert after.body == b"new content!\n"
+    assert (
+        after.headers["content-length"] == "13" and after.headers["etag"] != first.headers["etag"]
+    )
+    os.remove(site / "hello.txt")
+    clock[0] += 1.1
+    assert call(app, "/static/hello.txt").passed_through
+
+
+def test_memory_budget(site, make):
+    app = make(cache_bytes=20)
+    assert call(app, "/static/hello.txt").status == 200  # 12 bytes: kept
+    assert call(app, "/static/app.js").status == 200  # larger than what is left
+    assert app._cached_bytes == 12
+    reps = [r for res in app._cache.values() for r in res.representations if r.body is not None]
+    assert [len(r.body) for r in reps] == [12]
+    none = make(cache_bytes=0)
+    call(none, "/static/hello.txt")
+    assert none._cached_bytes == 0
+
+
 @pytest.mark.parametrize("autorefresh", [False, True])
 def test_edited_file_gets_new_headers_and_body(site, make, autorefresh):
     app = make(autorefresh=autorefresh)
@@ -146,7 +190,7 @@ def test_unreadable_file_passes_through(make, monkeypatch, caplog):
 
 
 def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog):
-    app = make()
+    app = make(cache_bytes=0)
     assert call(app, "/static/hello.txt").status == 200
 
     def exhausted(path, flags, *args, **kwargs):

@@ -505,6 +505,11 @@ def test_traversal_attempts(make, path):
         ({"prefix": "/static/../x"}, "prefix"),
         ({"prefix": "/static?x"}, "prefix"),
         ({"prefix": 5}, "prefix"),
+        ({"cache_bytes": -1}, "cache_bytes"),
+        ({"cache_bytes": 1.5}, "cache_bytes"),
+        ({"recheck_interval": -1}, "recheck_interval"),
+        ({"recheck_interval": float("nan")}, "recheck_interval"),
+        ({"recheck_interval": "1"}, "recheck_interval"),
     ],
 )
 def test_bad_options_fail_at_construction(site, kwargs, message):
