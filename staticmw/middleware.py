@@ -43,6 +43,9 @@ BLOCK_SIZE = 64 * 1024
 
 # Bound on remembered files; the oldest entry goes first when it is reached.
 CACHE_ENTRIES = 200_000
+# Bound on remembered misses (each for recheck_interval): random URLs under a
+# prefix cost a dictionary lookup, not a file-system walk, and memory stays flat.
+MISS_ENTRIES = 10_000
 
 # Errors that mean "the server is short of resources", not "the file is gone".
 _EXHAUSTED = frozenset(
@@ -217,6 +220,7 @@ class StaticMiddleware:
         self._raw_prefixes: tuple[str, ...] = ()
         self._bare_prefixes: frozenset[str] = frozenset()
         self._cache: dict[str, Resource] = {}
+        self._misses: dict[str, float] = {}
         if root is not None:
             self.add_files(root, prefix, manifest=manifest)
         elif manifest not in (None, False):
@@ -266,6 +270,7 @@ class StaticMiddleware:
             if len(m.raw_prefix) > 1 and self.options.index_file is not None
         )
         self._cache.clear()
+        self._misses.clear()
 
     @staticmethod
     def _load_manifest(
@@ -336,8 +341,16 @@ class StaticMiddleware:
                 self._forget(path)
                 resource = None
             if resource is None:
+                misses = self._misses
+                if misses:
+                    expiry = misses.get(path)
+                    if expiry is not None:
+                        if monotonic() < expiry:
+                            return None
+                        misses.pop(path, None)
                 found = self._find(path)
                 if found is None:
+                    self._remember_miss(path)
                     return None
                 if isinstance(found, _Redirect):
                     if method not in responses.ALLOWED_METHODS:
@@ -487,6 +500,15 @@ class StaticMiddleware:
         if resource is not None:
             for rep in resource.representations:
                 self._release(rep)
+
+    def _remember_miss(self, path: str) -> None:
+        if self._recheck_interval <= 0:
+            return
+        misses = self._misses
+        if len(misses) >= MISS_ENTRIES:
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):
+                del misses[next(iter(misses))]
+        misses[path] = monotonic() + self._recheck_interval
 
     def _remember(self, path: str, resource: Resource) -> None:
         cache = self._cache

@@ -119,14 +119,13 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
     if_none_match = get("HTTP_IF_NONE_MATCH")
     if_modified_since = get("HTTP_IF_MODIFIED_SINCE")
     range_value = get("HTTP_RANGE")
-    if (
-        if_match is None
-        and if_unmodified_since is None
-        and if_none_match is None
-        and if_modified_since is None
-        and range_value is None
-    ):
-        return Plan(200, rep.headers, [(0, rep.size)])
+    if if_match is None and if_unmodified_since is None:
+        if if_none_match is None:
+            if if_modified_since is None and range_value is None:
+                return Plan(200, rep.headers, [(0, rep.size)])
+        elif if_none_match == rep.etag:
+            # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
+            return Plan(304, rep.headers_304, None)
 
     stop = conditional.evaluate(
         method,

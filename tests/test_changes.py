@@ -47,6 +47,33 @@ def test_memory_copies_are_rechecked_after_the_interval(site, make, monkeypatch)
     assert call(app, "/static/hello.txt").passed_through
 
 
+def test_misses_are_remembered_for_the_interval(site, make, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(middleware, "monotonic", lambda: clock[0])
+    app = make(recheck_interval=1.0)
+    assert call(app, "/static/late.txt").passed_through
+    write(site / "late.txt", b"here now", OLD)
+    assert call(app, "/static/late.txt").passed_through  # still within the interval
+    clock[0] += 1.5
+    assert call(app, "/static/late.txt").body == b"here now"
+    # without an interval, and under autorefresh, nothing is remembered
+    assert not make()._misses
+    eager = make(recheck_interval=0)
+    call(eager, "/static/nothing.txt")
+    assert not eager._misses
+    auto = make(autorefresh=True, recheck_interval=5)
+    call(auto, "/static/nothing.txt")
+    assert not auto._misses
+
+
+def test_remembered_misses_are_bounded(make, monkeypatch):
+    monkeypatch.setattr(middleware, "MISS_ENTRIES", 5)
+    app = make(recheck_interval=60)
+    for i in range(20):
+        assert call(app, f"/static/random-{i}.txt").passed_through
+    assert len(app._misses) == 5
+
+
 def test_memory_budget(site, make):
     app = make(cache_bytes=20)
     assert call(app, "/static/hello.txt").status == 200  # 12 bytes: kept

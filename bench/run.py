@@ -1,0 +1,590 @@
+"""Benchmark staticmw against its peers, all in one run, reported as ratios.
+
+    python bench/run.py            full run (make bench)
+    python bench/run.py --quick    under three minutes (make bench-quick)
+    python bench/run.py --smoke    seconds: only proves the harness works (make test)
+
+Three parts: in-process (microseconds per WSGI call, body consumed, close() called),
+startup (construction time and memory over large trees, in fresh processes), and
+served (Gunicorn on 127.0.0.1 loaded by wrk, with nginx as the hardware reference).
+Absolute numbers drift on shared machines; ratios within one run do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import gzip
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from wsgiref.util import FileWrapper
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import peers  # noqa: E402
+
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+BIG = 10 * 1024 * 1024
+
+# name -> (path, request headers)
+WORKLOADS = {
+    "1 KB (200)": ("/static/small.txt", {}),
+    "304 (If-None-Match)": ("/static/small.txt", {"If-None-Match": "<etag>"}),
+    "100 KB JS, gzip/br": ("/static/app.js", {"Accept-Encoding": "gzip, br"}),
+    "10 MiB (200)": ("/static/big.bin", {}),
+    "1 MiB range (206)": ("/static/big.bin", {"Range": "bytes=1048576-2097151"}),
+    "miss under prefix": ("/static/missing.txt", {}),
+    "pass-through": ("/api/hello", {}),
+}
+
+
+# -- fixtures ------------------------------------------------------------------------
+
+
+def make_site(root: Path) -> Path:
+    """The served directory: a 1 KB file, 100 KB of JS with variants, a 10 MiB file."""
+    if (root / "ready").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "small.txt").write_bytes(os.urandom(512).hex().encode())
+    js = b"".join(
+        b"export const value%d = %d; // padding for a realistic size\n" % (i, i)
+        for i in range(1800)
+    )
+    (root / "app.js").write_bytes(js[: 100 * 1024])
+    (root / "app.js.gz").write_bytes(gzip.compress(js[: 100 * 1024], 9, mtime=0))
+    with contextlib.suppress(ImportError):
+        import brotli
+
+        (root / "app.js.br").write_bytes(brotli.compress(js[: 100 * 1024], quality=11))
+    (root / "big.bin").write_bytes(os.urandom(BIG))
+    (root / "ready").write_bytes(b"")
+    for path in [root, *root.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return root
+
+
+def make_tree(count: int) -> Path:
+    """A tree of *count* small files, 100 to a directory, made once and reused."""
+    root = WORK / f"tree-{count}"
+    if (root / ".ready").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    for d in range(count // 100):
+        directory = root / f"d{d:04d}"
+        directory.mkdir(parents=True)
+        for f in range(100):
+            (directory / f"f{f:03d}.css").write_bytes(b"a{color:red}\n")
+    (root / ".ready").write_bytes(b"")
+    return root
+
+
+# -- in-process ----------------------------------------------------------------------
+
+
+def _start_response(status, headers, exc_info=None):
+    return None
+
+
+def _environ(path: str, headers: dict[str, str]) -> dict:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.file_wrapper": FileWrapper,
+    }
+    for name, value in headers.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+def _call(app, environ: dict) -> tuple[str, dict, int]:
+    seen = []
+    body = app(dict(environ), lambda s, h, e=None: seen.append((s, dict(h))))
+    size = 0
+    for chunk in body:
+        size += len(chunk)
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+    return seen[0][0], seen[0][1], size
+
+
+def _etag(app, path: str) -> str | None:
+    status, headers, _ = _call(app, _environ(path, {}))
+    return headers.get("ETag") if status.startswith("200") else None
+
+
+def in_process(site: Path, names: list[str], rounds: int, scale: float) -> dict:
+    """Median microseconds per call, peers interleaved within each round."""
+    apps = {name: peers.build(name, str(site)) for name in names}
+    results: dict[str, dict[str, float | None]] = {name: {} for name in names}
+    for workload, (path, headers) in WORKLOADS.items():
+        big = "10 MiB" in workload
+        # The pass-through cost is small next to timer noise: many more calls.
+        base = 20 if big else 30000 if workload == "pass-through" else 3000
+        calls = max(3, int(base * scale))
+        environs = {}
+        for name, app in apps.items():
+            wanted = dict(headers)
+            if wanted.get("If-None-Match") == "<etag>":
+                etag = _etag(app, path)
+                if etag is None or name == "bare":
+                    results[name][workload] = None
+                    continue
+                wanted["If-None-Match"] = etag
+            environs[name] = _environ(path, wanted)
+        samples: dict[str, list[float]] = {name: [] for name in environs}
+        for _ in range(rounds):
+            for name, environ in environs.items():
+                app = apps[name]
+                _call(app, environ)  # warm
+                started = time.perf_counter()
+                for _ in range(calls):
+                    _call(app, environ)
+                samples[name].append((time.perf_counter() - started) / calls * 1e6)
+        for name, values in samples.items():
+            results[name][workload] = statistics.median(values)
+    return results
+
+
+# -- startup -------------------------------------------------------------------------
+
+_STARTUP_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import peers
+    def rss():
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    name, root, serve_all = sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+    # Import and construct once over an empty directory, so what follows
+    # measures the tree, not the import of the library.
+    import tempfile
+    peers.build(name, tempfile.mkdtemp())
+    before = rss()
+    started = time.perf_counter()
+    app = peers.build(name, root)
+    seconds = time.perf_counter() - started
+    after = rss()
+    result = {"seconds": seconds, "rss_growth": after - before}
+    if serve_all:
+        def start_response(status, headers, exc_info=None):
+            pass
+        for directory in sorted(os.listdir(root)):
+            if directory.startswith("."):
+                continue
+            for name_ in os.listdir(os.path.join(root, directory)):
+                environ = {"REQUEST_METHOD": "GET", "QUERY_STRING": "", "wsgi.url_scheme": "http",
+                           "SERVER_PROTOCOL": "HTTP/1.1"}
+                environ["PATH_INFO"] = f"/static/{directory}/{name_}"
+                body = app(environ, start_response)
+                for _ in body:
+                    pass
+                getattr(body, "close", lambda: None)()
+        result["rss_after_all"] = rss() - before
+    print(json.dumps(result))
+    """
+)
+
+
+def startup(names: list[str], counts: list[int], serve_all: bool) -> dict:
+    results: dict[str, dict[str, dict]] = {}
+    for count in counts:
+        tree = make_tree(count)
+        for name in names:
+            command = [sys.executable, "-c", _STARTUP_SCRIPT, str(HERE), name, str(tree)]
+            command.append("1" if serve_all else "0")
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=1800, check=False
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"startup of {name} failed:\n{done.stderr}")
+            results.setdefault(name, {})[str(count)] = json.loads(done.stdout)
+    return results
+
+
+# -- served --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def gunicorn(peer: str, site: Path, worker: str):
+    port = _free_port()
+    log = WORK / f"gunicorn-{peer}-{worker}.log"
+    command = [
+        sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--log-level", "warning", "--backlog", "2048",
+    ]  # fmt: skip
+    if worker == "gthread":
+        command += ["--worker-class", "gthread", "--threads", "4"]
+    command.append("gunicorn_app:application")
+    env = dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site))
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_port(port, process, log)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(15)
+
+
+@contextlib.contextmanager
+def nginx(site: Path):
+    port = _free_port()
+    prefix = Path(tempfile.mkdtemp(prefix="staticmw-nginx-"))
+    (prefix / "logs").mkdir()
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""
+            {user}
+            worker_processes 2;
+            pid {prefix}/nginx.pid;
+            error_log {prefix}/logs/error.log warn;
+            events {{ worker_connections 1024; }}
+            http {{
+                access_log off;
+                sendfile on;
+                tcp_nopush on;
+                keepalive_requests 100000;
+                default_type application/octet-stream;
+                client_body_temp_path {prefix}/body;
+                proxy_temp_path {prefix}/proxy;
+                fastcgi_temp_path {prefix}/fastcgi;
+                uwsgi_temp_path {prefix}/uwsgi;
+                scgi_temp_path {prefix}/scgi;
+                server {{
+                    listen 127.0.0.1:{port};
+                    location /static/ {{ alias {site}/; gzip_static on; }}
+                    location / {{ return 200 "hello from the app\\n"; }}
+                }}
+            }}
+            """
+        )
+    )
+    with open(prefix / "logs" / "stderr.log", "wb") as errors:
+        process = subprocess.Popen(
+            ["nginx", "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+    try:
+        _wait_port(port, process, prefix / "logs" / "stderr.log")
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGQUIT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(15)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def wrk(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr}")
+    out = done.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    amount, unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out).groups()
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "mbps": float(amount) * _UNITS[unit] / 1024**2,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+        "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def _etag_over_http(port: int, path: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.getheader("ETag") or '"none"'
+
+
+def served(site: Path, names: list[str], workers: list[str], seconds: float, repeats: int,
+           with_nginx: bool) -> dict:  # fmt: skip
+    results: dict[str, dict[str, dict]] = {}
+
+    def measure(label: str, port: int) -> None:
+        for workload, (path, headers) in WORKLOADS.items():
+            wanted = dict(headers)
+            if wanted.get("If-None-Match") == "<etag>":
+                wanted["If-None-Match"] = _etag_over_http(port, path)
+            runs = [wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
+            results.setdefault(label, {})[workload] = {
+                "rps": statistics.median(r["rps"] for r in runs),
+                "mbps": statistics.median(r["mbps"] for r in runs),
+                "socket_errors": sum(r["socket_errors"] for r in runs),
+                "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
+            }
+
+    for worker in workers:
+        for name in names:
+            with gunicorn(name, site, worker) as port:
+                measure(f"{name} ({worker})", port)
+    if with_nginx:
+        with nginx(site) as port:
+            measure("nginx", port)
+    return results
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def _ratio(value, reference) -> str:
+    if value is None or not reference:
+        return "—"
+    return f"{value / reference:.2f}×"
+
+
+def report(data: dict) -> str:
+    lines = [
+        f"Run {data['date']} on {data['machine']}; ratios are within this run.",
+        "",
+    ]
+    proc = data.get("in_process")
+    if proc:
+        lines += ["### In-process (µs per WSGI call; lower is better)", ""]
+        head = "| workload | " + " | ".join(proc) + " | staticmw ÷ WhiteNoise |"
+        lines += [head, "|" + "---|" * (len(proc) + 2)]
+        for workload in WORKLOADS:
+            cells = []
+            for name in proc:
+                value = proc[name].get(workload)
+                cells.append("—" if value is None else f"{value:.2f}")
+            ratio = _ratio(
+                proc.get("staticmw", {}).get(workload), proc.get("whitenoise", {}).get(workload)
+            )
+            lines.append(f"| {workload} | " + " | ".join(cells) + f" | {ratio} |")
+        lines.append("")
+    start = data.get("startup")
+    if start:
+        lines += ["### Startup (fresh process per peer)", ""]
+        lines += [
+            "| peer | files | construct (ms) | RSS growth (MiB) | RSS after serving all (MiB) |",
+            "|---|---|---|---|---|",
+        ]
+        for name, by_count in start.items():
+            for count, values in by_count.items():
+                after = values.get("rss_after_all")
+                construct = values["seconds"] * 1000
+                growth = values["rss_growth"] / 2**20
+                served_all = "—" if after is None else f"{after / 2**20:.1f}"
+                lines.append(
+                    f"| {name} | {count} | {construct:.1f} | {growth:.1f} | {served_all} |"
+                )
+        lines.append("")
+    serv = data.get("served")
+    if serv:
+        lines += [
+            "### Under Gunicorn, loaded by wrk (req/s; MiB/s for the 10 MiB and range rows)",
+            "",
+        ]
+        labels = list(serv)
+        lines += ["| workload | " + " | ".join(labels) + " |", "|" + "---|" * (len(labels) + 1)]
+        for workload in WORKLOADS:
+            cells = []
+            for label in labels:
+                values = serv[label].get(workload)
+                if values is None:
+                    cells.append("—")
+                elif "MiB" in workload:
+                    cells.append(f"{values['mbps']:.0f} MiB/s")
+                else:
+                    cells.append(f"{values['rps']:.0f}")
+            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for target in data["targets"]:
+        mark = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
+        lines.append(f"| {target['target']} | {target['measured']} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
+def targets(data: dict) -> list[dict]:
+    found: list[dict] = []
+
+    def add(target: str, measured: str, met: bool | None) -> None:
+        found.append({"target": target, "measured": measured, "met": met})
+
+    proc = data.get("in_process") or {}
+    mw, wn = proc.get("staticmw", {}), proc.get("whitenoise", {})
+    for workload, limit in (("1 KB (200)", 0.3), ("304 (If-None-Match)", 0.6)):
+        if mw.get(workload) and wn.get(workload):
+            ratio = mw[workload] / wn[workload]
+            add(f"in-process {workload} ≤ {limit}× WhiteNoise", f"{ratio:.2f}×", ratio <= limit)
+    if mw.get("pass-through") is not None and proc.get("bare", {}).get("pass-through") is not None:
+        extra = mw["pass-through"] - proc["bare"]["pass-through"]
+        add("in-process pass-through ≤ bare + 0.1 µs", f"+{extra:.2f} µs", extra <= 0.1)
+    auto_mw = proc.get("staticmw-autorefresh", {}).get("1 KB (200)")
+    auto_wn = proc.get("whitenoise-autorefresh", {}).get("1 KB (200)")
+    if auto_mw and auto_wn:
+        ratio = auto_mw / auto_wn
+        add(
+            "in-process autorefresh 1 KB ≤ 0.3× WhiteNoise autorefresh",
+            f"{ratio:.2f}×",
+            ratio <= 0.3,
+        )
+    serv = data.get("served") or {}
+    ours, theirs, bare = (
+        serv.get("staticmw (sync)"),
+        serv.get("whitenoise (sync)"),
+        serv.get("bare (sync)"),
+    )
+    for workload in ("1 KB (200)", "304 (If-None-Match)"):
+        if ours and bare:
+            ratio = ours[workload]["rps"] / bare["pass-through"]["rps"]
+            add(f"sync {workload} ≥ 0.95× bare pass-through req/s", f"{ratio:.2f}×", ratio >= 0.95)
+        if ours and theirs:
+            ratio = ours[workload]["rps"] / theirs[workload]["rps"]
+            add(f"sync {workload} ≥ 1.2× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 1.2)
+    if ours and serv.get("nginx"):
+        for workload in ("10 MiB (200)", "1 MiB range (206)"):
+            ratio = ours[workload]["mbps"] / serv["nginx"][workload]["mbps"]
+            add(f"sync {workload} ≥ 0.95× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.95)
+    start = data.get("startup") or {}
+    big = start.get("staticmw", {}).get("100000")
+    if big:
+        add(
+            "startup over 100,000 files ≤ 50 ms",
+            f"{big['seconds'] * 1000:.1f} ms",
+            big["seconds"] <= 0.05,
+        )
+        add(
+            "startup RSS growth ≤ 10 MB",
+            f"{big['rss_growth'] / 1e6:.1f} MB",
+            big["rss_growth"] <= 10e6,
+        )
+        theirs_big = start.get("whitenoise", {}).get("100000", {})
+        if "rss_after_all" in big and "rss_after_all" in theirs_big:
+            ratio = big["rss_after_all"] / theirs_big["rss_after_all"]
+            add("RSS after serving all 100,000 ≤ 0.5× WhiteNoise", f"{ratio:.2f}×", ratio <= 0.5)
+    else:
+        add("startup over 100,000 files (full run only)", "—", None)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--smoke", action="store_true")
+    parser.add_argument("--no-served", action="store_true", help="skip the Gunicorn/wrk part")
+    args = parser.parse_args(argv)
+    WORK.mkdir(exist_ok=True)
+    site = make_site(WORK / "site")
+    names = [n for n in peers.ALL if peers.available(n)]
+    have_wrk = shutil.which("wrk") is not None
+    have_nginx = shutil.which("nginx") is not None
+    if args.smoke:
+        plan = dict(rounds=1, scale=0.01, counts=[200], seconds=1, repeats=1, workers=["sync"])
+        plan["served_names"] = ["bare", "staticmw"]
+    elif args.quick:
+        plan = dict(rounds=5, scale=0.3, counts=[10_000], seconds=2, repeats=1, workers=["sync"])
+        plan["served_names"] = ["bare", "staticmw", "whitenoise"]
+    else:
+        plan = dict(rounds=9, scale=1.0, counts=[10_000, 100_000], seconds=3, repeats=3)
+        plan["workers"] = ["sync", "gthread"]
+        plan["served_names"] = [n for n in names if not n.endswith("autorefresh")]
+    data: dict = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+    }
+    print(f"in-process: {', '.join(names)}", file=sys.stderr)
+    data["in_process"] = in_process(site, names, plan["rounds"], plan["scale"])
+    startup_names = [n for n in ("staticmw", "whitenoise", "servestatic", "werkzeug") if n in names]
+    print(f"startup over {plan['counts']} files", file=sys.stderr)
+    data["startup"] = startup(startup_names, plan["counts"], serve_all=True)
+    if args.no_served:
+        pass
+    elif not have_wrk:
+        print("served: skipped, wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    else:
+        served_names = [n for n in plan["served_names"] if n in names]
+        print(f"served: {', '.join(served_names)} ({', '.join(plan['workers'])})", file=sys.stderr)
+        with_nginx = have_nginx and not args.smoke
+        data["served"] = served(
+            site, served_names, plan["workers"], plan["seconds"], plan["repeats"], with_nginx
+        )
+    data["targets"] = targets(data)
+    text = report(data)
+    RESULTS.mkdir(exist_ok=True)
+    stem = {"smoke": "smoke", "quick": "quick", "full": "latest"}[data["mode"]]
+    (RESULTS / f"{stem}.md").write_text(text)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
