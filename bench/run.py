@@ -132,6 +132,21 @@ def _call(app, environ: dict) -> tuple[str, dict, int]:
     return seen[0][0], seen[0][1], size
 
 
+def _timed(app, environ: dict, calls: int) -> float:
+    """Microseconds per call: a fresh environ each time, body consumed, close() called."""
+    copy = environ.copy
+    start_response = _start_response
+    started = time.perf_counter()
+    for _ in range(calls):
+        body = app(copy(), start_response)
+        for _chunk in body:
+            pass
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
 def _etag(app, path: str) -> str | None:
     status, headers, _ = _call(app, _environ(path, {}))
     return headers.get("ETag") if status.startswith("200") else None
@@ -159,12 +174,8 @@ def in_process(site: Path, names: list[str], rounds: int, scale: float) -> dict:
         samples: dict[str, list[float]] = {name: [] for name in environs}
         for _ in range(rounds):
             for name, environ in environs.items():
-                app = apps[name]
-                _call(app, environ)  # warm
-                started = time.perf_counter()
-                for _ in range(calls):
-                    _call(app, environ)
-                samples[name].append((time.perf_counter() - started) / calls * 1e6)
+                _call(apps[name], environ)  # warm
+                samples[name].append(_timed(apps[name], environ, calls))
         for name, values in samples.items():
             results[name][workload] = statistics.median(values)
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 from wsgiref.headers import Headers
 
 from werkzeug.http import http_date
@@ -11,6 +12,9 @@ from werkzeug.http import http_date
 from . import caching, etags
 from .manifest import Entry
 from .options import Options
+
+if TYPE_CHECKING:
+    from .responses import Plan
 
 # Header names dropped from a 304 (§15.4.5: no representation metadata beyond
 # what caches need to update, and no Content-Length that could disagree).
@@ -42,6 +46,7 @@ class Representation:
 
     __slots__ = (
         "_headers_304",
+        "_plan_304",
         "body",
         "checked",
         "coding",
@@ -51,6 +56,7 @@ class Representation:
         "last_modified_strong",
         "mtime_ns",
         "path",
+        "plan_200",
         "size",
     )
 
@@ -74,6 +80,11 @@ class Representation:
         self.last_modified_strong = last_modified_strong
         self.headers = headers
         self._headers_304: Headers_ | None = None
+        self._plan_304: Plan | None = None
+        from .responses import Plan
+
+        # The whole-file 200, made once: the common response costs no allocation.
+        self.plan_200 = Plan(200, headers, ((0, size),))
         # The file's bytes, when small enough to keep in memory, and the
         # monotonic time they were last checked against the file system.
         self.body: bytes | None = None
@@ -87,6 +98,16 @@ class Representation:
             found = tuple(pair for pair in self.headers if pair[0].lower() not in _NOT_IN_304)
             self._headers_304 = found
         return found
+
+    @property
+    def plan_304(self) -> Plan:
+        """The 304 for this representation, made on first use."""
+        plan = self._plan_304
+        if plan is None:
+            from .responses import Plan
+
+            plan = self._plan_304 = Plan(304, self.headers_304, None)
+        return plan
 
     def matches(self, st: os.stat_result) -> bool:
         """Whether a fresh ``stat`` still describes the bytes these headers were made for."""

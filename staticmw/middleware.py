@@ -320,8 +320,22 @@ class StaticMiddleware:
         return [(m.prefix, m.directory) for m in self._mounts]
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO") or ""
+        path = environ.get("PATH_INFO", "")
         if path.startswith(self._raw_prefixes) or path in self._bare_prefixes:
+            # Fast path: a remembered single-representation file held in memory
+            # and checked within the interval; everything else takes _serve.
+            resource = self._cache.get(path)
+            if resource is not None and len(resource.representations) == 1:
+                rep = resource.representations[0]
+                content = rep.body
+                if content is not None and monotonic() - rep.checked < self._recheck_interval:
+                    method = environ.get("REQUEST_METHOD")
+                    if method == "GET" or method == "HEAD":
+                        plan = responses.respond(method, environ, rep)
+                        start_response(plan.status_line, list(plan.headers))
+                        if method == "HEAD" or not plan.body:
+                            return []
+                        return [responses.materialize(plan.body, content)]
             served = self._serve(path, environ)
             if served is not None:
                 plan, body = served

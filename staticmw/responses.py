@@ -42,18 +42,15 @@ UNAVAILABLE_BODY = b"503 Service Unavailable\n"
 class Plan:
     """What to send: a status line, header list, and body parts (``None`` for no body)."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "status_line")
 
     def __init__(
         self, status: int, headers: Sequence[tuple[str, str]], body: Sequence[BodyPart] | None
     ):
         self.status = status
+        self.status_line = _STATUS[status]
         self.headers = headers
         self.body = body
-
-    @property
-    def status_line(self) -> str:
-        return _STATUS[self.status]
 
     def __repr__(self) -> str:
         return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
@@ -114,18 +111,22 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
     if method not in ALLOWED_METHODS:
         return method_not_allowed()
     get = request.get
+    if_none_match = get("HTTP_IF_NONE_MATCH")
     if_match = get("HTTP_IF_MATCH")
     if_unmodified_since = get("HTTP_IF_UNMODIFIED_SINCE")
-    if_none_match = get("HTTP_IF_NONE_MATCH")
+    if if_none_match == rep.etag and if_match is None and if_unmodified_since is None:
+        # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
+        return rep.plan_304
     if_modified_since = get("HTTP_IF_MODIFIED_SINCE")
     range_value = get("HTTP_RANGE")
-    if if_match is None and if_unmodified_since is None:
-        if if_none_match is None:
-            if if_modified_since is None and range_value is None:
-                return Plan(200, rep.headers, [(0, rep.size)])
-        elif if_none_match == rep.etag:
-            # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
-            return Plan(304, rep.headers_304, None)
+    if (
+        if_none_match is None
+        and if_match is None
+        and if_unmodified_since is None
+        and if_modified_since is None
+        and range_value is None
+    ):
+        return rep.plan_200
 
     stop = conditional.evaluate(
         method,
@@ -137,7 +138,7 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
         if_modified_since,
     )
     if stop == conditional.NOT_MODIFIED:
-        return Plan(304, rep.headers_304, None)
+        return rep.plan_304
     if stop == conditional.PRECONDITION_FAILED:
         return Plan(412, [*_only(rep.headers, _ERROR_KEEP), ("Content-Length", "0")], [])
 
@@ -152,7 +153,7 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
                 return _unsatisfiable(rep)
             if spans:
                 return _partial(rep, spans)  # type: ignore[arg-type]
-    return Plan(200, rep.headers, [(0, rep.size)])
+    return rep.plan_200
 
 
 def _unsatisfiable(rep: Representation) -> Plan:
