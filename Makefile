@@ -9,7 +9,7 @@ SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZERS := paths headers assets
 
-.PHONY: serve test lint pytest fuzz fuzz-smoke clean
+.PHONY: serve test lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.serve-deps: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,serve,brotli,zstd]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,serve,brotli,zstd,bench]'
 	touch $@
 
 ## serve: Gunicorn on $(HOST):$(PORT) serving examples/site/ through the middleware
@@ -27,8 +27,8 @@ serve: $(VENV)/.serve-deps
 	$(BIN)/gunicorn --chdir examples --bind $(HOST):$(PORT) --workers 2 \
 		--access-logfile - wsgi:application
 
-## test: lint, the whole test suite, and a short run of every fuzzer
-test: lint pytest fuzz-smoke
+## test: lint, the whole test suite, a short run of every fuzzer, the bench harness, a short soak
+test: lint pytest fuzz-smoke bench-smoke
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
@@ -57,5 +57,25 @@ _fuzz:
 		grep -E "^stat::number_of_executed_units" fuzz/work/$$name.log | sed "s/^/fuzz: $$name /"; \
 	done
 
+tools:
+	@bench/tools.sh
+
+## bench: the full benchmark against WhiteNoise, ServeStatic, Werkzeug and nginx (bench/results/)
+bench: $(VENV)/.test-deps tools
+	$(BIN)/python bench/run.py
+
+## bench-quick: the same in under three minutes
+bench-quick: $(VENV)/.test-deps tools
+	$(BIN)/python bench/run.py --quick
+
+## soak: ten minutes of mixed load while files change underneath
+soak: $(VENV)/.test-deps tools
+	$(BIN)/python bench/soak.py --seconds 600
+
+# Inside make test: the harness still runs, and a 20-second soak passes.
+bench-smoke: $(VENV)/.test-deps tools
+	$(BIN)/python bench/run.py --smoke > /dev/null
+	$(BIN)/python bench/soak.py --seconds 20
+
 clean:
-	rm -rf $(VENV) fuzz/work fuzz/crashes .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) fuzz/work fuzz/crashes bench/work .pytest_cache .ruff_cache .hypothesis *.egg-info

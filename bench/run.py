@@ -42,6 +42,9 @@ import peers  # noqa: E402
 WORK = HERE / "work"
 RESULTS = HERE / "results"
 BIG = 10 * 1024 * 1024
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+)
 
 # name -> (path, request headers)
 WORKLOADS = {
@@ -324,7 +327,7 @@ def nginx(site: Path):
     )
     with open(prefix / "logs" / "stderr.log", "wb") as errors:
         process = subprocess.Popen(
-            ["nginx", "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
+            [NGINX, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=errors,
             start_new_session=True,
@@ -554,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     site = make_site(WORK / "site")
     names = [n for n in peers.ALL if peers.available(n)]
     have_wrk = shutil.which("wrk") is not None
-    have_nginx = shutil.which("nginx") is not None
+    have_nginx = NGINX is not None
     if args.smoke:
         plan = dict(rounds=1, scale=0.01, counts=[200], seconds=1, repeats=1, workers=["sync"])
         plan["served_names"] = ["bare", "staticmw"]
