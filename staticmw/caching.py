@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ def regex_test(pattern: re.Pattern[str]) -> ImmutableTest:
 default_immutable_test = regex_test(DEFAULT_IMMUTABLE_PATTERN)
 
 
+@functools.lru_cache(maxsize=64)
 def cache_control(immutable: bool, max_age: int | None) -> str | None:
     """The Cache-Control value for a file, or ``None`` for none at all."""
     if immutable:

@@ -56,7 +56,6 @@ class Representation:
         "last_modified_strong",
         "mtime_ns",
         "path",
-        "plan_200",
         "size",
     )
 
@@ -81,10 +80,6 @@ class Representation:
         self.headers = headers
         self._headers_304: Headers_ | None = None
         self._plan_304: Plan | None = None
-        from .responses import Plan
-
-        # The whole-file 200, made once: the common response costs no allocation.
-        self.plan_200 = Plan(200, headers, ((0, size),))
         # The file's bytes, when small enough to keep in memory, and the
         # monotonic time they were last checked against the file system.
         self.body: bytes | None = None
@@ -123,7 +118,6 @@ class Resource:
         "content_type",
         "directory_mtime",
         "entry",
-        "name",
         "representations",
         "url",
         "vary",
@@ -132,14 +126,12 @@ class Resource:
     def __init__(
         self,
         url: str,
-        name: str,
         content_type: str,
         cache_control: str | None,
-        representations: list[Representation],
+        representations: tuple[Representation, ...],
         entry: Entry | None = None,
     ):
         self.url = url
-        self.name = name
         self.content_type = content_type
         self.cache_control = cache_control
         self.entry = entry
@@ -148,12 +140,18 @@ class Resource:
         self.directory_mtime: tuple[str, int] | None = None
         self.representations = representations
         self.vary = len(representations) > 1
-        self.available = [(rep.coding, rep.size) for rep in representations]
+        # (coding, size) pairs for the choice among variants; none without variants.
+        self.available: tuple[tuple[str, int], ...] = ()
+        if self.vary:
+            self.available = tuple((rep.coding, rep.size) for rep in representations)
 
     def replace(self, index: int, rep: Representation) -> None:
         """Swap in a representation rebuilt after the file changed on disk."""
-        self.representations[index] = rep
-        self.available[index] = (rep.coding, rep.size)
+        reps = list(self.representations)
+        reps[index] = rep
+        self.representations = tuple(reps)
+        if self.vary:
+            self.available = tuple((r.coding, r.size) for r in reps)
 
 
 class HeaderBuilder:
@@ -181,11 +179,11 @@ class HeaderBuilder:
         immutable = entry is not None or bool(self.options.immutable_file_test(primary, url))
         control = caching.cache_control(immutable, self.options.max_age)
         vary = len(files) > 1
-        reps = [
+        reps = tuple(
             self.representation(url, primary, content_type, control, vary, coding, path, st, entry)
             for coding, path, st in files
-        ]
-        return Resource(url, name, content_type, control, reps, entry)
+        )
+        return Resource(url, content_type, control, reps, entry)
 
     def refresh(self, resource: Resource, index: int, st: os.stat_result) -> Representation:
         """Rebuild one representation of *resource* from a newer ``stat`` and store it."""

@@ -121,12 +121,14 @@ def is_textual(media_type: str) -> bool:
 class MediaTypes:
     """Looks up a Content-Type by whole file name first, then by extension."""
 
-    __slots__ = ("_charset", "_extensions", "_names")
+    __slots__ = ("_charset", "_extensions", "_full", "_names")
 
     def __init__(self, overrides: Mapping[str, str] | None = None, charset: str | None = "utf-8"):
         self._extensions = dict(EXTENSIONS)
         self._names: dict[str, str] = {}
         self._charset = charset
+        # One string per distinct Content-Type, shared by every file that has it.
+        self._full: dict[str, str] = {}
         for key, value in (overrides or {}).items():
             if key.startswith("."):
                 self._extensions[key.lower()] = value
@@ -149,6 +151,10 @@ class MediaTypes:
     def content_type(self, name: str) -> str:
         """The Content-Type field value for a file name, with charset on textual types."""
         media_type = self.bare_type(name)
-        if self._charset and ";" not in media_type and is_textual(media_type):
-            return f"{media_type}; charset={self._charset}"
-        return media_type
+        found = self._full.get(media_type)
+        if found is None:
+            found = media_type
+            if self._charset and ";" not in media_type and is_textual(media_type):
+                found = f"{media_type}; charset={self._charset}"
+            self._full[media_type] = found
+        return found

@@ -126,7 +126,7 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
         and if_modified_since is None
         and range_value is None
     ):
-        return rep.plan_200
+        return Plan(200, rep.headers, ((0, rep.size),))
 
     stop = conditional.evaluate(
         method,
@@ -153,7 +153,7 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
                 return _unsatisfiable(rep)
             if spans:
                 return _partial(rep, spans)  # type: ignore[arg-type]
-    return rep.plan_200
+    return Plan(200, rep.headers, ((0, rep.size),))
 
 
 def _unsatisfiable(rep: Representation) -> Plan:
