@@ -23,7 +23,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import peers  # noqa: E402
+import procs  # noqa: E402
 
 WORK = HERE / "work"
 RESULTS = HERE / "results"
@@ -244,26 +244,9 @@ def startup(names: list[str], counts: list[int], serve_all: bool) -> dict:
 # -- served --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"server did not start:\n{log.read_text()}")
-
-
 @contextlib.contextmanager
 def gunicorn(peer: str, site: Path, worker: str):
-    port = _free_port()
+    port = procs.free_port()
     log = WORK / f"gunicorn-{peer}-{worker}.log"
     command = [
         sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
@@ -272,27 +255,17 @@ def gunicorn(peer: str, site: Path, worker: str):
     if worker == "gthread":
         command += ["--worker-class", "gthread", "--threads", "4"]
     command.append("gunicorn_app:application")
-    env = dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site))
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    process = procs.start(command, log, dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site)))
     try:
-        _wait_port(port, process, log)
+        procs.wait_port(port, process, log)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(15)
+        procs.stop(process)
 
 
 @contextlib.contextmanager
 def nginx(site: Path):
-    port = _free_port()
+    port = procs.free_port()
     prefix = Path(tempfile.mkdtemp(prefix="staticmw-nginx-"))
     (prefix / "logs").mkdir()
     user = "user root;" if os.geteuid() == 0 else ""
@@ -325,24 +298,13 @@ def nginx(site: Path):
             """
         )
     )
-    with open(prefix / "logs" / "stderr.log", "wb") as errors:
-        process = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            start_new_session=True,
-        )
+    log = prefix / "logs" / "stderr.log"
+    process = procs.start([NGINX, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"], log)
     try:
-        _wait_port(port, process, prefix / "logs" / "stderr.log")
+        procs.wait_port(port, process, log)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGQUIT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(15)
+        procs.stop(process, signal.SIGQUIT)
         shutil.rmtree(prefix, ignore_errors=True)
 
 

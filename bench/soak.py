@@ -28,7 +28,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -40,6 +39,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import procs  # noqa: E402
+
 PREFIX = "/static/"
 SMALL = [f"small-{i}.txt" for i in range(12)]
 MID = [f"mid-{i}.js" for i in range(4)]
@@ -202,12 +205,6 @@ def fds(pids: list[int]) -> int:
     return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def disconnect_mid_transfer(port: int, count: int) -> None:
     """Clients that ask for the 10 MiB file, read a little, and reset the connection."""
     for _ in range(count):
@@ -276,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     root = work / "static"
     root.mkdir()
     populate(root)
-    port = free_port()
+    port = procs.free_port()
     log = work / "gunicorn.log"
     command = [
         sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
@@ -285,18 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     env = dict(os.environ, BENCH_PEER="staticmw", BENCH_ROOT=str(root))
     failures: list[str] = []
-    with open(log, "wb") as handle:
-        server = subprocess.Popen(
-            command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    server = procs.start(command, log, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
-            time.sleep(0.05)
+        procs.wait_port(port, server, log)
         pids = worker_pids(server.pid)
         # Warm up: every file requested through every worker, then the baselines.
         for _ in range(20):
@@ -382,13 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         if wrk.returncode != 0:
             failures.append(f"wrk exited {wrk.returncode}: {err}")
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(15)
+        procs.stop(server)
         if not failures:
             shutil.rmtree(work, ignore_errors=True)
     for failure in failures:

@@ -16,13 +16,13 @@ import logging
 import os
 import posixpath
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import compress, manifest, rewrite
+from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
 from .paths import sidecar_original
 
@@ -30,7 +30,6 @@ log = logging.getLogger("staticmw.build")
 
 HASH_LENGTH = 12
 _CHUNK = 1 << 20
-_TMP_SUFFIX = ".staticmw-tmp"
 _ALL_SUFFIXES = (".gz", ".br", ".zst", ".zstd")
 
 Progress = Callable[[str, int, int], None]
@@ -136,7 +135,7 @@ def collect(
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             relative_dir = os.path.relpath(directory, root).replace(os.sep, "/")
             for filename in sorted(filenames):
-                if filename.startswith(".") or filename.endswith(_TMP_SUFFIX):
+                if filename.startswith(".") or filename.endswith(TMP_SUFFIX):
                     continue
                 relative = filename if relative_dir == "." else f"{relative_dir}/{filename}"
                 if _excluded(relative, exclude):
@@ -256,20 +255,8 @@ def _same_file(path: str, size: int, digest: str | None) -> bool:
 
 
 def _copy_atomic(source: str, dest: str) -> None:
-    directory = os.path.dirname(dest)
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        prefix="." + os.path.basename(dest) + ".", suffix=_TMP_SUFFIX, dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle, open(source, "rb") as src:
-            shutil.copyfileobj(src, handle, _CHUNK)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with replacing(dest) as handle, open(source, "rb") as src:
+        shutil.copyfileobj(src, handle, _CHUNK)
 
 
 def compress_file(codec: str, source: str, dest: str) -> int | None:
@@ -292,7 +279,7 @@ def _remove_leftovers(out: str) -> None:
     """Delete temporary files an earlier, killed build left behind."""
     for directory, _, filenames in os.walk(out):
         for filename in filenames:
-            if filename.endswith(_TMP_SUFFIX):
+            if filename.endswith(TMP_SUFFIX):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(directory, filename))
 

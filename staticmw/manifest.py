@@ -7,14 +7,14 @@ immutable, with their content hash as the ETag when the manifest knows it).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from .atomic import replacing
 
 log = logging.getLogger("staticmw.manifest")
 
@@ -190,20 +190,8 @@ def atomic_write(path: str, data: bytes) -> bool:
                 return False
     except FileNotFoundError:
         pass
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        prefix="." + os.path.basename(path) + ".", suffix=".staticmw-tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with replacing(path) as handle:
+        handle.write(data)
     return True
 
 
