@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from . import __version__, compress
@@ -86,13 +86,83 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     b.add_argument("--quiet", action="store_true", help="only errors")
+    v = commands.add_parser(
+        "serve",
+        help="serve a directory with production headers (development, previews)",
+        description="Serve DIR over HTTP with the middleware's headers, index files and "
+        "precompressed variants. Not for production: use Gunicorn there.",
+    )
+    v.add_argument("directory", metavar="DIR")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks one)")
+    v.add_argument("--prefix", default="/", help="URL prefix (default /)")
+    v.add_argument("--no-index", action="store_true", help="do not serve index.html for dir/")
+    v.add_argument("--autorefresh", action="store_true", help="check the disk on every request")
     return parser
+
+
+def not_found(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    """The application behind ``staticmw serve``: everything not served is a 404."""
+    body = b"404 Not Found\n"
+    start_response(
+        "404 Not Found",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [body]
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``staticmw serve``: a threaded wsgiref server around the middleware."""
+    import socketserver
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from .middleware import StaticMiddleware
+    from .options import ConfigurationError
+
+    class Server(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format: str, *values: object) -> None:
+            logging.getLogger("staticmw.serve").info(format, *values)
+
+    try:
+        app = StaticMiddleware(
+            not_found,
+            args.directory,
+            args.prefix,
+            index_file=None if args.no_index else True,
+            autorefresh=args.autorefresh,
+        )
+    except ConfigurationError as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
+    try:
+        httpd = make_server(args.host, args.port, app, server_class=Server, handler_class=Handler)
+    except OSError as exc:
+        print(f"staticmw: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    with httpd:
+        url = f"http://{args.host}:{httpd.server_port}{app.roots[0][0]}"
+        print(f"staticmw: serving {args.directory} at {url}", flush=True)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            print("staticmw: stopped", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.command == "serve":
+        logging.getLogger("staticmw.serve").setLevel(logging.INFO)
+        return serve(args)
     codecs: list[str] | None = None
     if args.codecs is not None:
         codecs = (

@@ -47,9 +47,9 @@ class Representation:
     __slots__ = (
         "_headers_304",
         "_plan_304",
-        "body",
         "checked",
         "coding",
+        "content",
         "etag",
         "headers",
         "last_modified",
@@ -82,7 +82,7 @@ class Representation:
         self._plan_304: Plan | None = None
         # The file's bytes, when small enough to keep in memory, and the
         # monotonic time they were last checked against the file system.
-        self.body: bytes | None = None
+        self.content: bytes | None = None
         self.checked = 0.0
 
     @property

@@ -327,7 +327,7 @@ class StaticMiddleware:
             resource = self._cache.get(path)
             if resource is not None and len(resource.representations) == 1:
                 rep = resource.representations[0]
-                content = rep.body
+                content = rep.content
                 if content is not None and monotonic() - rep.checked < self._recheck_interval:
                     method = environ.get("REQUEST_METHOD")
                     if method == "GET" or method == "HEAD":
@@ -383,12 +383,12 @@ class StaticMiddleware:
             else:
                 index = encodings.choose(resource.available, environ.get("HTTP_ACCEPT_ENCODING"))
             rep = reps[index]
-            if rep.body is not None:
+            if rep.content is not None:
                 if self._still_current(rep):
                     plan = responses.respond(method, environ, rep)
                     if method == "HEAD" or not plan.body:
                         return plan, []
-                    return plan, [responses.materialize(plan.body, rep.body)]
+                    return plan, [responses.materialize(plan.body, rep.content)]
                 self._forget(path)
                 continue
             try:
@@ -445,7 +445,7 @@ class StaticMiddleware:
                     raise _Changed
                 os.close(fd)
                 rep.checked = monotonic()
-                rep.body = data
+                rep.content = data
                 plan = responses.respond(method, environ, rep)
                 if method == "HEAD" or not plan.body:
                     return plan, []
@@ -504,9 +504,9 @@ class StaticMiddleware:
             self._cached_bytes -= size
 
     def _release(self, rep: Representation) -> None:
-        body = rep.body
+        body = rep.content
         if body is not None:
-            rep.body = None
+            rep.content = None
             self._unreserve(len(body))
 
     def _forget(self, path: str) -> None:

@@ -468,3 +468,52 @@ def test_sigint_mid_build(tmp_path):
     # whatever happened, the next build completes
     assert subprocess.run([*command, "--quiet"], timeout=300, check=False).returncode == 0
     assert (out / "staticmw.json").exists()
+
+
+def test_staticmw_serve(tmp_path):
+    import http.client
+    import signal
+
+    site = tmp_path / "site"
+    write(site / "index.html", b"<h1>home</h1>")
+    write(site / "app.3f2a9c1b9d0e.css", CSS_BODY)
+    write(site / "app.3f2a9c1b9d0e.css.gz", gzip.compress(CSS_BODY, 9, mtime=0))
+    command = [sys.executable, "-m", "staticmw", "serve", str(site), "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
+
+        def get(path, headers=None):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+
+        status, headers, body = get("/")
+        assert status == 200 and body == b"<h1>home</h1>"
+        status, headers, body = get("/app.3f2a9c1b9d0e.css", {"Accept-Encoding": "gzip"})
+        assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == CSS_BODY
+        assert headers["cache-control"] == "public, max-age=31536000, immutable"
+        _, plain, _ = get("/app.3f2a9c1b9d0e.css")
+        status, _, body = get("/app.3f2a9c1b9d0e.css", {"If-None-Match": plain["etag"]})
+        assert status == 304 and body == b""
+        status, _, body = get("/missing.txt")
+        assert status == 404 and body == b"404 Not Found\n"
+        status, _, _ = get("/../../etc/passwd")
+        assert status == 404
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0
+
+
+def test_staticmw_serve_bad_directory(tmp_path, capsys):
+    assert cli.main(["serve", str(tmp_path / "nope"), "--port", "0"]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -79,8 +79,8 @@ def test_memory_budget(site, make):
     assert call(app, "/static/hello.txt").status == 200  # 12 bytes: kept
     assert call(app, "/static/app.js").status == 200  # larger than what is left
     assert app._cached_bytes == 12
-    reps = [r for res in app._cache.values() for r in res.representations if r.body is not None]
-    assert [len(r.body) for r in reps] == [12]
+    reps = [r for res in app._cache.values() for r in res.representations if r.content is not None]
+    assert [len(r.content) for r in reps] == [12]
     none = make(cache_bytes=0)
     call(none, "/static/hello.txt")
     assert none._cached_bytes == 0
