@@ -380,60 +380,73 @@ def _ratio(value, reference) -> str:
 
 
 def report(data: dict) -> str:
-    lines = [
-        f"Run {data['date']} on {data['machine']}; ratios are within this run.",
-        "",
-    ]
+    lines = [f"Run {data['date']} on {data['machine']}; ratios are within this run.", ""]
     proc = data.get("in_process")
     if proc:
-        lines += ["### In-process (µs per WSGI call; lower is better)", ""]
-        head = "| workload | " + " | ".join(proc) + " | staticmw ÷ WhiteNoise |"
-        lines += [head, "|" + "---|" * (len(proc) + 2)]
+        lines += [
+            "### In-process: µs per WSGI call (lower is better), and as a multiple of WhiteNoise's",
+            "",
+            "| workload | " + " | ".join(proc) + " |",
+            "|" + "---|" * (len(proc) + 1),
+        ]
         for workload in WORKLOADS:
+            reference = proc.get("whitenoise", {}).get(workload)
             cells = []
             for name in proc:
                 value = proc[name].get(workload)
-                cells.append("—" if value is None else f"{value:.2f}")
-            ratio = _ratio(
-                proc.get("staticmw", {}).get(workload), proc.get("whitenoise", {}).get(workload)
-            )
-            lines.append(f"| {workload} | " + " | ".join(cells) + f" | {ratio} |")
+                cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
+            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
     start = data.get("startup")
     if start:
-        lines += ["### Startup (fresh process per peer)", ""]
         lines += [
+            "### Startup (a fresh process per peer)",
+            "",
             "| peer | files | construct (ms) | RSS growth (MiB) | RSS after serving all (MiB) |",
             "|---|---|---|---|---|",
         ]
         for name, by_count in start.items():
             for count, values in by_count.items():
-                after = values.get("rss_after_all")
+                theirs = start.get("whitenoise", {}).get(count, {})
                 construct = values["seconds"] * 1000
                 growth = values["rss_growth"] / 2**20
-                served_all = "—" if after is None else f"{after / 2**20:.1f}"
+                after = values.get("rss_after_all")
+                served_all = "—"
+                if after is not None:
+                    served_all = (
+                        f"{after / 2**20:.1f} ({_ratio(after, theirs.get('rss_after_all'))})"
+                    )
+                construct_ratio = _ratio(values["seconds"], theirs.get("seconds"))
                 lines.append(
-                    f"| {name} | {count} | {construct:.1f} | {growth:.1f} | {served_all} |"
+                    f"| {name} | {count} | {construct:.1f} ({construct_ratio}) | {growth:.1f} | "
+                    f"{served_all} |"
                 )
         lines.append("")
     serv = data.get("served")
     if serv:
         lines += [
-            "### Under Gunicorn, loaded by wrk (req/s; MiB/s for the 10 MiB and range rows)",
+            "### Under Gunicorn, loaded by wrk: req/s (MiB/s for the 10 MiB and range rows; "
+            "higher is better), and as multiples of WhiteNoise's (same worker class) and nginx's",
             "",
         ]
         labels = list(serv)
         lines += ["| workload | " + " | ".join(labels) + " |", "|" + "---|" * (len(labels) + 1)]
         for workload in WORKLOADS:
+            key = "mbps" if "MiB" in workload else "rps"
+            unit = " MiB/s" if key == "mbps" else ""
+            nginx_value = serv.get("nginx", {}).get(workload, {}).get(key)
             cells = []
             for label in labels:
                 values = serv[label].get(workload)
                 if values is None:
                     cells.append("—")
-                elif "MiB" in workload:
-                    cells.append(f"{values['mbps']:.0f} MiB/s")
-                else:
-                    cells.append(f"{values['rps']:.0f}")
+                    continue
+                worker = label.rpartition("(")[2].rstrip(")") if "(" in label else ""
+                wn = serv.get(f"whitenoise ({worker})", {}).get(workload, {}).get(key)
+                ratios = [f"{_ratio(values[key], wn)} WN"] if wn else []
+                if nginx_value:
+                    ratios.append(f"{_ratio(values[key], nginx_value)} nginx")
+                cells.append(f"{values[key]:.0f}{unit} ({', '.join(ratios)})")
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
@@ -514,7 +527,17 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_true")
     mode.add_argument("--smoke", action="store_true")
     parser.add_argument("--no-served", action="store_true", help="skip the Gunicorn/wrk part")
+    parser.add_argument(
+        "--report-only", metavar="JSON", help="render the tables again from results"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        saved = json.loads(Path(args.report_only).read_text())
+        saved["targets"] = targets(saved)
+        text = report(saved)
+        Path(args.report_only).with_suffix(".md").write_text(text)
+        print(text)
+        return 0
     WORK.mkdir(exist_ok=True)
     site = make_site(WORK / "site")
     names = [n for n in peers.ALL if peers.available(n)]
