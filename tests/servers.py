@@ -19,25 +19,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Gunicorn:
-    """A Gunicorn process serving ``module:application`` from *directory*."""
+class Server:
+    """A server process started by *command* (with ``{port}`` filled in) in *directory*."""
 
-    def __init__(self, directory: Path, app: str, *extra: str):
+    def __init__(self, directory: Path, command: list[str], name: str = "server"):
         self.port = free_port()
-        self.log = directory / f"gunicorn-{self.port}.log"
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--chdir", str(directory),
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "1",
-            "--timeout", "30",
-            "--graceful-timeout", "2",
-            *extra,
-            app,
-        ]  # fmt: skip
+        self.log = directory / f"{name}-{self.port}.log"
+        command = [part.replace("{port}", str(self.port)) for part in command]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_ready()
 
@@ -74,6 +69,7 @@ class Gunicorn:
         return [int(pid) for pid in children.read_text().split()]
 
     def stop(self) -> None:
+        """Stop the process group; every server a test starts, it stops."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -82,3 +78,49 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+class Gunicorn(Server):
+    """A Gunicorn process serving ``module:application`` from *directory*."""
+
+    def __init__(self, directory: Path, app: str, *extra: str):
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--chdir", str(directory),
+            "--bind", "127.0.0.1:{port}",
+            "--workers", "1",
+            "--timeout", "30",
+            "--graceful-timeout", "2",
+            *extra,
+            app,
+        ]  # fmt: skip
+        super().__init__(directory, command, "gunicorn")
+
+
+def waitress(directory: Path, app: str) -> Server:
+    """Waitress serving ``module:application``; it decodes PATH_INFO its own way."""
+    command = [sys.executable, "-m", "waitress", "--listen=127.0.0.1:{port}", "--threads=4", app]
+    return Server(directory, command, "waitress")
+
+
+WSGIREF = """
+import socketserver, sys
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+sys.path.insert(0, ".")
+module, _, name = sys.argv[2].partition(":")
+app = getattr(__import__(module), name)
+
+class Server(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+make_server("127.0.0.1", int(sys.argv[1]), app, Server, Quiet).serve_forever()
+"""
+
+
+def wsgiref_server(directory: Path, app: str) -> Server:
+    """The standard library's reference server, threaded."""
+    return Server(directory, [sys.executable, "-c", WSGIREF, "{port}", app], "wsgiref")
