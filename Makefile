@@ -28,14 +28,14 @@ serve: $(VENV)/.serve-deps
 		--access-logfile - wsgi:application
 
 ## test: lint, the whole test suite, a short run of every fuzzer, the bench harness, a short soak
-test: lint pytest fuzz-smoke bench-smoke
+test: tools lint pytest fuzz-smoke bench-smoke
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict staticmw
 
-pytest: $(VENV)/.test-deps
+pytest: $(VENV)/.test-deps tools
 	$(BIN)/python -m pytest
 
 fuzz-smoke: $(VENV)/.test-deps

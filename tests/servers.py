@@ -22,8 +22,10 @@ def free_port() -> int:
 class Server:
     """A server process started by *command* (with ``{port}`` filled in) in *directory*."""
 
-    def __init__(self, directory: Path, command: list[str], name: str = "server"):
-        self.port = free_port()
+    def __init__(
+        self, directory: Path, command: list[str], name: str = "server", port: int | None = None
+    ):
+        self.port = port or free_port()
         self.log = directory / f"{name}-{self.port}.log"
         command = [part.replace("{port}", str(self.port)) for part in command]
         with open(self.log, "wb") as log:
