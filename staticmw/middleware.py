@@ -344,6 +344,21 @@ class StaticMiddleware:
                 return body
         return self.application(environ, start_response)
 
+    def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:
+        """Answer a request that is ours: ``(status, headers, body)``; ``None`` passes it on.
+
+        For framework glue that builds its own response objects. The body must be
+        consumed or closed, like any WSGI body.
+        """
+        path = environ.get("PATH_INFO", "")
+        if not (path.startswith(self._raw_prefixes) or path in self._bare_prefixes):
+            return None
+        served = self._serve(path, environ)
+        if served is None:
+            return None
+        plan, body = served
+        return plan.status_line, list(plan.headers), body
+
     # -- lookup -------------------------------------------------------------
 
     def _serve(self, path: str, environ: Environ) -> tuple[responses.Plan, Iterable[bytes]] | None:

@@ -1,0 +1,127 @@
+"""Django glue, through Django's own test client."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import django
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.urls import path
+
+from staticmw.manifest import dump_django
+
+from .conftest import OLD
+from .helpers import gz, write
+
+CSS = b"body { color: #123; }\n" * 300
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="staticmw-django-"))
+
+
+def hello(request):
+    return HttpResponse(b"hello from a view")
+
+
+urlpatterns = [path("hello/", hello), path("static/not-a-file/", hello)]
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="tests-only",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=["staticmw.django.StaticFilesMiddleware"],
+        STATIC_URL="/static/",
+        STATIC_ROOT=str(STATIC_ROOT),
+        INSTALLED_APPS=[],
+    )
+    django.setup()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collected():
+    write(STATIC_ROOT / "css" / "app.css", CSS, OLD)
+    write(STATIC_ROOT / "css" / "app.css.gz", gz(CSS), OLD)
+    write(STATIC_ROOT / "css" / "app.0123456789ab.css", CSS, OLD)
+    write(
+        STATIC_ROOT / "staticfiles.json", dump_django({"css/app.css": "css/app.0123456789ab.css"})
+    )
+    return STATIC_ROOT
+
+
+def test_serves_static_root_and_passes_the_rest_on():
+    client = Client()
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == CSS
+    assert response["Content-Type"] == "text/css; charset=utf-8"
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert client.get("/hello/").content == b"hello from a view"
+    assert client.get("/static/not-a-file/").content == b"hello from a view"
+
+
+def test_http_semantics_survive_django():
+    client = Client()
+    gzipped = client.get("/static/css/app.css", HTTP_ACCEPT_ENCODING="gzip")
+    assert gzipped["Content-Encoding"] == "gzip" and gzipped["Vary"] == "Accept-Encoding"
+    etag = client.get("/static/css/app.css")["ETag"]
+    assert client.get("/static/css/app.css", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    ranged = client.get("/static/css/app.css", HTTP_RANGE="bytes=0-9")
+    assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == CSS[:10]
+    head = client.head("/static/css/app.css")
+    assert head.status_code == 200 and head["ETag"] == etag
+    assert client.post("/static/css/app.css").status_code == 405
+
+
+def test_manifest_names_are_immutable():
+    response = Client().get("/static/css/app.0123456789ab.css")
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert Client().get("/static/staticfiles.json").status_code == 404
+
+
+@override_settings(FORCE_SCRIPT_NAME="/app", STATIC_URL="/app/static/")
+def test_force_script_name():
+    response = Client().get("/static/css/app.css")
+    assert response.status_code == 200
+
+
+@override_settings(STATIC_URL="https://cdn.example.com/assets/")
+def test_static_url_on_a_cdn():
+    assert Client().get("/assets/css/app.css").status_code == 200
+
+
+@override_settings(STATICMW_MAX_AGE=600, STATICMW_ALLOW_ALL_ORIGINS=False)
+def test_options_from_settings():
+    response = Client().get("/static/css/app.css")
+    assert response["Cache-Control"] == "public, max-age=600"
+    assert not response.has_header("Access-Control-Allow-Origin")
+
+
+@pytest.mark.parametrize("root", [None, ""])
+def test_missing_static_root_is_a_clear_error(root):
+    from staticmw.django import StaticFilesMiddleware
+
+    with (
+        override_settings(STATIC_ROOT=root),
+        pytest.raises(ImproperlyConfigured, match="STATIC_ROOT"),
+    ):
+        StaticFilesMiddleware(lambda request: None)
+
+
+def test_bad_options_are_a_clear_error():
+    from staticmw.django import StaticFilesMiddleware
+
+    with (
+        override_settings(STATICMW_MAX_AGE=-5),
+        pytest.raises(ImproperlyConfigured, match="max_age"),
+    ):
+        StaticFilesMiddleware(lambda request: None)
+    with (
+        override_settings(STATIC_ROOT=str(STATIC_ROOT / "nope")),
+        pytest.raises(ImproperlyConfigured, match="does not exist"),
+    ):
+        StaticFilesMiddleware(lambda request: None)
