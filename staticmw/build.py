@@ -43,7 +43,7 @@ class BuildError(Exception):
 class BuildConfig:
     """What to build; mirrors the command-line options."""
 
-    sources: Sequence[str]
+    sources: Sequence[str | tuple[str, str]]  # a directory, or (directory, sub-path in out)
     out: str
     exclude: Sequence[str] = ()
     codecs: Sequence[str] | None = None  # None: every installed codec
@@ -118,13 +118,29 @@ def _excluded(relative: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
 
 
+def split_source(source: str | tuple[str, str]) -> tuple[str, str]:
+    """``"dir"`` or ``("dir", "sub/path")`` (or ``"dir=sub/path"``) -> (directory, sub-path)."""
+    if isinstance(source, tuple):
+        directory, under = source
+    else:
+        directory, _, under = source.partition("=")
+    under = under.strip("/")
+    if any(part in ("", ".", "..") or part.startswith(".") for part in under.split("/") if under):
+        raise BuildError(f"sub-path {under!r} of source {directory!r} must be plain names")
+    return directory, under
+
+
 def collect(
-    sources: Sequence[str], out: str, exclude: Sequence[str], report: Report
+    sources: Sequence[str | tuple[str, str]], out: str, exclude: Sequence[str], report: Report
 ) -> dict[str, str]:
-    """Logical name -> source file, first source winning; dotfiles and exclusions skipped."""
+    """Logical name -> source file, first source winning; dotfiles and exclusions skipped.
+
+    A source given with a sub-path is collected below that path in the output.
+    """
     found: dict[str, str] = {}
     out_real = os.path.realpath(out)
-    for source in sources:
+    for entry in sources:
+        source, under = split_source(entry)
         root = os.path.realpath(source)
         if not os.path.isdir(root):
             raise BuildError(f"source {source!r} is not a directory")
@@ -140,6 +156,8 @@ def collect(
                 relative = filename if relative_dir == "." else f"{relative_dir}/{filename}"
                 if _excluded(relative, exclude):
                     continue
+                if under:
+                    relative = f"{under}/{relative}"
                 path = os.path.join(directory, filename)
                 if relative in found:
                     report.clashes.append((relative, found[relative], path))
@@ -327,7 +345,8 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     report = Report(dry_run=config.dry_run)
     if not config.sources:
         raise BuildError("no source directories given")
-    for source in config.sources:
+    for given in config.sources:
+        source, _ = split_source(given)
         if not os.path.isdir(source):
             raise BuildError(f"source {source!r} is not a directory")
     out = os.path.abspath(config.out)

@@ -69,7 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Collect SRC directories into DIR, add content-hashed copies, rewrite "
         "CSS/JS references to them, precompress, and write staticmw.json.",
     )
-    b.add_argument("sources", nargs="+", metavar="SRC", help="source directories; first wins")
+    b.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SRC[=PATH]",
+        help="source directories, first wins; SRC=PATH collects SRC below PATH in DIR",
+    )
     b.add_argument("--out", required=True, metavar="DIR", help="output directory")
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="skip files whose path or name matches (repeatable)")  # fmt: skip

@@ -64,6 +64,17 @@ class Manifest:
     def __len__(self) -> int:
         return len(self.names)
 
+    def below(self, directory: str) -> Manifest:
+        """The part of this manifest under *directory*, with names relative to it."""
+        head = directory.strip("/") + "/"
+        names = {
+            k[len(head) :]: v[len(head) :]
+            for k, v in self.names.items()
+            if k.startswith(head) and v.startswith(head)
+        }
+        hashed = {k[len(head) :]: v for k, v in self.hashed.items() if k.startswith(head)}
+        return Manifest(names, hashed, self.format, self.path)
+
     def lookup(self, name: str) -> str | None:
         """The hashed name for a logical name, or ``None``."""
         return self.names.get(name.lstrip("/"))

@@ -230,7 +230,7 @@ class StaticMiddleware:
         self,
         root: str | os.PathLike[str],
         prefix: str | None = None,
-        manifest: str | os.PathLike[str] | bool | None = None,
+        manifest: str | os.PathLike[str] | Manifest | bool | None = None,
     ) -> None:
         """Serve the directory *root* under *prefix* (``None`` means ``/``).
 
@@ -274,10 +274,12 @@ class StaticMiddleware:
 
     @staticmethod
     def _load_manifest(
-        directory: str, prefix: str, option: str | os.PathLike[str] | bool | None
+        directory: str, prefix: str, option: str | os.PathLike[str] | Manifest | bool | None
     ) -> Manifest | None:
         if option is False:
             return None
+        if isinstance(option, Manifest):
+            return option
         if option is None:
             found = find_in_root(directory)
             if found is None:

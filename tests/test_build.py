@@ -452,7 +452,12 @@ def test_sigint_mid_build(tmp_path):
         write(src / f"f{i:02d}.css", " ".join(rng.choice(words) for _ in range(60000)))
     command = [sys.executable, "-m", "staticmw", "build", str(src), "--out", str(tmp_path / "out")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(2.0)
+    # Interrupt once the build is under way (its first output exists), not during start-up.
+    out = tmp_path / "out"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(out.glob("*.css")):
+        time.sleep(0.05)
+    time.sleep(0.3)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode in (0, 130), err
@@ -517,3 +522,19 @@ def test_staticmw_serve(tmp_path):
 def test_staticmw_serve_bad_directory(tmp_path, capsys):
     assert cli.main(["serve", str(tmp_path / "nope"), "--port", "0"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_sources_below_a_sub_path(tmp_path):
+    write(tmp_path / "app" / "css" / "a.css", CSS_BODY)
+    write(tmp_path / "admin" / "css" / "a.css", CSS_BODY + b"/* admin */")
+    config = BuildConfig(
+        sources=[f"{tmp_path / 'app'}=static", (str(tmp_path / "admin"), "admin/static/")],
+        out=str(tmp_path / "out"),
+        jobs=1,
+    )
+    report = build.build(config)
+    assert report.ok and not report.clashes
+    names = sorted(json.loads((tmp_path / "out" / "staticmw.json").read_text())["files"])
+    assert names == ["admin/static/css/a.css", "static/css/a.css"]
+    with pytest.raises(BuildError, match="plain names"):
+        build.build(BuildConfig(sources=[f"{tmp_path / 'app'}=../up"], out=str(tmp_path / "o2")))

@@ -1,0 +1,256 @@
+"""Flask: ``StaticMW(app)`` serves the app's and every blueprint's static folder, and after
+``flask staticmw build`` makes plain ``url_for("static", filename=...)`` give hashed names.
+
+Configuration comes from ``app.config["STATICMW_<OPTION>"]`` (``STATICMW_MAX_AGE``,
+``STATICMW_STATIC_HOST``, ...) over the keyword arguments given to ``StaticMW``. The build
+goes to ``app.config["STATICMW_ROOT"]``, by default ``<instance folder>/staticmw``: when it
+holds a ``staticmw.json``, that build is served; otherwise the static folders themselves are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .build import BuildConfig, BuildError, build
+from .compress import CodecUnavailable
+from .manifest import MANIFEST_NAME, Manifest
+from .middleware import StaticMiddleware
+from .options import ConfigurationError
+from .urls import NotInManifest, check_static_host
+
+log = logging.getLogger("staticmw.flask")
+
+OPTIONS = (
+    "max_age",
+    "index_file",
+    "autorefresh",
+    "mimetypes",
+    "charset",
+    "allow_all_origins",
+    "add_headers_function",
+    "immutable_file_test",
+    "follow_symlinks",
+    "serve_hidden",
+    "static_host",
+    "manifest_strict",
+    "cache_bytes",
+    "recheck_interval",
+)
+
+
+def static_mounts(app: Flask) -> list[tuple[str, str, str]]:
+    """``(endpoint, URL prefix, folder)`` for the app's static route and each blueprint's."""
+    mounts = []
+    for rule in app.url_map.iter_rules():
+        endpoint = rule.endpoint
+        if endpoint != "static" and not endpoint.endswith(".static"):
+            continue
+        if not rule.rule.endswith("/<path:filename>"):
+            continue
+        prefix = rule.rule[: -len("<path:filename>")]
+        if endpoint == "static":
+            folder = app.static_folder
+        else:
+            blueprint = app.blueprints.get(endpoint[: -len(".static")])
+            folder = blueprint.static_folder if blueprint is not None else None
+        if folder and os.path.isdir(folder):
+            mounts.append((endpoint, prefix, folder))
+    return mounts
+
+
+def _sub_path(prefix: str) -> str:
+    """Where a URL prefix's files live inside the build: ``/admin/static/`` -> ``admin/static``."""
+    return prefix.strip("/")
+
+
+class _State:
+    """Per-app state, built on first use so blueprints registered later are seen."""
+
+    def __init__(self, app: Flask, defaults: dict[str, Any]):
+        self.app = app
+        self.defaults = defaults
+        self.lock = threading.Lock()
+        self.static: StaticMiddleware | None = None
+        self.manifest: Manifest | None = None
+        self.loaded = False
+        self.prefixes: dict[str, str] = {}
+
+    def options(self) -> dict[str, Any]:
+        found = dict(self.defaults)
+        for option in OPTIONS:
+            key = "STATICMW_" + option.upper()
+            if key in self.app.config:
+                found[option] = self.app.config[key]
+        return found
+
+    def load(self) -> None:
+        """Read the build's manifest (if any) and the static endpoints, once."""
+        if self.loaded:
+            return
+        with self.lock:
+            if self.loaded:
+                return
+            path = os.path.join(self.app.config["STATICMW_ROOT"], MANIFEST_NAME)
+            if os.path.isfile(path):
+                self.manifest = Manifest.load(path)
+            self.prefixes = {endpoint: prefix for endpoint, prefix, _ in static_mounts(self.app)}
+            self.loaded = True
+
+    def middleware(self, wsgi_app: Callable[..., Iterable[bytes]]) -> StaticMiddleware:
+        if self.static is not None:
+            return self.static
+        self.load()
+        with self.lock:
+            if self.static is None:
+                self.static = self._build_middleware(wsgi_app)
+        return self.static
+
+    def _build_middleware(self, wsgi_app: Callable[..., Iterable[bytes]]) -> StaticMiddleware:
+        options = self.options()
+        try:
+            static = StaticMiddleware(wsgi_app, **options)
+            root = self.app.config["STATICMW_ROOT"]
+            for _, prefix, folder in static_mounts(self.app):
+                built = os.path.join(root, _sub_path(prefix))
+                if self.manifest is not None and os.path.isdir(built):
+                    below = self.manifest.below(_sub_path(prefix))
+                    static.add_files(built, prefix, manifest=below)
+                else:
+                    static.add_files(folder, prefix, manifest=False)
+        except ConfigurationError as exc:
+            raise RuntimeError(f"staticmw: {exc}") from None
+        return static
+
+    def url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
+        """Swap ``filename`` for its hashed name when the build's manifest lists it."""
+        if endpoint != "static" and not endpoint.endswith(".static"):
+            return
+        filename = values.get("filename")
+        if not isinstance(filename, str):
+            return
+        self.load()
+        prefix = self.prefixes.get(endpoint)
+        if self.manifest is None or prefix is None:
+            return
+        sub = _sub_path(prefix)
+        logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+        hashed = self.manifest.lookup(logical)
+        if hashed is None:
+            if self.options().get("manifest_strict"):
+                raise NotInManifest(f"{logical!r} is not in the static files manifest")
+            log.warning("staticmw: %r is not in the manifest; using its unhashed URL", logical)
+            return
+        values["filename"] = hashed[len(sub) + 1 :] if sub else hashed
+
+
+class _Wrapper:
+    """Stands in for ``app.wsgi_app``: static requests are answered, the rest go to Flask."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], state: _State):
+        self.wsgi_app = wsgi_app
+        self.state = state
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        return self.state.middleware(self.wsgi_app)(environ, start_response)
+
+
+class StaticMW:
+    """The Flask extension: ``StaticMW(app)`` or ``StaticMW(**options).init_app(app)``."""
+
+    def __init__(self, app: Flask | None = None, **options: Any):
+        unknown = set(options) - set(OPTIONS)
+        if unknown:
+            raise TypeError(f"StaticMW got unknown options: {', '.join(sorted(unknown))}")
+        self.options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        app.config.setdefault("STATICMW_ROOT", os.path.join(app.instance_path, "staticmw"))
+        state = _State(app, self.options)
+        app.extensions["staticmw"] = state
+        app.wsgi_app = _Wrapper(app.wsgi_app, state)  # type: ignore[method-assign]
+        app.url_defaults(state.url_defaults)
+        original = app.url_for
+
+        def url_for(endpoint: str, **values: Any) -> str:
+            url = original(endpoint, **values)
+            host = state.options().get("static_host")
+            static = endpoint == "static" or endpoint.endswith(".static")
+            if host and static and values.get("_external"):
+                parts = urlsplit(url)
+                url = (
+                    check_static_host(host)
+                    + parts.path
+                    + (f"?{parts.query}" if parts.query else "")
+                )
+            return url
+
+        app.url_for = url_for  # type: ignore[method-assign]
+        if "jinja_env" in app.__dict__:  # created already: it holds the old method
+            app.jinja_env.globals["url_for"] = url_for
+        app.cli.add_command(staticmw_cli)
+
+
+@click.group("staticmw")
+def staticmw_cli() -> None:
+    """staticmw: build the app's static files for year-long caching."""
+
+
+@staticmw_cli.command("build")
+@click.option("--prune", is_flag=True, help="Remove outputs of earlier builds.")
+@click.option("--strict", is_flag=True, help="A reference to a missing file fails the build.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--codecs", default=None, help="Comma-separated gzip,br,zstd; 'none' for none.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_appcontext
+def build_command(
+    prune: bool, strict: bool, dry_run: bool, codecs: str | None, as_json: bool
+) -> None:
+    """Collect the app's and blueprints' static folders, hash and precompress them into
+    STATICMW_ROOT, which the extension then serves."""
+    from .cli import summary
+
+    app = current_app
+    sources = [(folder, _sub_path(prefix)) for _, prefix, folder in static_mounts(app)]
+    if not sources:
+        raise click.ClickException("this app has no static folder to build")
+    chosen = None if codecs is None else [c for c in codecs.split(",") if c and c != "none"]
+    config = BuildConfig(
+        sources=sources,
+        out=app.config["STATICMW_ROOT"],
+        strict=strict,
+        prune=prune,
+        dry_run=dry_run,
+        codecs=chosen,
+    )
+    try:
+        report = build(config)
+    except (BuildError, CodecUnavailable, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for message in report.warnings:
+            click.echo(f"warning: {message}", err=True)
+        for message in report.errors:
+            click.echo(f"error: {message}", err=True)
+        click.echo(summary(report))
+        click.echo(f"built into {app.config['STATICMW_ROOT']}")
+    state = app.extensions.get("staticmw")
+    if state is not None:
+        state.loaded = False  # a new manifest: read it again
+    if not report.ok:
+        raise SystemExit(1)
