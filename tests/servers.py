@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +27,8 @@ class Server:
         self, directory: Path, command: list[str], name: str = "server", port: int | None = None
     ):
         self.port = port or free_port()
-        self.log = directory / f"{name}-{self.port}.log"
+        # Logs go to a scratch directory, never into the directory being served.
+        self.log = Path(tempfile.mkdtemp(prefix="staticmw-test-")) / f"{name}-{self.port}.log"
         command = [part.replace("{port}", str(self.port)) for part in command]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
