@@ -103,6 +103,18 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--prefix", default="/", help="URL prefix (default /)")
     v.add_argument("--no-index", action="store_true", help="do not serve index.html for dir/")
     v.add_argument("--autorefresh", action="store_true", help="check the disk on every request")
+    c = commands.add_parser(
+        "check",
+        help="describe what an application's middleware serves; explain one URL",
+        description="Load module:application (from the current directory), list its roots, "
+        "prefixes, file counts and manifests with warnings, and with --url explain the "
+        "decision for that URL.",
+    )
+    c.add_argument("target", metavar="module:application")
+    c.add_argument("--url", help="a URL path to explain, e.g. /static/css/app.css")
+    c.add_argument(
+        "--accept-encoding", default="gzip, deflate, br, zstd", help="for --url (a browser's)"
+    )
     return parser
 
 
@@ -161,6 +173,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    """``staticmw check``: 0 when clean, 1 with warnings, 2 when the target cannot be checked."""
+    from . import check as checking
+
+    try:
+        obj, static = checking.load(args.target)
+        lines, warnings = checking.report(obj, static)
+    except (checking.CheckError, RuntimeError, ValueError) as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    if args.url:
+        for line in checking.explain(static, args.url, args.accept_encoding):
+            print(line)
+    return 1 if warnings else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
     args = _parser().parse_args(argv)
@@ -168,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         logging.getLogger("staticmw.serve").setLevel(logging.INFO)
         return serve(args)
+    if args.command == "check":
+        return check(args)
     codecs: list[str] | None = None
     if args.codecs is not None:
         codecs = (
