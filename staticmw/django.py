@@ -17,26 +17,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from .middleware import StaticMiddleware
-from .options import ConfigurationError
+from .options import KEYWORD_OPTIONS, ConfigurationError
 
 # STATICMW_<NAME> settings and the option each one sets.
-OPTIONS = (
-    "max_age",
-    "index_file",
-    "autorefresh",
-    "mimetypes",
-    "charset",
-    "allow_all_origins",
-    "add_headers_function",
-    "immutable_file_test",
-    "follow_symlinks",
-    "serve_hidden",
-    "manifest",
-    "static_host",
-    "manifest_strict",
-    "cache_bytes",
-    "recheck_interval",
-)
+OPTIONS = KEYWORD_OPTIONS
 
 
 def _not_ours(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -25,27 +25,13 @@ from .build import BuildConfig, BuildError, build
 from .compress import CodecUnavailable
 from .manifest import MANIFEST_NAME, Manifest
 from .middleware import StaticMiddleware
-from .options import ConfigurationError
+from .options import KEYWORD_OPTIONS, ConfigurationError
 from .urls import NotInManifest, check_static_host
 
 log = logging.getLogger("staticmw.flask")
 
-OPTIONS = (
-    "max_age",
-    "index_file",
-    "autorefresh",
-    "mimetypes",
-    "charset",
-    "allow_all_origins",
-    "add_headers_function",
-    "immutable_file_test",
-    "follow_symlinks",
-    "serve_hidden",
-    "static_host",
-    "manifest_strict",
-    "cache_bytes",
-    "recheck_interval",
-)
+# The build manages the manifest here, so that one option is not taken from config.
+OPTIONS = tuple(name for name in KEYWORD_OPTIONS if name != "manifest")
 
 
 def static_mounts(app: Flask) -> list[tuple[str, str, str]]:

@@ -8,6 +8,26 @@ from typing import Any
 
 from . import caching, mediatypes
 
+# Every keyword option of StaticMiddleware, for glue that reads them from settings
+# (STATICMW_<NAME> in Django and Flask). A test keeps it in step with the signature.
+KEYWORD_OPTIONS = (
+    "max_age",
+    "index_file",
+    "autorefresh",
+    "mimetypes",
+    "charset",
+    "allow_all_origins",
+    "add_headers_function",
+    "immutable_file_test",
+    "follow_symlinks",
+    "serve_hidden",
+    "manifest",
+    "static_host",
+    "manifest_strict",
+    "cache_bytes",
+    "recheck_interval",
+)
+
 
 class ConfigurationError(ValueError):
     """A root, prefix or option that cannot work; raised at construction, never per request."""

@@ -622,3 +622,13 @@ def test_outer_code_mutating_headers_does_not_leak(make):
     clean = call(app, "/static/hello.txt")
     assert "set-cookie" not in clean.headers
     assert clean.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_keyword_options_list_matches_the_signature():
+    import inspect
+
+    from staticmw.options import KEYWORD_OPTIONS
+
+    signature = inspect.signature(StaticMiddleware.__init__)
+    keyword_only = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+    assert sorted(keyword_only) == sorted(KEYWORD_OPTIONS)
