@@ -285,7 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     server = procs.start(command, log, env)
     try:
         procs.wait_port(port, server, log)
+        # Both workers, which start one after the other once the port is bound.
+        deadline = time.monotonic() + 30
+        while len(worker_pids(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         pids = worker_pids(server.pid)
+        if len(pids) != 2:
+            raise RuntimeError(f"expected 2 gunicorn workers, found {len(pids)}")
         # Warm up: every file requested through every worker, then the baselines.
         for _ in range(20):
             for name in SMALL + MID + [BIG]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ def test_procfile_runs_with_port_and_web_concurrency(monkeypatch):
         assert status == 200 and body == (EXAMPLE / "static" / "css" / "site.css").read_bytes()
         assert headers["cache-control"] == "public, max-age=60"
         assert server.request("GET", "/")[2] == b"hello from the app\n"
-        assert len(server.worker_pids()) == int(os.environ["WEB_CONCURRENCY"])
+        # Workers start one after another once the port is bound: wait for them.
+        wanted = int(os.environ["WEB_CONCURRENCY"])
+        deadline = time.monotonic() + 20
+        while len(server.worker_pids()) < wanted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(server.worker_pids()) == wanted
     finally:
         server.stop()
