@@ -24,13 +24,12 @@ from typing import Any
 from . import compress, manifest, rewrite
 from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
-from .paths import sidecar_original
+from .paths import ALL_SIDECAR_SUFFIXES, sidecar_original
 
 log = logging.getLogger("staticmw.build")
 
 HASH_LENGTH = 12
 _CHUNK = 1 << 20
-_ALL_SUFFIXES = (".gz", ".br", ".zst", ".zstd")
 
 Progress = Callable[[str, int, int], None]
 
@@ -321,7 +320,7 @@ def _previous(out: str) -> tuple[set[str], dict[str, Any], set[str]]:
         for base in (name, entry.get("hashed", "") if isinstance(entry, dict) else ""):
             if base:
                 outputs.add(base)
-                outputs.update(base + suffix for suffix in _ALL_SUFFIXES)
+                outputs.update(base + suffix for suffix in ALL_SIDECAR_SUFFIXES)
     return outputs, files, codecs
 
 
@@ -483,7 +482,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     stale = set()
     for item in files.values():
         for base in (item.name, item.hashed):
-            for suffix in _ALL_SUFFIXES:
+            for suffix in ALL_SIDECAR_SUFFIXES:
                 key = base + suffix
                 if key not in outputs and os.path.exists(os.path.join(out, key)):
                     stale.add(key)

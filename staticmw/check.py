@@ -16,7 +16,6 @@ from .middleware import StaticMiddleware
 HUGE = 100 * 1024 * 1024
 # Walking stops here; a root larger than this is reported as "at least".
 WALK_LIMIT = 200_000
-_VARIANT_SUFFIXES = (".gz", ".br", ".zst", ".zstd")
 
 
 class CheckError(Exception):
@@ -99,9 +98,9 @@ def report(obj: Any, static: StaticMiddleware) -> tuple[list[str], list[str]]:
             path
             for path, size in files
             if size > 1024
-            and not path.endswith(_VARIANT_SUFFIXES)
+            and not path.endswith(paths.ALL_SIDECAR_SUFFIXES)
             and compress.worth_compressing(media.bare_type(path))
-            and not any(path + suffix in names for suffix in _VARIANT_SUFFIXES)
+            and not any(path + suffix in names for suffix in paths.ALL_SIDECAR_SUFFIXES)
         ]
         if bare:
             warnings.append(

@@ -40,7 +40,8 @@ SIDECAR_SUFFIXES: dict[str, tuple[str, ...]] = {
     "zstd": (".zst", ".zstd"),
     "gzip": (".gz",),
 }
-_ALL_SIDECAR_SUFFIXES = tuple(s for group in SIDECAR_SUFFIXES.values() for s in group)
+# Every suffix a precompressed sibling can have; shared by the build step and check.
+ALL_SIDECAR_SUFFIXES = tuple(s for group in SIDECAR_SUFFIXES.values() for s in group)
 
 
 def decode_path(raw: str) -> str | None:
@@ -177,7 +178,7 @@ def locate(
 def sidecar_original(name: str) -> str | None:
     """For ``app.css.gz`` return ``app.css``; ``None`` when *name* is no sidecar."""
     lowered = name.lower()
-    for suffix in _ALL_SIDECAR_SUFFIXES:
+    for suffix in ALL_SIDECAR_SUFFIXES:
         if lowered.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return None
