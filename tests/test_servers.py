@@ -67,10 +67,10 @@ def test_head_and_conditionals(server):
     assert status == 200 and body == b""
     for name in ("etag", "last-modified", "content-type", "content-length", "cache-control"):
         assert head_headers[name] == get_headers[name]
-    status, _, body = server.request(
+    status, not_modified, body = server.request(
         "GET", "/static/app.css", {"If-None-Match": get_headers["etag"]}
     )
-    assert status == 304 and body == b""
+    assert status == 304 and body == b"" and not_modified["etag"] == get_headers["etag"]
     assert server.request("GET", "/static/app.css", {"If-Match": '"nope"'})[0] == 412
 
 
@@ -102,6 +102,13 @@ def test_names_and_directories(server):
         "/static/../secret.txt",
         "/static/%2e%2e/secret.txt",
         "/static/%2e%2e%2fsecret.txt",
+        "/static/%2E%2E%2Fsecret.txt",
+        "/static/%252e%252e/secret.txt",
+        "/static/%c0%ae%c0%ae/secret.txt",
+        "/static/./big.bin",
+        "/static/c:%5csecret.txt",
+        "/static/%ff%fe",
+        "/static/big.bin%00.txt",
         "/static/..%5csecret.txt",
         "/static/.env",
         "/static/%2eenv",
