@@ -9,7 +9,7 @@ SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZERS := paths headers assets
 
-.PHONY: serve test lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools clean
+.PHONY: serve test lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,19 +57,23 @@ _fuzz:
 		grep -E "^stat::number_of_executed_units" fuzz/work/$$name.log | sed "s/^/fuzz: $$name /"; \
 	done
 
+## tools: the Debian packages the tests drive (wrk, nginx, chromium), when missing
 tools:
-	@bench/tools.sh
+	@.ci/tools.sh wrk nginx chromium
+
+bench-tools:
+	@.ci/tools.sh wrk nginx
 
 ## bench: the full benchmark against WhiteNoise, ServeStatic, Werkzeug and nginx (bench/results/)
-bench: $(VENV)/.test-deps tools
+bench: $(VENV)/.test-deps bench-tools
 	$(BIN)/python bench/run.py
 
 ## bench-quick: the same in under three minutes
-bench-quick: $(VENV)/.test-deps tools
+bench-quick: $(VENV)/.test-deps bench-tools
 	$(BIN)/python bench/run.py --quick
 
 ## soak: ten minutes of mixed load while files change underneath
-soak: $(VENV)/.test-deps tools
+soak: $(VENV)/.test-deps bench-tools
 	$(BIN)/python bench/soak.py --seconds 600
 
 # Inside make test: the harness still runs, and a 20-second soak passes.

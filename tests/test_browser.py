@@ -1,0 +1,265 @@
+"""examples/media/ in headless Chromium: built with `staticmw build`, served by Gunicorn.
+
+The page's own script checks, in the browser, that the JavaScript modules ran, the web font
+and the image decoded, and the video played and showed the right frame after a seek. The
+server's access log shows what went over the wire: which coding each asset was sent in,
+that the video was fetched in ranges, and what a reload asked for again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .servers import Gunicorn
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "media"
+CHROMIUM = "/usr/bin/chromium"
+# A name that is not localhost: Chromium treats it as an insecure origin, and sends
+# "Accept-Encoding: gzip, deflate" there, where 127.0.0.1 gets "gzip, deflate, br, zstd".
+PLAIN_HOST = "staticmw.test"
+HASHED = re.compile(r"\.[0-9a-f]{12}\.")
+CHECKS = ("module", "image", "font", "video")
+TEXT_ASSETS = ("css/site.", "js/main.", "js/checks.")
+# Slow enough that the browser cannot have the whole clip before it seeks, so the seek and
+# the WebM index at the end of the file are fetched as ranges, as they are on real networks.
+THROTTLE = {"offline": False, "latency": 5, "downloadThroughput": 64 * 1024, "uploadThroughput": -1}
+FIELDS = ("request", "status", "range", "if_none_match", "accept_encoding", "content_encoding")
+LOG_FORMAT = "\t".join(
+    (
+        "%(r)s",
+        "%(s)s",
+        "%({range}i)s",
+        "%({if-none-match}i)s",
+        "%({accept-encoding}i)s",
+        "%({content-encoding}o)s",
+    )
+)
+
+
+@dataclass
+class Hit:
+    """One line of the server's access log."""
+
+    path: str
+    status: int
+    range: str
+    if_none_match: str
+    accept_encoding: str
+    content_encoding: str
+
+    @property
+    def range_start(self) -> int | None:
+        if not self.range.startswith("bytes="):
+            return None
+        return int(self.range[len("bytes=") :].split("-")[0])
+
+
+def read_log(path: Path) -> list[Hit]:
+    hits = []
+    # Gunicorn writes a double quote inside a value as \".
+    for line in path.read_text().replace('\\"', '"').splitlines():
+        values = dict(zip(FIELDS, line.split("\t"), strict=True))
+        _, target, _ = values["request"].split(" ")
+        values = {k: ("" if v == "-" else v) for k, v in values.items()}
+        hits.append(
+            Hit(
+                path=target,
+                status=int(values["status"]),
+                range=values["range"],
+                if_none_match=values["if_none_match"],
+                accept_encoding=values["accept_encoding"],
+                content_encoding=values["content_encoding"],
+            )
+        )
+    return hits
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """The example's assets through the real build command, as its docstring says."""
+    out = tmp_path_factory.mktemp("media") / "build"
+    subprocess.run(
+        [sys.executable, "-m", "staticmw", "build", str(EXAMPLE / "assets"),
+         "--out", str(out), "--codecs", "gzip,br", "--strict", "--quiet"],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail("chromium is not installed: run `make tools` (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A fresh browser profile loading the page, then reloading it."""
+
+    def __init__(self, browser, url: str):
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", self._failed)
+        self.page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.problems.append(f"HTTP {response.status}: {response.url}")
+            ),
+        )
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", THROTTLE)
+        self.url = url
+
+    def _failed(self, request) -> None:
+        # The media player cancels its open range request when it seeks elsewhere.
+        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(f"failed: {request.url} {request.failure}")
+
+    def _console(self, message) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def results(self) -> dict[str, str]:
+        """Wait for the page's checks to finish; their outcomes by name."""
+        self.page.wait_for_function(
+            f"document.querySelectorAll('#report li').length >= {len(CHECKS)}", timeout=60_000
+        )
+        return self.page.eval_on_selector_all(
+            "#report li", "items => Object.fromEntries(items.map(i => [i.id, i.dataset.ok]))"
+        )
+
+    def load(self) -> dict[str, str]:
+        self.page.goto(self.url)
+        return self.results()
+
+    def reload(self) -> dict[str, str]:
+        self.page.reload()
+        return self.results()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def serve(build: Path, tmp_path: Path, max_age: int) -> tuple[Gunicorn, Path]:
+    log = tmp_path / "access.log"
+    server = Gunicorn(
+        EXAMPLE,
+        "app:application",
+        "--workers", "2",
+        "--env", f"STATICMW_MEDIA_BUILD={build}",
+        "--env", f"STATICMW_MAX_AGE={max_age}",
+        "--access-logfile", str(log),
+        "--access-logformat", LOG_FORMAT,
+    )  # fmt: skip
+    return server, log
+
+
+def run(browser, build: Path, tmp_path: Path, host: str, max_age: int):
+    """Load and reload the page; the checks of each, and the log lines of each."""
+    server, log = serve(build, tmp_path, max_age)
+    visit = Visit(browser, f"http://{host}:{server.port}/")
+    try:
+        first = visit.load()
+        count = len(read_log(log))
+        second = visit.reload()
+    finally:
+        visit.close()
+        server.stop()
+    hits = read_log(log)
+    assert not visit.problems, visit.problems
+    return first, second, hits[:count], hits[count:]
+
+
+def assert_every_check_passed(results: dict[str, str]) -> None:
+    assert results == {f"check-{name}": "true" for name in CHECKS}
+
+
+def static(hits: list[Hit], start: str) -> list[Hit]:
+    return [hit for hit in hits if hit.path.startswith("/static/" + start)]
+
+
+def assert_video_fetched_in_ranges(hits: list[Hit]) -> None:
+    video = static(hits, "video/clip.")
+    assert video, "the video was never requested"
+    assert all(hit.status == 206 and hit.range for hit in video), video
+    # The index at the end of the clip and the seek target are ranges that start past 0.
+    assert any(hit.range_start for hit in video), video
+
+
+def assert_nothing_downloaded_again(first: list[Hit], second: list[Hit]) -> None:
+    """On reload: hashed names are not asked for, others get 304, the video only new ranges."""
+    hashed = {hit.path for hit in first if HASHED.search(hit.path) and "/video/" not in hit.path}
+    assert len(hashed) == 4, first  # stylesheet, entry module, image, font
+    for hit in second:
+        assert hit.path not in hashed, hit
+        if hit.path.startswith("/static/video/"):
+            # Only bytes the first visit never asked for: no range from the start again.
+            assert hit.status == 206 and hit.range_start, hit
+        elif hit.path.startswith("/static/"):
+            assert hit.status == 304 and hit.if_none_match, hit
+
+
+def test_secure_origin_gets_brotli_and_a_reload_comes_from_the_cache(browser, build, tmp_path):
+    first, second, first_hits, second_hits = run(browser, build, tmp_path, "127.0.0.1", 60)
+    assert_every_check_passed(first)
+    assert_every_check_passed(second)
+    for start in TEXT_ASSETS:
+        (hit,) = static(first_hits, start)
+        assert hit.status == 200 and "br" in hit.accept_encoding
+        assert hit.content_encoding == "br", hit
+    for start in ("img/", "fonts/"):
+        (hit,) = static(first_hits, start)
+        assert hit.status == 200 and hit.content_encoding == "", hit
+    assert_video_fetched_in_ranges(first_hits)
+    # Every asset is fresh for a minute (hashed ones for a year): the page is the only
+    # request, but for ranges of the video the first visit never fetched.
+    assert [hit.path for hit in second_hits if "/video/" not in hit.path] == ["/"]
+    assert_nothing_downloaded_again(first_hits, second_hits)
+
+
+def test_plain_http_origin_gets_gzip_and_a_reload_revalidates(browser, build, tmp_path):
+    first, second, first_hits, second_hits = run(browser, build, tmp_path, PLAIN_HOST, 0)
+    assert_every_check_passed(first)
+    assert_every_check_passed(second)
+    for start in TEXT_ASSETS:
+        (hit,) = static(first_hits, start)
+        assert hit.status == 200 and "br" not in hit.accept_encoding
+        assert hit.content_encoding == "gzip", hit
+    assert_video_fetched_in_ranges(first_hits)
+    # With max_age=0 the module imported by its plain name is revalidated: a 304 for the
+    # gzip variant's ETag. Hashed names are not asked for at all.
+    (checks,) = static(second_hits, "js/checks.")
+    assert checks.status == 304 and checks.if_none_match.endswith('-gzip"'), checks
+    assert_nothing_downloaded_again(first_hits, second_hits)
