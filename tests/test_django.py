@@ -5,9 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import django
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.test import Client, override_settings
@@ -15,6 +13,7 @@ from django.urls import path
 
 from staticmw.manifest import dump_django
 
+from . import django_project  # noqa: F401  (sets Django up)
 from .conftest import OLD
 from .helpers import gz, write
 
@@ -28,18 +27,17 @@ def hello(request):
 
 urlpatterns = [path("hello/", hello), path("static/not-a-file/", hello)]
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="tests-only",
-        ALLOWED_HOSTS=["*"],
+
+@pytest.fixture(autouse=True)
+def glue_settings():
+    """Only this middleware, in front of this module's views, serving a root made here."""
+    with override_settings(
         ROOT_URLCONF=__name__,
         MIDDLEWARE=["staticmw.django.StaticFilesMiddleware"],
         STATIC_URL="/static/",
         STATIC_ROOT=str(STATIC_ROOT),
-        INSTALLED_APPS=[],
-    )
-    django.setup()
+    ):
+        yield
 
 
 @pytest.fixture(scope="module", autouse=True)

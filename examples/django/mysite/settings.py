@@ -1,0 +1,47 @@
+"""A minimal Django project whose static files are served by staticmw.
+
+python manage.py collectstatic --noinput
+gunicorn --bind 127.0.0.1:8000 mysite.wsgi
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = ["django.contrib.staticfiles", "mysite"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware: static files skip everything below it.
+    "staticmw.django.StaticFilesMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "mysite.urls"
+WSGI_APPLICATION = "mysite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+    }
+]
+
+# collectstatic gathers mysite/static/ here, adds hashed copies and writes staticfiles.json;
+# StaticFilesMiddleware serves them, the hashed ones as immutable for a year.
+STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    },
+}
+
+# staticmw's options go in STATICMW_<OPTION> settings, e.g. STATICMW_MAX_AGE = 300 for
+# unhashed names (default 60 seconds).
