@@ -168,9 +168,15 @@ class Visit:
 
     def results(self) -> dict[str, str]:
         """Wait for the page's checks to finish; their outcomes by name."""
-        self.page.wait_for_function(
-            f"document.querySelectorAll('#report li').length >= {len(CHECKS)}", timeout=60_000
-        )
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                f"document.querySelectorAll('#report li').length >= {len(CHECKS)}",
+                timeout=60_000,
+            )
+        except PlaywrightTimeout:
+            raise AssertionError(f"the page's checks never finished: {self.problems}") from None
         return self.page.eval_on_selector_all(
             "#report li", "items => Object.fromEntries(items.map(i => [i.id, i.dataset.ok]))"
         )

@@ -41,7 +41,8 @@ def site(environ, start_response):
     """The dynamic part: the page at ``/``, and 404 for anything else."""
     if environ.get("PATH_INFO") not in ("", "/"):
         body = b"not found\n"
-        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+        headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        start_response("404 Not Found", headers)
         return [body]
     url = application.static_url
     body = PAGE.format(
