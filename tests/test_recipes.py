@@ -56,20 +56,21 @@ def webtest_client(request):
 
 def test_webtest_page_and_static_files(webtest_client):
     name, client = webtest_client
+    expected = css_of(name)
     page = client.get("/")
     assert f"Hello from {name.title()}" in page.text
     css = client.get("/static/css/site.css")
-    assert css.body == css_of(name)
+    assert css.body == expected
     assert css.headers["Cache-Control"] == "public, max-age=3600"
     assert css.headers["Content-Type"] == "text/css; charset=utf-8"
     etag = css.headers["ETag"]
     again = client.get("/static/css/site.css", headers={"If-None-Match": etag}, status=304)
     assert again.body == b"" and again.headers["ETag"] == etag
     part = client.get("/static/css/site.css", headers={"Range": "bytes=0-3"}, status=206)
-    assert part.body == css_of(name)[:4]
-    assert part.headers["Content-Range"] == f"bytes 0-3/{len(css_of(name))}"
+    assert part.body == expected[:4]
+    assert part.headers["Content-Range"] == f"bytes 0-3/{len(expected)}"
     head = client.head("/static/css/site.css")
-    assert head.body == b"" and head.headers["Content-Length"] == str(len(css_of(name)))
+    assert head.body == b"" and head.headers["Content-Length"] == str(len(expected))
     client.post("/static/css/site.css", status=405)
     client.get("/static/missing.css", status=404)
     client.get(f"/static/../{name}_site.py", status=404)
@@ -115,7 +116,8 @@ def test_paste_settings_are_checked(settings, message):
         filter_factory({}, **settings)
 
 
-def test_paste_conversions(tmp_path):
+@pytest.mark.parametrize("index_file", ["true", "index.html"])
+def test_paste_conversions(tmp_path, index_file):
     write(tmp_path / "app.css", b"body{}\n" * 100, OLD)
     write(tmp_path / "docs" / "index.html", b"<h1>docs</h1>", OLD)
     make = filter_factory(
@@ -123,7 +125,7 @@ def test_paste_conversions(tmp_path):
         root=str(tmp_path),
         max_age="none",
         allow_all_origins="false",
-        index_file="true",
+        index_file=index_file,
         recheck_interval="0.5",
     )
     application = make(lambda environ, start_response: [])
