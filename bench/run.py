@@ -184,6 +184,52 @@ def in_process(site: Path, names: list[str], rounds: int, scale: float) -> dict:
     return results
 
 
+def lookups(site: Path, tree: Path, rounds: int, scale: float) -> dict[str, float]:
+    """staticmw's own file-system work, which its memory cache normally hides.
+
+    A miss looked up every time (recheck_interval=0), the first request for a
+    file (a fresh middleware, each file asked for once), and the same for a file
+    with .gz and .br variants beside it. Median µs per call over the rounds.
+    """
+    from staticmw import StaticMiddleware
+
+    files = sorted(
+        f"/static/{d.name}/{f.name}" for d in tree.iterdir() if d.is_dir() for f in d.iterdir()
+    )[: max(20, int(2000 * scale))]
+    fresh_count = max(20, int(300 * scale))
+    samples: dict[str, list[float]] = {"miss, uncached": [], "first request": []}
+    samples["first request, 2 variants"] = []
+    for _ in range(rounds):
+        app = StaticMiddleware(peers.tiny_app, str(site), peers.PREFIX, recheck_interval=0)
+        environ = _environ("/static/missing.txt", {})
+        samples["miss, uncached"].append(_timed(app, environ, max(20, int(3000 * scale))))
+        app = StaticMiddleware(peers.tiny_app, str(tree), peers.PREFIX)
+        environs = [_environ(path, {}) for path in files]
+        started = time.perf_counter()
+        for environ in environs:
+            _consume(app(environ, _start_response))
+        samples["first request"].append((time.perf_counter() - started) / len(files) * 1e6)
+        apps = [
+            StaticMiddleware(peers.tiny_app, str(site), peers.PREFIX) for _ in range(fresh_count)
+        ]
+        environs = [_environ("/static/app.js", {"Accept-Encoding": "br"}) for _ in apps]
+        started = time.perf_counter()
+        for one, environ in zip(apps, environs, strict=True):
+            _consume(one(environ, _start_response))
+        samples["first request, 2 variants"].append(
+            (time.perf_counter() - started) / fresh_count * 1e6
+        )
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _consume(body) -> None:
+    for _chunk in body:
+        pass
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
 # -- startup -------------------------------------------------------------------------
 
 _STARTUP_SCRIPT = textwrap.dedent(
@@ -397,6 +443,16 @@ def report(data: dict) -> str:
                 cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
+    found = data.get("lookups")
+    if found:
+        lines += [
+            "### Lookups: staticmw's file-system work, µs per call (lower is better)",
+            "",
+            "| workload | µs |",
+            "|---|---|",
+        ]
+        lines += [f"| {name} | {value:.2f} |" for name, value in found.items()]
+        lines.append("")
     start = data.get("startup")
     if start:
         lines += [
@@ -561,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"in-process: {', '.join(names)}", file=sys.stderr)
     data["in_process"] = in_process(site, names, plan["rounds"], plan["scale"])
+    print("lookups: staticmw without its memory cache", file=sys.stderr)
+    data["lookups"] = lookups(site, make_tree(10_000), plan["rounds"], plan["scale"])
     startup_names = [n for n in ("staticmw", "whitenoise", "servestatic", "werkzeug") if n in names]
     print(f"startup over {plan['counts']} files", file=sys.stderr)
     data["startup"] = startup(startup_names, plan["counts"], serve_all=True)

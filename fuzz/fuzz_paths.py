@@ -12,7 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import StaticMiddleware
+    from staticmw import StaticMiddleware, paths
     from staticmw.paths import is_within
 
 SECRET = b"OUTSIDE-THE-ROOT"
@@ -43,6 +43,14 @@ def _tree() -> str:
     os.symlink(os.path.join(base, "secret.txt"), os.path.join(root, "link.txt"))
     os.symlink(os.path.join(base, "root2"), os.path.join(root, "linkdir"))
     os.symlink(os.path.join(root, ".env"), os.path.join(root, "env.txt"))
+    # Links the resolver must follow (they stay inside) or refuse (they leave).
+    os.symlink("ok.txt", os.path.join(root, "inside.txt"))
+    os.symlink("sub", os.path.join(root, "subdir"))
+    os.symlink("../root/sub/deeper", os.path.join(root, "up_and_back"))
+    os.symlink("../secret.txt", os.path.join(root, "up_and_out.txt"))
+    os.symlink("deeper/../../.git", os.path.join(root, "sub", "to_git"))
+    os.symlink("loop2", os.path.join(root, "loop1"))
+    os.symlink("loop1", os.path.join(root, "loop2"))
     return root
 
 
@@ -74,6 +82,8 @@ def _call(app, path_info: str, method: str) -> tuple[str, bytes]:
 
 def TestOneInput(data: bytes) -> None:
     method = "HEAD" if data[:1] == b"H" else "GET"
+    # Both ways of opening: openat2 in one call, and the component walk.
+    paths.use_fast_open(data[-1:] != b"W")
     # PEP 3333: PATH_INFO holds the request bytes as latin-1 code points.
     path_info = data.decode("latin-1")
     for app, prefix in ((APPS[0], "/s/"), (APPS[1], "/")):

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from . import compress, encodings, paths
-from .files import Resource
+from . import compress, paths
+from .manifest import AUTO_DETECTED, Manifest
 from .mediatypes import MediaTypes
 from .middleware import StaticMiddleware
 
@@ -23,13 +23,22 @@ class CheckError(Exception):
 
 
 def load(target: str) -> tuple[Any, StaticMiddleware]:
-    """Import ``module:attribute`` (from the current directory) and find its StaticMiddleware."""
+    """Import ``module:attribute`` (from the current directory) and find its StaticMiddleware.
+
+    ``module:create_app()`` calls a factory with no arguments first.
+    """
     module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise CheckError(f"expected module:application, got {target!r}")
+    factory = attribute.endswith("()")
+    attribute = attribute[:-2] if factory else attribute
+    if not module_name or not attribute.isidentifier():
+        raise CheckError(f"expected module:application or module:factory(), got {target!r}")
     sys.path.insert(0, os.getcwd())
     try:
         obj: Any = getattr(importlib.import_module(module_name), attribute)
+        if factory:
+            if not callable(obj):
+                raise CheckError(f"{module_name}:{attribute} is not callable")
+            obj = obj()
     except (ImportError, AttributeError) as exc:
         raise CheckError(f"cannot load {target}: {exc}") from None
     finally:
@@ -38,6 +47,39 @@ def load(target: str) -> tuple[Any, StaticMiddleware]:
     if found is None:
         raise CheckError(f"{target} is not, and does not wrap, a StaticMiddleware")
     return obj, found
+
+
+def load_django() -> tuple[Any, StaticMiddleware, list[str]]:
+    """The middleware a Django project configures, from ``DJANGO_SETTINGS_MODULE``."""
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        raise CheckError("--django needs DJANGO_SETTINGS_MODULE, e.g. mysite.settings")
+    sys.path.insert(0, os.getcwd())
+    try:
+        import django
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        django.setup()
+        from .django import StaticFilesMiddleware
+
+        middleware = StaticFilesMiddleware(lambda request: None)
+    except ImportError as exc:
+        raise CheckError(f"cannot load the Django project: {exc}") from None
+    except ImproperlyConfigured as exc:
+        raise CheckError(str(exc).removeprefix("staticmw: ")) from None
+    finally:
+        sys.path.pop(0)
+    warnings = []
+    if "staticmw.django.StaticFilesMiddleware" not in getattr(settings, "MIDDLEWARE", ()):
+        warnings.append(
+            "staticmw.django.StaticFilesMiddleware is not in MIDDLEWARE: nothing is served"
+        )
+    if middleware.static is None:
+        raise CheckError(
+            f"STATIC_ROOT {middleware.root} does not exist yet: run "
+            "`python manage.py collectstatic` first"
+        )
+    return settings, middleware.static, warnings
 
 
 def find_middleware(obj: Any) -> StaticMiddleware | None:
@@ -76,11 +118,9 @@ def report(obj: Any, static: StaticMiddleware) -> tuple[list[str], list[str]]:
     """Lines describing each root, and warnings."""
     lines: list[str] = []
     warnings: list[str] = []
-    media = MediaTypes()
-    for prefix, directory in static.roots:
+    for mount in static.mounts:
+        prefix, directory, manifest = mount
         files = list(_walk(directory))
-        names = {path for path, _ in files}
-        manifest = next(m.manifest for m in static._mounts if m.directory == directory)
         described = "none"
         if manifest is not None:
             described = f"{manifest.format} ({len(manifest)} names, {manifest.path})"
@@ -94,19 +134,7 @@ def report(obj: Any, static: StaticMiddleware) -> tuple[list[str], list[str]]:
                 "served!" if static.options.serve_hidden else "not served, keep serve_hidden off"
             )
             warnings.append(f"{directory} is a version-control checkout (dotfiles {hidden})")
-        bare = [
-            path
-            for path, size in files
-            if size > 1024
-            and not path.endswith(paths.ALL_SIDECAR_SUFFIXES)
-            and compress.worth_compressing(media.bare_type(path))
-            and not any(path + suffix in names for suffix in paths.ALL_SIDECAR_SUFFIXES)
-        ]
-        if bare:
-            warnings.append(
-                f"{len(bare)} compressible files under {prefix} have no .gz/.br/.zst variant "
-                f"(e.g. {os.path.relpath(bare[0], directory)}): run staticmw build"
-            )
+        warnings += _uncompressed(prefix, directory, manifest, files, _build_advice(obj))
         huge = [(size, path) for path, size in files if size >= HUGE]
         if huge:
             size, path = max(huge)
@@ -117,6 +145,60 @@ def report(obj: Any, static: StaticMiddleware) -> tuple[list[str], list[str]]:
             )
     warnings += _shadowed(obj, static)
     return lines, warnings
+
+
+def _build_advice(obj: Any) -> str:
+    """How this kind of application gets precompressed variants."""
+    if "staticmw" in getattr(obj, "extensions", {}):
+        return "run `flask staticmw build`, whose output the extension then serves"
+    if getattr(obj, "SETTINGS_MODULE", None):
+        return "run `staticmw build STATIC_ROOT --out DIR` after collectstatic and serve DIR"
+    return "serve the output of `staticmw build SRC --out DIR` instead, which adds them"
+
+
+def _uncompressed(
+    prefix: str,
+    directory: str,
+    manifest: Manifest | None,
+    files: list[tuple[str, int]],
+    advice: str,
+) -> list[str]:
+    """Compressible files served without a precompressed variant, with the fix for each case.
+
+    Manifests are build metadata, never served, so never counted. Under a staticmw
+    build, its manifest says which files it made (and it already skipped those not
+    worth compressing): only files it did not make are reported.
+    """
+    media = MediaTypes()
+    names = {path for path, _ in files}
+    manifests = {os.path.join(directory, name) for name in AUTO_DETECTED}
+    if manifest is not None:
+        manifests.add(os.path.abspath(manifest.path))
+    built: set[str] = set()
+    ours = manifest is not None and manifest.format == "staticmw"
+    if ours:
+        assert manifest is not None
+        for name, hashed in manifest.names.items():
+            built.update(os.path.join(directory, *n.split("/")) for n in (name, hashed))
+    bare = [
+        path
+        for path, size in files
+        if size > 1024
+        and path not in manifests
+        and path not in built
+        and not path.endswith(paths.ALL_SIDECAR_SUFFIXES)
+        and compress.worth_compressing(media.bare_type(path))
+        and not any(path + suffix in names for suffix in paths.ALL_SIDECAR_SUFFIXES)
+    ]
+    if not bare:
+        return []
+    example = os.path.relpath(bare[0], directory)
+    if ours:
+        advice = "they were added after the last staticmw build: build again"
+    return [
+        f"{len(bare)} compressible files under {prefix} have no .gz/.br/.zst variant "
+        f"(e.g. {example}): {advice}"
+    ]
 
 
 def _shadowed(obj: Any, static: StaticMiddleware) -> list[str]:
@@ -157,43 +239,4 @@ def _shadowed(obj: Any, static: StaticMiddleware) -> list[str]:
 
 def explain(static: StaticMiddleware, url: str, accept_encoding: str | None) -> list[str]:
     """Why *url* is served (which root, file, variant, headers) or passed through."""
-    raw = url.split("?", 1)[0]
-    from urllib.parse import unquote_to_bytes
-
-    path_info = unquote_to_bytes(raw).decode("latin-1")
-    matching = [
-        (p, d) for p, d in static.roots if path_info.startswith(p.encode().decode("latin-1"))
-    ]
-    if not matching:
-        return [f"{url}: under no prefix ({', '.join(p for p, _ in static.roots)}): passes through"]
-    lines: list[str] = []
-    for prefix, _ in matching:
-        relative = paths.decode_path(path_info[len(prefix.encode().decode("latin-1")) :])
-        if relative is None:
-            return [f"{url}: not valid UTF-8 after percent-decoding: passes through"]
-        body = relative.rstrip("/")
-        for segment in body.split("/") if body else []:
-            if not paths.segment_is_safe(segment, static.options.serve_hidden):
-                return [f"{url}: segment {segment!r} is refused by the path rules: passes through"]
-        if paths.split_request_path(relative, static.options.serve_hidden) is None:
-            return [f"{url}: refused by the path rules (empty segment or too long): passes through"]
-    found = static._find(path_info)
-    if found is None:
-        roots = ", ".join(d for _, d in matching)
-        return [
-            *lines,
-            f"{url}: no servable file in {roots} (missing, a directory without index, hidden, "
-            "or a link leaving the roots): passes through",
-        ]
-    if not isinstance(found, Resource):
-        return [f"{url}: a directory: redirects to {found.segment}/"]
-    reps = found.representations
-    chosen = 0 if len(reps) == 1 else encodings.choose(found.available, accept_encoding)
-    rep = reps[chosen]
-    lines.append(f"{url}: served from {reps[0].path}")
-    variants = ", ".join(f"{r.coding} ({r.size} bytes)" for r in reps)
-    lines.append(f"  representations  {variants}")
-    lines.append(f"  for Accept-Encoding {accept_encoding!r}: {rep.coding}, {rep.path}")
-    for name, value in rep.headers:
-        lines.append(f"  {name}: {value}")
-    return lines
+    return static.explain(url, accept_encoding).lines()

@@ -59,6 +59,36 @@ def summary(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (pick one) to 65535."""
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 0 to 65535")
+    return port
+
+
+def _host(text: str) -> str:
+    """An address to listen on for argparse: an IP address or a host name that resolves."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(text, None)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an IP address nor a known host"
+        ) from None
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="staticmw", description="Static files for WSGI apps.")
     parser.add_argument("--version", action="version", version=f"staticmw {__version__}")
@@ -98,19 +128,25 @@ def _parser() -> argparse.ArgumentParser:
         "precompressed variants. Not for production: use Gunicorn there.",
     )
     v.add_argument("directory", metavar="DIR")
-    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    v.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks one)")
+    v.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    v.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks one)")
     v.add_argument("--prefix", default="/", help="URL prefix (default /)")
     v.add_argument("--no-index", action="store_true", help="do not serve index.html for dir/")
     v.add_argument("--autorefresh", action="store_true", help="check the disk on every request")
     c = commands.add_parser(
         "check",
         help="describe what an application's middleware serves; explain one URL",
-        description="Load module:application (from the current directory), list its roots, "
-        "prefixes, file counts and manifests with warnings, and with --url explain the "
-        "decision for that URL.",
+        description="Load module:application, or module:create_app() (a factory), from the "
+        "current directory, or with --django the project of DJANGO_SETTINGS_MODULE; list its "
+        "roots, prefixes, file counts and manifests with warnings, and with --url explain "
+        "the decision for that URL.",
     )
-    c.add_argument("target", metavar="module:application")
+    c.add_argument("target", nargs="?", metavar="module:application")
+    c.add_argument(
+        "--django", action="store_true", help="check the Django project of DJANGO_SETTINGS_MODULE"
+    )
     c.add_argument("--url", help="a URL path to explain, e.g. /static/css/app.css")
     c.add_argument(
         "--accept-encoding", default="gzip, deflate, br, zstd", help="for --url (a browser's)"
@@ -177,9 +213,17 @@ def check(args: argparse.Namespace) -> int:
     """``staticmw check``: 0 when clean, 1 with warnings, 2 when the target cannot be checked."""
     from . import check as checking
 
+    if bool(args.target) == args.django:
+        print("staticmw: check takes module:application or --django (one of them)", file=sys.stderr)
+        return 2
     try:
-        obj, static = checking.load(args.target)
-        lines, warnings = checking.report(obj, static)
+        if args.django:
+            obj, static, warnings = checking.load_django()
+        else:
+            obj, static = checking.load(args.target)
+            warnings = []
+        lines, more = checking.report(obj, static)
+        warnings += more
     except (checking.CheckError, RuntimeError, ValueError) as exc:
         print(f"staticmw: {exc}", file=sys.stderr)
         return 2

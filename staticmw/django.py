@@ -8,7 +8,10 @@ middleware's options from ``STATICMW_<OPTION>`` settings (``STATICMW_MAX_AGE``, 
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from .middleware import StaticMiddleware
-from .options import KEYWORD_OPTIONS, ConfigurationError
+from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
+
+log = logging.getLogger("staticmw.django")
 
 # STATICMW_<NAME> settings and the option each one sets.
 OPTIONS = KEYWORD_OPTIONS
@@ -42,8 +47,22 @@ def static_prefix() -> str:
     return path
 
 
+def _options() -> dict[str, Any]:
+    """The middleware's options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of."""
+    names = dict(zip(setting_names(OPTIONS), OPTIONS, strict=True))
+    present = [name for name in dir(settings) if name.startswith("STATICMW_")]
+    for message in unknown_settings(present, names):
+        log.warning("%s", message)
+    return {option: getattr(settings, name) for name, option in names.items() if name in present}
+
+
 class StaticFilesMiddleware:
-    """Serve ``STATIC_ROOT`` at ``STATIC_URL``; everything else goes down the middleware chain."""
+    """Serve ``STATIC_ROOT`` at ``STATIC_URL``; everything else goes down the middleware chain.
+
+    A ``STATIC_ROOT`` that does not exist yet stops a production start with
+    ``ImproperlyConfigured``; under ``DEBUG`` it is warned of once, requests pass
+    through to Django, and the directory is served as soon as it appears.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
@@ -53,24 +72,50 @@ class StaticFilesMiddleware:
                 "staticmw: STATIC_ROOT is not set or empty; set it to the directory "
                 "collectstatic fills (and run collectstatic)"
             )
-        options = {
-            option: getattr(settings, "STATICMW_" + option.upper())
-            for option in OPTIONS
-            if hasattr(settings, "STATICMW_" + option.upper())
-        }
+        self.root = os.fspath(root)
+        self.options = _options()
+        self.static: StaticMiddleware | None = None
+        self._next_look = 0.0
+        if os.path.isdir(self.root) or not settings.DEBUG:
+            self.static = self._build()
+        else:
+            log.warning(
+                "staticmw: STATIC_ROOT %s does not exist yet, so static files pass through to "
+                "Django; run `python manage.py collectstatic` to create it",
+                self.root,
+            )
+
+    def _build(self) -> StaticMiddleware:
+        if not os.path.isdir(self.root):
+            raise ImproperlyConfigured(
+                f"staticmw: STATIC_ROOT {self.root!r} does not exist or is not a directory: "
+                "run `python manage.py collectstatic --noinput` before starting the server"
+            )
         try:
-            self.static = StaticMiddleware(_not_ours, root, static_prefix(), **options)
+            return StaticMiddleware(_not_ours, self.root, static_prefix(), **self.options)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"staticmw: {exc}") from None
 
+    def _current(self) -> StaticMiddleware | None:
+        """The middleware, built once STATIC_ROOT exists (looked for once a second)."""
+        if self.static is None and monotonic() >= self._next_look:
+            self._next_look = monotonic() + 1.0
+            if os.path.isdir(self.root):
+                self.static = self._build()
+                log.info("staticmw: STATIC_ROOT %s now exists and is served", self.root)
+        return self.static
+
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        static = self.static or self._current()
+        if static is None:
+            return self.get_response(request)
         environ = getattr(request, "environ", None)
         if environ is None:
             # Under ASGI there is no WSGI environ: rebuild the parts that matter,
             # with PATH_INFO in its PEP 3333 form (bytes as latin-1 text).
             environ = dict(request.META)
             environ["PATH_INFO"] = request.path_info.encode("utf-8").decode("latin-1")
-        answer = self.static.serve(environ)
+        answer = static.serve(environ)
         if answer is None:
             return self.get_response(request)
         status, headers, body = answer

@@ -2,9 +2,12 @@
 ``flask staticmw build`` makes plain ``url_for("static", filename=...)`` give hashed names.
 
 Configuration comes from ``app.config["STATICMW_<OPTION>"]`` (``STATICMW_MAX_AGE``,
-``STATICMW_STATIC_HOST``, ...) over the keyword arguments given to ``StaticMW``. The build
-goes to ``app.config["STATICMW_ROOT"]``, by default ``<instance folder>/staticmw``: when it
-holds a ``staticmw.json``, that build is served; otherwise the static folders themselves are.
+``STATICMW_STATIC_HOST``, ...) over the keyword arguments given to ``StaticMW``, checked
+when the extension is set up. The build goes to ``app.config["STATICMW_ROOT"]``, by default
+``<instance folder>/staticmw``: when it holds a ``staticmw.json``, that build is served;
+otherwise the static folders themselves are. In development (``app.debug``, or
+``STATICMW_DEVELOPMENT = True``) the static folders are always served, with autorefresh,
+so that edits show without a new build.
 """
 
 from __future__ import annotations
@@ -25,13 +28,38 @@ from .build import BuildConfig, BuildError, build
 from .compress import CodecUnavailable
 from .manifest import MANIFEST_NAME, Manifest
 from .middleware import StaticMiddleware
-from .options import KEYWORD_OPTIONS, ConfigurationError
+from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 from .urls import NotInManifest, check_static_host
 
 log = logging.getLogger("staticmw.flask")
 
 # The build manages the manifest here, so that one option is not taken from config.
 OPTIONS = tuple(name for name in KEYWORD_OPTIONS if name != "manifest")
+# Settings of the extension itself, beside one per option.
+SETTINGS = (*setting_names(OPTIONS), "STATICMW_ROOT", "STATICMW_DEVELOPMENT")
+
+
+def _no_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    raise AssertionError("only used to validate options")
+
+
+def validate(app: Flask, defaults: dict[str, Any]) -> None:
+    """Check ``STATICMW_*`` settings now, naming the bad one; warn of unknown ones."""
+    for message in unknown_settings(app.config, SETTINGS):
+        log.warning("%s", message)
+    for option, value in defaults.items():
+        _check_option(option, value, f"StaticMW({option}=...)")
+    for option in OPTIONS:
+        key = "STATICMW_" + option.upper()
+        if key in app.config:
+            _check_option(option, app.config[key], f"app.config[{key!r}]")
+
+
+def _check_option(option: str, value: Any, where: str) -> None:
+    try:
+        StaticMiddleware(_no_app, **{option: value})
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"staticmw: {where}: {exc}") from None
 
 
 def static_mounts(app: Flask) -> list[tuple[str, str, str]]:
@@ -77,7 +105,16 @@ class _State:
             key = "STATICMW_" + option.upper()
             if key in self.app.config:
                 found[option] = self.app.config[key]
+        if self.development():
+            found["autorefresh"] = True
         return found
+
+    def development(self) -> bool:
+        """Serve the static folders themselves, re-read on every request, not the build.
+
+        ``STATICMW_DEVELOPMENT`` decides; unset, it follows ``app.debug``.
+        """
+        return bool(self.app.config.get("STATICMW_DEVELOPMENT", self.app.debug))
 
     def load(self) -> None:
         """Read the build's manifest (if any) and the static endpoints, once."""
@@ -87,7 +124,7 @@ class _State:
             if self.loaded:
                 return
             path = os.path.join(self.app.config["STATICMW_ROOT"], MANIFEST_NAME)
-            if os.path.isfile(path):
+            if os.path.isfile(path) and not self.development():
                 self.manifest = Manifest.load(path)
             self.prefixes = {endpoint: prefix for endpoint, prefix, _ in static_mounts(self.app)}
             self.loaded = True
@@ -164,6 +201,8 @@ class StaticMW:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Wrap *app*; a bad ``STATICMW_*`` setting raises :class:`ConfigurationError` here."""
+        validate(app, self.options)
         app.config.setdefault("STATICMW_ROOT", os.path.join(app.instance_path, "staticmw"))
         state = _State(app, self.options)
         app.extensions["staticmw"] = state

@@ -130,10 +130,16 @@ class MediaTypes:
         # One string per distinct Content-Type, shared by every file that has it.
         self._full: dict[str, str] = {}
         for key, value in (overrides or {}).items():
-            if key.startswith("."):
-                self._extensions[key.lower()] = value
+            lowered = key.lower()
+            if lowered.startswith("."):
+                self._extensions[lowered] = value
+            elif "." in lowered:
+                self._names[lowered] = value  # a whole name such as "README.md"
             else:
-                self._names[key.lower()] = value
+                # "ts" or "LICENSE": meant as an extension or as a whole name; both
+                # readings are taken, since neither can surprise the other.
+                self._extensions["." + lowered] = value
+                self._names[lowered] = value
 
     def bare_type(self, name: str) -> str:
         """The media type for a file name, without parameters."""

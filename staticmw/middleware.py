@@ -12,7 +12,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import encodings, paths, responses
 from .files import HeaderBuilder, Representation, Resource
@@ -20,21 +20,14 @@ from .manifest import Manifest, ManifestError, find_in_root
 from .options import ConfigurationError, Options, normalize_prefix
 from .urls import StaticURLs, check_static_host
 
+if TYPE_CHECKING:
+    from .explain import Explanation
+
 log = logging.getLogger("staticmw")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-# The final component is never a symlink (paths are resolved first), FIFOs and
-# devices must not block the open, and descriptors must not leak into children.
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
 
 # Bodies up to this size are read into memory and checked against a second
 # fstat; larger ones are streamed (zero-copy under Gunicorn).
@@ -76,11 +69,21 @@ class _Changed(Exception):
     """The file changed between fstat and read; start over from the lookup."""
 
 
-class _Redirect:
+class Redirect:
+    """A directory asked for without its slash: redirect to ``segment + "/"``."""
+
     __slots__ = ("segment",)
 
     def __init__(self, segment: str):
         self.segment = segment
+
+
+class MountInfo(NamedTuple):
+    """One root as :attr:`StaticMiddleware.mounts` describes it."""
+
+    prefix: str
+    directory: str
+    manifest: Manifest | None
 
 
 class _Mount:
@@ -217,6 +220,9 @@ class StaticMiddleware:
         self._mounts: list[_Mount] = []
         self._added: list[_Mount] = []
         self._roots: list[str] = []
+        self._resolver = paths.Resolver(
+            self._roots, self.options.follow_symlinks, self.options.serve_hidden
+        )
         self._raw_prefixes: tuple[str, ...] = ()
         self._bare_prefixes: frozenset[str] = frozenset()
         self._cache: dict[str, Resource] = {}
@@ -305,21 +311,64 @@ class StaticMiddleware:
 
         ``/static/css/app.3f2a9c1b9d0e.css`` from a root's manifest (on
         ``static_host`` when set). A name no manifest lists gives its plain URL
-        under the first root and a logged warning, or raises
-        :class:`staticmw.NotInManifest` with ``manifest_strict=True``.
+        under the root that holds the file, else under the first root, with a
+        logged warning when that root has a manifest, or :class:`staticmw.NotInManifest`
+        with ``manifest_strict=True``. A URL path such as ``/static/css/app.css``
+        is taken as the name below its prefix; the prefix is never doubled.
         """
-        for mount in self._mounts:
+        mounts: Sequence[_Mount] = self._mounts
+        if name.startswith("/"):
+            under = [m for m in mounts if m.prefix != "/" and name.startswith(m.prefix)]
+            if under:
+                mounts, name = under[:1], name[len(under[0].prefix) :]
+            else:
+                name = name.lstrip("/")
+        for mount in mounts:
             url = mount.urls.lookup(name)
             if url is not None:
                 return url
+        for mount in mounts:
+            if self._holds(mount, name):
+                return (
+                    mount.urls.plain(name) if mount.manifest is None else mount.urls.missing(name)
+                )
         if self._added:
-            return self._added[0].urls.missing(name)
+            return (mounts[0] if len(mounts) == 1 else self._added[0]).urls.missing(name)
         return StaticURLs(None, "/", self.static_host or None, self.manifest_strict).missing(name)
+
+    def _holds(self, mount: _Mount, name: str) -> bool:
+        """Whether *name* is a file that *mount* would serve (checked like a request)."""
+        split = paths.split_request_path(name, self.options.serve_hidden)
+        if split is None or split[1]:
+            return False
+        try:
+            return self._resolver.exists(mount.directory, split[0], directory=False)
+        except OSError:
+            return False
 
     @property
     def roots(self) -> list[tuple[str, str]]:
         """``(prefix, directory)`` pairs in the order they are tried."""
         return [(m.prefix, m.directory) for m in self._mounts]
+
+    @property
+    def mounts(self) -> list[MountInfo]:
+        """Each root with its prefix and manifest, in the order they are tried."""
+        return [MountInfo(m.prefix, m.directory, m.manifest) for m in self._mounts]
+
+    def lookup(self, path_info: str) -> Resource | Redirect | None:
+        """Resolve a raw ``PATH_INFO`` as a request would, bypassing every cache.
+
+        A :class:`~staticmw.files.Resource`, a :class:`Redirect` for a directory
+        named without its slash, or ``None`` when the request would pass through.
+        """
+        return self._find(path_info)
+
+    def explain(self, url: str, accept_encoding: str | None = None) -> Explanation:
+        """Why *url* (a URL path as sent) is served, redirected or passed through."""
+        from .explain import explain
+
+        return explain(self, url, accept_encoding)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -379,11 +428,14 @@ class StaticMiddleware:
                         if monotonic() < expiry:
                             return None
                         misses.pop(path, None)
-                found = self._find(path)
+                try:
+                    found = self._find(path)
+                except OSError as exc:
+                    return self._cannot_open(path, exc)
                 if found is None:
                     self._remember_miss(path)
                     return None
-                if isinstance(found, _Redirect):
+                if isinstance(found, Redirect):
                     if method not in responses.ALLOWED_METHODS:
                         return None
                     plan = responses.redirect_to_directory(
@@ -412,20 +464,24 @@ class StaticMiddleware:
                 return self._open_and_plan(resource, index, method, environ)
             except _Changed:
                 self._forget(path)
-            except PermissionError as exc:
-                log.warning("staticmw: cannot read %s: %s", rep.path, exc)
-                self._forget(path)
-                return None
             except OSError as exc:
-                if exc.errno in _EXHAUSTED:
-                    # The file exists but the server cannot open it now: say so
-                    # (uncacheable) rather than let the app answer 404.
-                    log.error("staticmw: cannot open %s: %s", path, exc)
-                    plan = responses.service_unavailable()
-                    return plan, [responses.UNAVAILABLE_BODY]
-                # Deleted, replaced by a directory or a link, or unreadable now:
-                # forget it and look again; a second miss passes through.
                 self._forget(path)
+                if isinstance(exc, PermissionError) or exc.errno in _EXHAUSTED:
+                    return self._cannot_open(path, exc)
+                # Deleted, replaced by a directory or a link, or unreadable now:
+                # look again; a second miss passes through.
+        return None
+
+    def _cannot_open(
+        self, path: str, exc: OSError
+    ) -> tuple[responses.Plan, Iterable[bytes]] | None:
+        """A file that exists but cannot be opened: pass through, or 503 when out of resources."""
+        if exc.errno in _EXHAUSTED:
+            # Say so (uncacheable) rather than let the app answer 404.
+            log.error("staticmw: cannot open %s: %s", path, exc)
+            return responses.service_unavailable(), [responses.UNAVAILABLE_BODY]
+        log.warning("staticmw: cannot read %s: %s", path, exc)
+        self._remember_miss(path)
         return None
 
     def _still_current(self, rep: Representation) -> bool:
@@ -446,7 +502,10 @@ class StaticMiddleware:
         self, resource: Resource, index: int, method: str, environ: Environ
     ) -> tuple[responses.Plan, Iterable[bytes]]:
         rep = resource.representations[index]
-        fd = os.open(rep.path, _OPEN_FLAGS)
+        # Opened again through the resolver: the descriptor is what gets checked.
+        fd = self._resolver.reopen(rep.path)
+        if fd is None:
+            raise _Changed
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -549,91 +608,97 @@ class StaticMiddleware:
                 self._forget(next(iter(cache)))
         cache[path] = resource
 
-    def _find(self, path: str) -> Resource | _Redirect | None:
+    def _find(self, path: str) -> Resource | Redirect | None:
         """Resolve a raw PATH_INFO to a resource, a slash redirect, or nothing."""
-        options = self.options
-        hidden = options.serve_hidden
-        follow = options.follow_symlinks
-        index = options.index_file
+        index = self.options.index_file
         for mount in self._mounts:
             if not path.startswith(mount.raw_prefix):
-                if index and path == mount.raw_prefix[:-1] and mount.prefix != "/":
-                    found = paths.locate(
-                        os.path.join(mount.directory, index), self._roots, follow, hidden
-                    )
-                    if found is not None and not found.is_dir:
-                        return _Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
+                if (
+                    index
+                    and path == mount.raw_prefix[:-1]
+                    and mount.prefix != "/"
+                    and self._resolver.exists(mount.directory, (index,), directory=False)
+                ):
+                    return Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
                 continue
             relative = paths.decode_path(path[len(mount.raw_prefix) :])
             if relative is None:
                 return None
-            split = paths.split_request_path(relative, hidden)
+            split = paths.split_request_path(relative, self.options.serve_hidden)
             if split is None:
                 continue
             segments, trailing = split
-            candidate = os.path.join(mount.directory, *segments)
-            found = paths.locate(candidate, self._roots, follow, hidden)
-            if found is None:
-                continue
-            url = mount.prefix + relative
-            if found.is_dir:
-                if index is None:
-                    continue
-                index_candidate = os.path.join(candidate, index)
-                index_found = paths.locate(index_candidate, self._roots, follow, hidden)
-                if index_found is None or index_found.is_dir:
-                    continue
-                if not trailing:
-                    return _Redirect(segments[-1])
-                name_in_root = "/".join((*segments, index))
-                return self._resource(
-                    mount, name_in_root, url, index, index_candidate, index_found, True
-                )
-            if trailing:
-                continue
-            name_in_root = "/".join(segments)
-            if name_in_root in mount.hidden:
-                continue
-            name = segments[-1]
-            original = paths.sidecar_original(name)
-            if original is not None:
-                sibling = os.path.join(os.path.dirname(candidate), original)
-                if paths.locate(sibling, self._roots, follow, hidden) is not None:
-                    # A sidecar is only reachable through its original's URL.
-                    continue
-            return self._resource(
-                mount, name_in_root, url, name, candidate, found, original is None
-            )
+            found = self._find_in(mount, segments, trailing, mount.prefix + relative)
+            if found is not None:
+                return found
         return None
+
+    def _find_in(
+        self, mount: _Mount, segments: tuple[str, ...], trailing: bool, url: str
+    ) -> Resource | Redirect | None:
+        """Open what *segments* name in one mount: a file, or a directory's index file."""
+        resolver = self._resolver
+        opened = resolver.open(mount.directory, segments)
+        if opened is None:
+            return None
+        if opened.is_dir:
+            opened.close()
+            index = self.options.index_file
+            if index is None:
+                return None
+            parts = (*segments, index)
+            opened = resolver.open(mount.directory, parts)
+            if opened is None:
+                return None
+            if opened.is_dir or not trailing:
+                opened.close()
+                return None if opened.is_dir else Redirect(segments[-1])
+            return self._resource(mount, parts, url, opened, True)
+        name_in_root = "/".join(segments)
+        sidecar_of = paths.sidecar_original(segments[-1])
+        if (
+            trailing
+            or name_in_root in mount.hidden
+            # A sidecar is only reachable through its original's URL.
+            or (
+                sidecar_of is not None
+                and resolver.exists(mount.directory, (*segments[:-1], sidecar_of))
+            )
+        ):
+            opened.close()
+            return None
+        return self._resource(mount, segments, url, opened, sidecar_of is None)
 
     def _resource(
         self,
         mount: _Mount,
-        name_in_root: str,
+        parts: tuple[str, ...],
         url: str,
-        name: str,
-        candidate: str,
-        found: paths.Found,
+        opened: paths.Opened,
         with_variants: bool,
     ) -> Resource:
-        files = [("identity", found.path, found.stat)]
+        """A resource for an opened file and the variants beside it; closes *opened*."""
+        try:
+            files = [("identity", opened.path, opened.stat)]
+        finally:
+            opened.close()
         if with_variants:
-            options = self.options
             for coding, suffixes in paths.SIDECAR_SUFFIXES.items():
                 for suffix in suffixes:
-                    variant = paths.locate(
-                        candidate + suffix,
-                        self._roots,
-                        options.follow_symlinks,
-                        options.serve_hidden,
+                    variant = self._resolver.open(
+                        mount.directory, (*parts[:-1], parts[-1] + suffix)
                     )
-                    if variant is not None and not variant.is_dir:
+                    if variant is None:
+                        continue
+                    variant.close()
+                    if not variant.is_dir:
                         files.append((coding, variant.path, variant.stat))
                         break
+        name_in_root = "/".join(parts)
         entry = mount.manifest.entry(name_in_root) if mount.manifest is not None else None
-        resource = self._builder.resource(url, name, files, entry)
+        resource = self._builder.resource(url, parts[-1], files, entry)
         if self._autorefresh:
-            directory = os.path.dirname(candidate)
+            directory = os.path.join(mount.directory, *parts[:-1])
             with contextlib.suppress(OSError):
                 resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
         return resource

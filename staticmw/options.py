@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import caching, mediatypes
@@ -27,6 +27,26 @@ KEYWORD_OPTIONS = (
     "cache_bytes",
     "recheck_interval",
 )
+
+
+def unknown_settings(keys: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Warnings for ``STATICMW_*`` settings that no option reads, with a likely intended name."""
+    import difflib
+
+    known = sorted(known)
+    found = []
+    for key in sorted(keys):
+        if not key.startswith("STATICMW_") or key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        found.append(f"staticmw: unknown setting {key} is ignored{hint}")
+    return found
+
+
+def setting_names(options: Iterable[str]) -> list[str]:
+    """``max_age`` -> ``STATICMW_MAX_AGE`` for each option."""
+    return ["STATICMW_" + option.upper() for option in options]
 
 
 class ConfigurationError(ValueError):

@@ -1,18 +1,44 @@
-"""Turn a request path into a file inside the allowed roots, or refuse it.
+"""Turn a request path into an open file inside the allowed roots, or refuse it.
 
 Two stages. :func:`split_request_path` is pure: it rejects every request-derived
 trick (dot segments, separators, Windows names, control characters, ...) before any
-file-system call. :func:`locate` then touches the file system and proves that the
-resolved file lies inside an allowed root, comparing whole path segments.
+file-system call. :class:`Resolver` then opens the file, and the decision that it
+may be served is made about the descriptor it opened, never about a name that was
+checked earlier and opened again later: the tree may change between any two calls.
+
+How a file is opened, for every open (originals, precompressed variants, index
+files, the bytes kept in memory, large files reopened on each request, autorefresh):
+
+1. On Linux with ``openat2`` (5.6+), one call opens ``root/a/b/c`` with
+   ``RESOLVE_NO_SYMLINKS``: the kernel refuses the whole path if any component is
+   a link at the moment it is looked up, so the descriptor is the file that those
+   checked names spell out, inside the root.
+2. When that call meets a link (``ELOOP``), or where there is no ``openat2``
+   (macOS, the BSDs, older kernels, sandboxes that forbid it), the path is walked
+   one component at a time: each directory is opened with ``O_NOFOLLOW`` relative
+   to its parent's descriptor, and the file last, also with ``O_NOFOLLOW``. A link
+   met on the way is read with ``readlink`` and its target walked the same way
+   (at most 40 links), so a link is followed only while it stays within an allowed
+   root; a target outside every root ends the walk. Swapping a directory for a
+   link during the walk cannot redirect it, since each step opens a name inside
+   a directory descriptor that is already proven, and never follows a link.
+
+``follow_symlinks=True`` hands the path to the kernel and follows links anywhere,
+as configured. ``serve_hidden=False`` applies to the names of the final real path.
+Trusted: the roots' own paths, which the operator configures (they are opened by
+name), and device nodes, which only an administrator can create in a tree.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 import unicodedata
 from collections.abc import Sequence
+
+from .openat2 import Opener, no_symlinks_opener
 
 # Bounds that keep every rejection cheap; no real asset needs more.
 MAX_PATH_CHARS = 4096
@@ -124,55 +150,321 @@ def containing_root(path: str, roots: Sequence[str]) -> str | None:
     return None
 
 
-def _has_hidden_part(path: str, root: str) -> bool:
-    relative = path[len(root) :].lstrip(os.sep)
-    return any(part.startswith(".") for part in relative.split(os.sep) if part)
+def _hidden(names: Sequence[str]) -> bool:
+    return any(name.startswith(".") for name in names)
 
 
-class Found:
-    """A located file system entry: the real path to open and its ``stat`` result."""
+# A name that starts with a dot, within a joined path.
+_HIDDEN_PART = os.sep + "."
 
-    __slots__ = ("is_dir", "path", "stat")
 
-    def __init__(self, path: str, st: os.stat_result):
+# The file finally opened: never through a link (the walk resolves links
+# itself), never blocking on a FIFO, never inherited by a child process.
+OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+# follow_symlinks=True: links are followed anywhere, by the kernel.
+_FOLLOW_FLAGS = OPEN_FLAGS & ~getattr(os, "O_NOFOLLOW", 0)
+# A directory on the way: a real directory, never a link. O_PATH (Linux) needs
+# only search permission and reads nothing.
+_DIR_FLAGS = (
+    (getattr(os, "O_PATH", 0) or os.O_RDONLY)
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_ROOT_FLAGS = _DIR_FLAGS & ~getattr(os, "O_NOFOLLOW", 0)
+
+# As many links as Linux follows in one path before it gives up with ELOOP.
+MAX_LINK_HOPS = 40
+
+# What a refused O_NOFOLLOW open of a link reports: ELOOP (Linux, macOS),
+# EMLINK (FreeBSD), ENOTDIR (with O_DIRECTORY on Linux).
+_MAYBE_LINK = frozenset({errno.ELOOP, errno.EMLINK, errno.ENOTDIR})
+
+# Errors that say something about the server, not about the path: they reach the
+# caller, which logs them (and answers 503 for exhaustion) instead of a 404.
+_SERIOUS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+    | {errno.EIO, errno.EAGAIN}
+)
+
+
+def _check(exc: OSError) -> None:
+    """Re-raise *exc* when it is about the server; otherwise the path is simply not served."""
+    if exc.errno in _SERIOUS:
+        raise exc
+
+
+_OPENAT2: Opener | None = no_symlinks_opener(OPEN_FLAGS)
+FAST_OPEN_AVAILABLE = _OPENAT2 is not None
+# STATICMW_RESOLVER=walk forces the portable walk, as on systems without openat2.
+_fast_open = None if os.environ.get("STATICMW_RESOLVER") == "walk" else _OPENAT2
+
+
+def use_fast_open(enabled: bool) -> bool:
+    """Turn the openat2 fast path on or off (off forces the walk); returns the old state."""
+    global _fast_open
+    old = _fast_open is not None
+    _fast_open = _OPENAT2 if enabled else None
+    return old
+
+
+class Opened:
+    """A descriptor proven to lie inside the roots, its real path and its ``fstat``."""
+
+    __slots__ = ("fd", "is_dir", "path", "stat")
+
+    def __init__(self, fd: int, path: str, st: os.stat_result):
+        self.fd = fd
         self.path = path
         self.stat = st
         self.is_dir = stat.S_ISDIR(st.st_mode)
 
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
 
-def locate(
-    candidate: str,
-    allowed_roots: Sequence[str],
-    follow_symlinks: bool = False,
-    serve_hidden: bool = False,
-) -> Found | None:
-    """Stat *candidate* and prove it may be served; ``None`` when it may not.
 
-    *candidate* must be a root joined with segments that passed
-    :func:`split_request_path`, so it is lexically inside that root. Symlinks are
-    resolved and the target must lie in one of *allowed_roots* (realpaths) unless
-    *follow_symlinks*; with ``serve_hidden`` off, a link may not lead to a dotfile
-    either. Only regular files and directories are ever returned.
+class Resolver:
+    """Opens request paths below the allowed roots; see the module docstring for the rule."""
+
+    __slots__ = ("follow_symlinks", "roots", "serve_hidden")
+
+    def __init__(
+        self, roots: Sequence[str], follow_symlinks: bool = False, serve_hidden: bool = False
+    ):
+        # Real paths, read on every call: roots added later count at once.
+        self.roots = roots
+        self.follow_symlinks = follow_symlinks
+        self.serve_hidden = serve_hidden
+
+    def open(self, root: str, parts: Sequence[str]) -> Opened | None:
+        """Open ``root/parts`` if it is a regular file or a directory that may be served.
+
+        ``None`` when it is missing, leaves the roots, is hidden, or is anything
+        else (FIFO, socket, device). Errors about the server itself raise.
+        """
+        found = self.open_fd(root, parts)
+        if found is None:
+            return None
+        fd, path = found
+        try:
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            os.close(fd)
+            return None
+        return Opened(fd, path, st)
+
+    def exists(self, root: str, parts: Sequence[str], directory: bool | None = None) -> bool:
+        """Whether :meth:`open` would succeed (and give a directory or not, if asked)."""
+        opened = self.open(root, parts)
+        if opened is None:
+            return False
+        opened.close()
+        return directory is None or opened.is_dir == directory
+
+    def reopen(self, path: str) -> int | None:
+        """A new descriptor for a *path* that :meth:`open` returned earlier, checked again."""
+        if self.follow_symlinks:
+            return _open_following(path)
+        for root in self.roots:
+            if is_within(path, root):
+                found = self._open_below(root, path)
+                return None if found is None else found[0]
+        return None
+
+    def open_fd(self, root: str, parts: Sequence[str]) -> tuple[int, str] | None:
+        """The descriptor and real path for ``root/parts``, of whatever type, or ``None``."""
+        path = os.path.join(root, *parts)
+        if self.follow_symlinks:
+            fd = _open_following(path)
+            return None if fd is None else (fd, path)
+        if not self.serve_hidden and _HIDDEN_PART in path[len(root.rstrip(os.sep)) :]:
+            return None
+        # A cheap negative answer first: a name that resolves to nothing now is a
+        # miss whatever the rule (only "no" is taken from it; "yes" proves nothing).
+        try:
+            os.stat(path)
+        except OSError as exc:
+            _check(exc)
+            return None
+        return self._open_below(root, path)
+
+    def _open_below(self, root: str, path: str) -> tuple[int, str] | None:
+        """Open *path*, lexically inside *root*, with no link on the way or by the walk."""
+        fast = _fast_open
+        if fast is not None:
+            fd = fast(path.encode("utf-8", "surrogateescape"))
+            if fd >= 0:
+                return fd, path
+            if fd != -errno.ELOOP:
+                if -fd in _SERIOUS:
+                    raise OSError(-fd, os.strerror(-fd), path)
+                return None
+            # A link on the way: the walk decides where it may lead.
+        relative = path[len(root) :].strip(os.sep)
+        return _Walk(self.roots, self.serve_hidden).run(root, relative.split(os.sep))
+
+
+def _open_following(path: str) -> int | None:
+    try:
+        return os.open(path, _FOLLOW_FLAGS)
+    except OSError as exc:
+        _check(exc)
+        return None
+
+
+class _Refused(Exception):
+    """The walk met something that may not be served (or followed)."""
+
+
+class _Walk:
+    """One component at a time from a root's descriptor; links resolved by hand.
+
+    ``names`` and ``fds`` are the real directories below ``root`` (each opened
+    with O_NOFOLLOW from its parent's descriptor). Outside every root, after an
+    absolute link or a ``..`` above one, the walk keeps only a lexical position
+    and must come back into a root by name, or it fails.
     """
-    try:
-        st = os.stat(candidate)
-    except (OSError, ValueError):
-        return None
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-        return None
-    try:
-        # The real path is what gets opened later, with O_NOFOLLOW.
-        real = os.path.realpath(candidate, strict=True)
-    except (OSError, ValueError):
-        return None
-    if follow_symlinks:
-        return Found(real, st)
-    root = containing_root(real, allowed_roots)
-    if root is None:
-        return None
-    if not serve_hidden and _has_hidden_part(real, root):
-        return None
-    return Found(real, st)
+
+    __slots__ = ("fds", "hidden_ok", "hops", "names", "outside", "root", "root_fd", "roots")
+
+    def __init__(self, roots: Sequence[str], hidden_ok: bool):
+        self.roots = roots
+        self.hidden_ok = hidden_ok
+        self.root: str | None = None
+        self.root_fd = -1
+        self.names: list[str] = []
+        self.fds: list[int] = []
+        self.outside: list[str] = []
+        self.hops = 0
+
+    def run(self, root: str, parts: Sequence[str]) -> tuple[int, str] | None:
+        pending = [part for part in reversed(parts) if part not in ("", ".")]
+        try:
+            self._enter(root)
+            while pending:
+                name = pending.pop()
+                if name == "..":
+                    self._up(pending)
+                elif self.root is None:
+                    self._outside_step(name, pending)
+                else:
+                    done = self._step(name, pending)
+                    if done is not None:
+                        return done
+            # No name left: the path ended on a directory (the root itself, or
+            # a ".." from a link's target).
+            path = self._real_path(self.names)
+            return os.open(".", OPEN_FLAGS, dir_fd=self.fds[-1] if self.fds else self.root_fd), path
+        except _Refused:
+            return None
+        except OSError as exc:
+            _check(exc)
+            return None
+        finally:
+            self._close_all()
+
+    def _step(self, name: str, pending: list[str]) -> tuple[int, str] | None:
+        """Open one component below the current directory; the result when it was the last."""
+        here = self.fds[-1] if self.fds else self.root_fd
+        last = not pending
+        try:
+            fd = os.open(name, OPEN_FLAGS if last else _DIR_FLAGS, dir_fd=here)
+        except OSError as exc:
+            if exc.errno not in _MAYBE_LINK:
+                raise
+            # Not a directory, or a link: only a link is read and followed.
+            self._follow(os.readlink(name, dir_fd=here), pending)
+            return None
+        if not last:
+            self.names.append(name)
+            self.fds.append(fd)
+            return None
+        try:
+            return fd, self._real_path([*self.names, name])
+        except _Refused:
+            os.close(fd)
+            raise
+
+    def _real_path(self, names: list[str]) -> str:
+        """The path of what the walk opened, once it is known to be allowed."""
+        if self.root is None or (not self.hidden_ok and _hidden(names)):
+            raise _Refused
+        return os.path.join(self.root, *names)
+
+    def _follow(self, target: str, pending: list[str]) -> None:
+        """Continue with a link's target; an absolute one starts from outside every root."""
+        self.hops += 1
+        if self.hops > MAX_LINK_HOPS or not target:
+            raise _Refused
+        parts = [part for part in target.split("/") if part not in ("", ".")]
+        if target.startswith("/"):
+            self._leave([])
+        pending.extend(reversed(parts))
+        if self.root is None:
+            self._settle(pending)
+
+    def _up(self, pending: list[str]) -> None:
+        if self.fds:
+            os.close(self.fds.pop())
+            self.names.pop()
+        elif self.root is not None:
+            self._leave(self.root.split(os.sep)[1:-1])
+            self._settle(pending)
+        elif self.outside:
+            self.outside.pop()
+            self._settle(pending)
+
+    def _outside_step(self, name: str, pending: list[str]) -> None:
+        """Outside every root: step lexically, and only towards a root."""
+        self.outside.append(name)
+        if self._settle(pending):
+            return
+        here = "/" + "/".join(self.outside)
+        if not any(root.startswith(here + "/") for root in self.roots):
+            raise _Refused
+
+    def _settle(self, pending: list[str]) -> bool:
+        """Re-enter the root that holds the lexical position, if one does."""
+        here = "/" + "/".join(self.outside)
+        for root in self.roots:
+            if is_within(here, root):
+                rest = here[len(root) :].strip("/")
+                self._enter(root)
+                if rest:
+                    pending.extend(reversed(rest.split("/")))
+                return True
+        return False
+
+    def _enter(self, root: str) -> None:
+        self._close_all()
+        # A root is configuration: its own path, set by the operator, is trusted.
+        self.root_fd = os.open(root, _ROOT_FLAGS)
+        self.root = root
+
+    def _leave(self, position: list[str]) -> None:
+        self._close_all()
+        self.root = None
+        self.outside = position
+
+    def _close_all(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
+        self.names.clear()
+        if self.root_fd >= 0:
+            fd, self.root_fd = self.root_fd, -1
+            os.close(fd)
 
 
 def sidecar_original(name: str) -> str | None:

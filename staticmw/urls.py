@@ -81,6 +81,10 @@ class StaticURLs:
             return url
         return self.missing(name)
 
+    def plain(self, name: str) -> str:
+        """The unhashed URL of *name*, for roots that have no manifest."""
+        return join(self.host, self.prefix, name)
+
     def missing(self, name: str) -> str:
         """The fallback for a name no manifest lists: plain URL and a warning, or raise."""
         if self.strict:

@@ -6,7 +6,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 
-from staticmw import StaticMiddleware
+from staticmw import StaticMiddleware, paths
 
 from .helpers import fallback_app, gz, write
 
@@ -25,6 +25,16 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 CSS = b"body { color: #123456; margin: 0 auto; }\n" * 3000
 JS = b"export const answer = 42; // the answer\n" * 50
 OLD = time.time() - 3600
+
+
+@pytest.fixture(params=["openat2", "walk"])
+def resolve_mode(request):
+    """Run a test with the openat2 fast path (where the kernel has it) and with the walk."""
+    if request.param == "openat2" and not paths.FAST_OPEN_AVAILABLE:
+        pytest.skip("this kernel has no openat2; the walk is what runs here")
+    old = paths.use_fast_open(request.param == "openat2")
+    yield request.param
+    paths.use_fast_open(old)
 
 
 @pytest.fixture

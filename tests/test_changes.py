@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import FileChangedError, middleware
+from staticmw import FileChangedError, middleware, paths
 
 from .conftest import CSS, OLD
 from .helpers import call, gz, write
@@ -201,29 +201,40 @@ def test_small_file_changing_between_fstat_and_read_is_retried(site, make, monke
     assert result.body == b"rewritten meanwhile\n"
 
 
-def test_unreadable_file_passes_through(make, monkeypatch, caplog):
+def _fail_opens(monkeypatch, mode, error):
+    """Make every open of ``hello.txt`` fail with *error*, on the resolver's path in *mode*."""
+    if mode == "walk":
+        real_open = os.open
+
+        def deny(path, flags, *args, **kwargs):
+            if str(path).endswith("hello.txt"):
+                raise error
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", deny)
+    else:
+        real_fast = paths._fast_open
+
+        def deny_fast(path):
+            if path.endswith(b"hello.txt"):
+                return -error.errno
+            return real_fast(path)
+
+        monkeypatch.setattr(paths, "_fast_open", deny_fast)
+
+
+def test_unreadable_file_passes_through(make, monkeypatch, caplog, resolve_mode):
     app = make()
-    real_open = os.open
-
-    def deny(path, flags, *args, **kwargs):
-        if str(path).endswith("hello.txt"):
-            raise PermissionError(13, "Permission denied", path)
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(middleware.os, "open", deny)
+    _fail_opens(monkeypatch, resolve_mode, PermissionError(13, "Permission denied"))
     result = call(app, "/static/hello.txt")
     assert result.passed_through
     assert "cannot read" in caplog.text
 
 
-def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog):
+def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog, resolve_mode):
     app = make(cache_bytes=0)
     assert call(app, "/static/hello.txt").status == 200
-
-    def exhausted(path, flags, *args, **kwargs):
-        raise OSError(errno.EMFILE, "Too many open files")
-
-    monkeypatch.setattr(middleware.os, "open", exhausted)
+    _fail_opens(monkeypatch, resolve_mode, OSError(errno.EMFILE, "Too many open files"))
     result = call(app, "/static/hello.txt")
     assert result.status == 503
     assert result.headers["cache-control"] == "no-store"
@@ -231,6 +242,10 @@ def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog):
     assert "Too many open files" in caplog.text
     monkeypatch.undo()
     assert call(app, "/static/hello.txt").status == 200
+    # A first lookup that cannot open anything is a 503 too, not a 404 from the app.
+    fresh = make()
+    _fail_opens(monkeypatch, resolve_mode, OSError(errno.EMFILE, "Too many open files"))
+    assert call(fresh, "/static/hello.txt").status == 503
 
 
 def test_cache_is_bounded(site, make, monkeypatch):

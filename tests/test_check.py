@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from staticmw import cli
+from staticmw import StaticMiddleware, check, cli
 
 from .helpers import write
 
@@ -82,3 +84,89 @@ def test_bad_targets(tmp_path, capsys, monkeypatch):
     write(tmp_path / "plain.py", "def app(environ, start_response):\n    return []\n")
     assert cli.main(["check", "plain:app"]) == 2
     assert "is not, and does not wrap, a StaticMiddleware" in capsys.readouterr().err
+
+
+def _built_target(tmp_path, files: int):
+    src = tmp_path / "src"
+    for number in range(files):
+        write(src / "css" / f"part{number:03d}.css", b"p { margin: 0 auto; color: #333 }\n" * 60)
+    write(src / "img" / "logo.png", b"\x89PNG\r\n" + bytes(2000))
+    assert cli.main(["build", str(src), "--out", str(tmp_path / "build"), "--quiet"]) == 0
+    source = "from staticmw import StaticMiddleware\n"
+    source += f"application = StaticMiddleware(lambda e, s: [], {str(tmp_path / 'build')!r})\n"
+    write(tmp_path / "chk.py", source)
+
+
+def test_a_fresh_build_checks_clean(tmp_path):
+    _built_target(tmp_path, 40)  # a manifest of several KiB
+    assert (tmp_path / "build" / "staticmw.json").stat().st_size > 4096
+    status, out, err = run_check(tmp_path, "chk:application")
+    assert status == 0, out + err
+    assert "warning" not in out
+    # a file dropped in after the build is reported, with the right advice
+    write(tmp_path / "build" / "late.js", b"console.log('added by hand');\n" * 100)
+    status, out, _ = run_check(tmp_path, "chk:application")
+    assert status == 1
+    assert "(e.g. late.js): they were added after the last staticmw build: build again" in out
+    assert "staticmw.json" not in out.split("warning", 1)[1]
+
+
+def test_factories_and_django(tmp_path):
+    status, out, err = run_check(EXAMPLES / "flask", "app:create_app()")
+    assert status == 1, out + err  # not built yet
+    assert "prefix    /admin/static/" in out
+    assert "run `flask staticmw build`, whose output the extension then serves" in out
+    status, _, err = run_check(EXAMPLES / "flask", "app:nothing()")
+    assert status == 2 and "cannot load" in err
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="mysite.settings")
+    env["STATIC_ROOT"] = str(tmp_path / "collected")
+    done = subprocess.run(
+        [sys.executable, "-m", "staticmw", "check", "--django"],
+        cwd=EXAMPLES / "django", env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "does not exist or is not a directory: run `python manage.py collectstatic" in (
+        done.stderr
+    )
+    assert "staticmw: staticmw:" not in done.stderr
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=EXAMPLES / "django", env=env, check=True, timeout=60,
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "staticmw", "check", "--django", "--url", "/static/css/site.css"],
+        cwd=EXAMPLES / "django", env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert f"root {tmp_path / 'collected'}" in done.stdout, done.stderr
+    assert "manifest  django" in done.stdout
+    assert "/static/css/site.css: served from" in done.stdout
+    assert not [line for line in done.stdout.splitlines() if line.startswith("warning")]
+    write(tmp_path / "collected" / "big.css", b"p { color: #333 }\n" * 200)
+    done = subprocess.run(
+        [sys.executable, "-m", "staticmw", "check", "--django"],
+        cwd=EXAMPLES / "django", env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "(e.g. big.css): run `staticmw build STATIC_ROOT --out DIR` after collectstatic" in (
+        done.stdout
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "staticmw", "check"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "module:application or --django" in done.stderr
+
+
+def test_explain_is_public(tmp_path):
+    root = tmp_path / "static"
+    write(root / "a.css", b"a{}" * 500)
+    write(root / "a.css.gz", b"G" * 20)
+    static = StaticMiddleware(lambda e, s: [], root, "/static/")
+    found = static.explain("/static/a.css", "gzip")
+    assert (found.outcome, found.chosen, found.file) == ("served", "gzip", str(root / "a.css"))
+    assert ("Content-Encoding", "gzip") in found.headers
+    assert static.explain("/static/../x").outcome == "passed"
+    assert static.explain("/elsewhere").reason.startswith("under no prefix")
+    assert [m.prefix for m in static.mounts] == ["/static/"]
+    # check speaks to the middleware only through what it makes public
+    assert "static._" not in inspect.getsource(check)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -102,6 +103,52 @@ def test_options_and_errors(create_app):
 
     with pytest.raises(TypeError, match="unknown options"):
         StaticMW(max_aeg=5)
-    broken = create_app(STATICMW_MAX_AGE=-1).test_client()
-    with pytest.raises(RuntimeError, match="max_age"):
-        broken.get("/static/css/site.css")
+    from staticmw import ConfigurationError
+
+    # a bad value stops the app at startup, naming the setting
+    with pytest.raises(ConfigurationError, match=r"STATICMW_MAX_AGE.*max_age must be"):
+        create_app(STATICMW_MAX_AGE="x")
+    with pytest.raises(ConfigurationError, match=r"STATICMW_STATIC_HOST"):
+        create_app(STATICMW_STATIC_HOST="not a url")
+    with pytest.raises(ConfigurationError, match=r"StaticMW\(max_age=...\)"):
+        from flask import Flask
+
+        StaticMW(max_age=-1).init_app(Flask("bare"))
+
+
+def test_unknown_settings_are_warned_of(create_app, caplog):
+    create_app(STATICMW_MAXAGE=5, STATICMW_ROOTS="x")
+    assert "unknown setting STATICMW_MAXAGE is ignored; did you mean STATICMW_MAX_AGE?" in (
+        caplog.text
+    )
+    assert "unknown setting STATICMW_ROOTS is ignored; did you mean STATICMW_ROOT?" in caplog.text
+    caplog.clear()
+    create_app(STATICMW_MAX_AGE=5, STATICMW_DEVELOPMENT=False)
+    assert "unknown setting" not in caplog.text
+
+
+def test_development_serves_the_sources_after_a_build(tmp_path, monkeypatch):
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLE, copy)
+    monkeypatch.syspath_prepend(str(copy))
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    module = importlib.import_module("app")
+
+    def create_app(**config):
+        return module.create_app(STATICMW_ROOT=str(tmp_path / "built"), **config)
+
+    app = create_app()
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    source = copy / "static" / "css" / "site.css"
+    original = source.read_bytes()
+    for number, config in enumerate(({"DEBUG": True}, {"STATICMW_DEVELOPMENT": True})):
+        client = create_app(**config).test_client()
+        html = client.get("/").get_data(as_text=True)
+        assert assets(html)[0] == "/static/css/site.css"  # plain names, not the build's
+        edit = original + b"/* edit %d */\n" % number
+        source.write_bytes(edit)
+        assert client.get("/static/css/site.css").get_data() == edit
+    # without it, the build is what goes out
+    html = create_app().test_client().get("/").get_data(as_text=True)
+    assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", assets(html)[0])
+    sys.modules.pop("app", None)

@@ -227,6 +227,41 @@ def test_static_url(built, caplog):
         strict.static_url("nope.css")
 
 
+def test_static_url_takes_a_url_path_without_doubling_the_prefix(built):
+    app = StaticMiddleware(fallback_app, built, prefix="/static/")
+    hashed = "/static/css/app.1234567890ab.css"
+    assert app.static_url("/static/css/app.css") == hashed
+    assert app.static_url("/static/css/app.css") != "/static/static/css/app.css"
+    # a name below another mount's prefix goes to that mount
+    vendor = built.parent / "vendor"
+    write(vendor / "lib.js", b"export {}", OLD)
+    app.add_files(vendor, prefix="/vendor/")
+    assert app.static_url("/vendor/lib.js") == "/vendor/lib.js"
+
+
+def test_static_url_finds_files_in_added_roots(built, tmp_path, caplog):
+    vendor = tmp_path / "vendor"
+    write(vendor / "lib.js", b"export {}", OLD)
+    write(vendor / "sub" / "x.css", b"a{}", OLD)
+    app = StaticMiddleware(fallback_app, built, prefix="/static/")
+    app.add_files(vendor, prefix="/vendor/")
+    with caplog.at_level(logging.WARNING, logger="staticmw"):
+        assert app.static_url("lib.js") == "/vendor/lib.js"
+        assert app.static_url("sub/x.css") == "/vendor/sub/x.css"
+    # a root without a manifest has nothing to warn about
+    assert "not in the manifest" not in caplog.text
+    # the manifest still wins, and a name found nowhere falls back to the first root
+    assert app.static_url("css/app.css") == "/static/css/app.1234567890ab.css"
+    with caplog.at_level(logging.WARNING, logger="staticmw"):
+        assert app.static_url("nowhere.js") == "/static/nowhere.js"
+    assert "not in the manifest" in caplog.text
+    strict = StaticMiddleware(fallback_app, built, prefix="/static/", manifest_strict=True)
+    strict.add_files(vendor, prefix="/vendor/")
+    assert strict.static_url("lib.js") == "/vendor/lib.js"
+    with pytest.raises(NotInManifest):
+        strict.static_url("nowhere.js")
+
+
 def test_static_url_without_a_middleware(built):
     urls = StaticURLs(built / "staticmw.json", prefix="/assets/", static_host="//cdn.example.com")
     assert urls("css/app.css") == "//cdn.example.com/assets/css/app.1234567890ab.css"

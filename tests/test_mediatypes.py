@@ -60,3 +60,12 @@ def test_media_type_syntax():
     assert is_valid_media_type('text/plain; charset="utf-8"')
     assert not is_valid_media_type("text")
     assert not is_valid_media_type("text/plain\r\nX: y")
+
+
+def test_override_keys_without_a_dot_are_an_extension_and_a_name():
+    types = MediaTypes({"ts": "text/x-typescript", "LICENSE": "text/plain", "README.md": "a/b"})
+    assert types.bare_type("app.ts") == "text/x-typescript"  # not silently a whole name only
+    assert types.bare_type("ts") == "text/x-typescript"
+    assert types.bare_type("LICENSE") == "text/plain"
+    assert types.bare_type("README.md") == "a/b"
+    assert types.bare_type("other.md") != "a/b"  # a name with a dot is a whole name only

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import StaticMiddleware
+from staticmw import StaticMiddleware, paths
 from staticmw.paths import (
+    MAX_LINK_HOPS,
+    Resolver,
     decode_path,
     is_within,
-    locate,
     segment_is_safe,
     sidecar_original,
     split_request_path,
@@ -88,9 +89,10 @@ def test_rejected_paths_touch_no_file(tmp_path, monkeypatch, relative):
     def forbidden(*args, **kwargs):
         raise AssertionError("file system touched for a rejected path")
 
-    for name in ("stat", "lstat", "open", "scandir", "listdir"):
+    for name in ("stat", "lstat", "open", "scandir", "listdir", "readlink"):
         monkeypatch.setattr(os, name, forbidden)
     monkeypatch.setattr(os.path, "realpath", forbidden)
+    monkeypatch.setattr(paths, "_fast_open", forbidden)
     assert call(app, "/s/" + relative, raw=True).passed_through
 
 
@@ -162,23 +164,99 @@ def tree(tmp_path):
     return tmp_path
 
 
-def test_locate_follows_links_only_inside_roots(tree):
+def _opened_path(resolver, root, relative):
+    opened = resolver.open(root, relative.split("/") if relative else ())
+    if opened is None:
+        return None
+    opened.close()
+    return opened.path
+
+
+def test_resolver_follows_links_only_inside_roots(tree, resolve_mode):
     root = os.path.realpath(tree / "root")
-    roots = [root]
-    assert locate(os.path.join(root, "ok.txt"), roots).path == os.path.join(root, "ok.txt")
-    assert locate(os.path.join(root, "inside_link.txt"), roots).path == os.path.join(root, "ok.txt")
-    assert locate(os.path.join(root, "escape.txt"), roots) is None
-    assert locate(os.path.join(root, "escape_dir", "evil.txt"), roots) is None
-    assert locate(os.path.join(root, "etc", "passwd"), roots) is None
-    assert locate(os.path.join(root, "to_hidden.txt"), roots) is None
-    assert locate(os.path.join(root, "fifo"), roots) is None  # never a FIFO or device
-    assert locate(os.path.join(root, "missing"), roots) is None
+    os.symlink("sub", os.path.join(root, "sub_link"))
+    os.symlink("sub/../ok.txt", os.path.join(root, "dotdot_link.txt"))
+    os.symlink("../root/ok.txt", os.path.join(root, "up_and_back.txt"))
+    os.symlink("../outside.txt", os.path.join(root, "up_and_out.txt"))
+    os.symlink("loop_b", os.path.join(root, "loop_a"))
+    os.symlink("loop_a", os.path.join(root, "loop_b"))
+    os.symlink("missing", os.path.join(root, "dangling"))
+    resolver = Resolver([root])
+    ok = os.path.join(root, "ok.txt")
+    assert _opened_path(resolver, root, "ok.txt") == ok
+    assert _opened_path(resolver, root, "inside_link.txt") == ok
+    assert _opened_path(resolver, root, "dotdot_link.txt") == ok
+    assert _opened_path(resolver, root, "up_and_back.txt") == ok
+    assert _opened_path(resolver, root, "sub_link/inner.txt") == os.path.join(
+        root, "sub", "inner.txt"
+    )
+    assert _opened_path(resolver, root, "") == root  # the root itself, a directory
+    for refused in (
+        "escape.txt",
+        "escape_dir/evil.txt",
+        "etc/passwd",
+        "to_hidden.txt",
+        "up_and_out.txt",
+        "loop_a",
+        "dangling",
+        "fifo",  # never a FIFO or device
+        "missing",
+        "ok.txt/x",
+    ):
+        assert _opened_path(resolver, root, refused) is None, refused
+    # opening the descriptor is the proof: its bytes are the file's
+    opened = resolver.open(root, ["inside_link.txt"])
+    assert os.read(opened.fd, 10) == b"ok"
+    opened.close()
     # opting in follows links anywhere
-    found = locate(os.path.join(root, "escape.txt"), roots, follow_symlinks=True)
-    assert found is not None and found.path.endswith("outside.txt")
-    # a second allowed root makes a link into it fine
-    both = [root, os.path.realpath(tree / "root2")]
-    assert locate(os.path.join(root, "escape_dir", "evil.txt"), both) is not None
+    assert _opened_path(Resolver([root], follow_symlinks=True), root, "escape.txt").endswith(
+        "escape.txt"
+    )
+    # a second allowed root makes a link into it fine, by any route
+    both = Resolver([root, os.path.realpath(tree / "root2")])
+    assert _opened_path(both, root, "escape_dir/evil.txt") == os.path.realpath(
+        tree / "root2" / "evil.txt"
+    )
+    # a link to a hidden file is fine once hidden files are
+    assert _opened_path(Resolver([root], serve_hidden=True), root, "to_hidden.txt") == (
+        os.path.join(root, ".hidden")
+    )
+
+
+def test_resolver_hop_limit(tmp_path, resolve_mode):
+    root = os.path.realpath(tmp_path)
+    write(tmp_path / "f0", b"end")
+    for i in range(1, MAX_LINK_HOPS + 2):
+        os.symlink(f"f{i - 1}", tmp_path / f"f{i}")
+    resolver = Resolver([root])
+    assert _opened_path(resolver, root, f"f{MAX_LINK_HOPS}") == os.path.join(root, "f0")
+    assert _opened_path(resolver, root, f"f{MAX_LINK_HOPS + 1}") is None
+
+
+def test_resolver_reopen_checks_again(tree, resolve_mode):
+    root = os.path.realpath(tree / "root")
+    resolver = Resolver([root])
+    path = _opened_path(resolver, root, "sub/inner.txt")
+    fd = resolver.reopen(path)
+    assert os.read(fd, 10) == b"inner"
+    os.close(fd)
+    # the directory becomes a link out of the root: the same name opens nothing
+    os.rename(os.path.join(root, "sub"), tree / "moved")
+    write(tree / "elsewhere" / "inner.txt", b"OUTSIDE")
+    os.symlink(tree / "elsewhere", os.path.join(root, "sub"))
+    assert resolver.reopen(path) is None
+    assert resolver.reopen(str(tree / "outside.txt")) is None
+
+
+def test_resolver_reports_server_errors(tree, resolve_mode):
+    root = os.path.realpath(tree / "root")
+    write(tree / "root" / "locked" / "f.txt", b"x")
+    os.chmod(tree / "root" / "locked" / "f.txt", 0)
+    resolver = Resolver([root])
+    if os.geteuid() != 0:  # root reads anything
+        with pytest.raises(PermissionError):
+            resolver.open(root, ["locked", "f.txt"])
+    assert resolver.open(root, ["locked", "nothing"]) is None
 
 
 # --- property: whatever the request path, nothing outside the roots ------------
