@@ -24,7 +24,7 @@ from typing import Any
 from . import compress, manifest, rewrite
 from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
-from .paths import ALL_SIDECAR_SUFFIXES, sidecar_original
+from .paths import ALL_SIDECAR_SUFFIXES, is_within, sidecar_original
 
 log = logging.getLogger("staticmw.build")
 
@@ -35,7 +35,11 @@ Progress = Callable[[str, int, int], None]
 
 
 class BuildError(Exception):
-    """A build that cannot start: bad sources, output inside nothing writable, ..."""
+    """A build that cannot start: bad sources, an output that overlaps a source, ..."""
+
+
+class OutputError(BuildError):
+    """The output directory cannot be created or written."""
 
 
 @dataclass
@@ -213,6 +217,7 @@ class _File:
 
 def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, _File]:
     files = {name: _File(name, path) for name, path in collected.items()}
+    unreadable: set[str] = set()
     raw: dict[str, bytes] = {}
     for item in files.values():
         try:
@@ -228,6 +233,7 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
                 item.hashed = hashed_name(item.name, item.digest)
         except OSError as exc:
             report.errors.append(f"{item.source}: cannot read: {exc.strerror or exc}")
+            unreadable.add(item.name)
     references = {name: rewrite.find_references(name, data) for name, data in raw.items()}
     targets: dict[str, list[str | None]] = {}
     deps: dict[str, list[str]] = {}
@@ -244,8 +250,8 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
             ref: rewrite.Reference, name: str = name, resolved: Any = resolved
         ) -> str | None:
             target = resolved[id(ref)]
-            if target is None:
-                return None
+            if target is None or target in unreadable:
+                return None  # not local, or already reported as unreadable
             if target not in files or not files[target].hashed:
                 if target == name or (name, target) in cyclic:
                     return None
@@ -276,19 +282,24 @@ def _copy_atomic(source: str, dest: str) -> None:
         shutil.copyfileobj(src, handle, _CHUNK)
 
 
-def compress_file(codec: str, source: str, dest: str) -> int | None:
-    """Compress *source* into *dest* when worth it (at most 95% of the original).
+def compress_file(codec: str, source: str | bytes, dest: str | None) -> int | None:
+    """Compress *source* (a path, or the bytes themselves) into *dest* when worth it.
 
-    Returns the variant's size, or ``None`` when it is not kept; a stale *dest*
-    is then removed, and reported, with the build's other stale variants.
-    Runs in worker processes.
+    Worth it means at most 95% of the original. Returns the variant's size, or
+    ``None`` when it is not kept; a stale *dest* is then removed, and reported,
+    with the build's other stale variants. With *dest* ``None`` (a dry run)
+    nothing is written. Runs in worker processes.
     """
-    with open(source, "rb") as handle:
-        data = handle.read()
+    if isinstance(source, bytes):
+        data = source
+    else:
+        with open(source, "rb") as handle:
+            data = handle.read()
     packed = compress.compressor(codec)(data)
     if len(packed) > len(data) * compress.KEEP_RATIO:
         return None
-    manifest.atomic_write(dest, packed)
+    if dest is not None:
+        manifest.atomic_write(dest, packed)
     return len(packed)
 
 
@@ -338,32 +349,70 @@ def resolve_codecs(requested: Sequence[str] | None, report: Report) -> list[str]
     return list(dict.fromkeys(requested))
 
 
-def build(config: BuildConfig, progress: Progress | None = None) -> Report:
-    """Run the build described by *config*; errors are collected in the report."""
-    started = time.perf_counter()
-    report = Report(dry_run=config.dry_run)
+def _check_output(config: BuildConfig) -> str:
+    """The output's absolute path; refused when it overlaps a source or cannot be written."""
     if not config.sources:
         raise BuildError("no source directories given")
+    out = os.path.abspath(config.out)
+    out_real = os.path.realpath(out)
     for given in config.sources:
         source, _ = split_source(given)
         if not os.path.isdir(source):
             raise BuildError(f"source {source!r} is not a directory")
-    out = os.path.abspath(config.out)
+        real = os.path.realpath(source)
+        if out_real == real:
+            relation = "is"
+        elif is_within(out_real, real):
+            relation = "is inside"
+        elif is_within(real, out_real):
+            relation = "contains"
+        else:
+            continue
+        raise BuildError(
+            f"output {config.out!r} {relation} source {source!r}: "
+            "choose an output directory outside every source"
+        )
     if os.path.exists(out) and not os.path.isdir(out):
         raise BuildError(f"output {config.out!r} exists and is not a directory")
+    if not config.dry_run:
+        try:
+            os.makedirs(out, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create output {config.out!r}: {exc.strerror or exc}"
+            ) from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write to output {config.out!r}: permission denied")
+    return out
+
+
+def build(config: BuildConfig, progress: Progress | None = None) -> Report:
+    """Run the build described by *config*; errors are collected in the report.
+
+    When a source cannot be read, or ``strict`` finds a missing reference, nothing
+    is written. A dry run computes everything (compression included, in memory)
+    and reports exactly what the real build would write and remove.
+    """
+    started = time.perf_counter()
+    report = Report(dry_run=config.dry_run)
+    out = _check_output(config)
     codecs = resolve_codecs(config.codecs, report)
     if not config.dry_run:
-        os.makedirs(out, exist_ok=True)
         _remove_leftovers(out)
     old_outputs, old_entries, old_codecs = _previous(out)
 
     collected = collect(config.sources, out, config.exclude, report)
     files = _plan(collected, report, config.strict)
     report.files = len(files)
+    if report.errors:
+        report.warnings.append("nothing written because of errors")
+        report.seconds = time.perf_counter() - started
+        return report
     media = MediaTypes()
     outputs: set[str] = set()
-    # codec, source file, variant key, whether the variant's name carries the hash
-    tasks: list[tuple[str, str, str, bool]] = []
+    # codec, source file, variant key, whether the variant's name carries the hash,
+    # and the bytes to compress in a dry run (the source file, or rewritten content)
+    tasks: list[tuple[str, str, str, bool, str | bytes]] = []
     total = len(files)
 
     def note(path: str, changed: bool) -> None:
@@ -398,34 +447,33 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             continue
         previous = old_entries.get(item.name)
         previous = previous if isinstance(previous, dict) else {}
+        hashed_bytes = item.content if item.content is not None else item.source
         for codec in codecs:
             suffix = compress.SUFFIXES[codec]
             # Tried on these very bytes last time and not worth keeping: skip.
             tried = codec in old_codecs
             useless = tried and previous.get("hash") == item.digest
             if not (useless and codec not in previous.get("encodings", {})):
-                tasks.append((codec, hashed, item.hashed + suffix, True))
+                tasks.append((codec, hashed, item.hashed + suffix, True, hashed_bytes))
             if item.content is not None:
                 # The unhashed copy of a rewritten file has other bytes: its own
                 # variant, redone only when the source changed.
                 same_source = tried and previous.get("source_hash") == item.source_hash
                 kept = codec in previous.get("source_encodings", {})
                 if not (same_source and (not kept or os.path.exists(plain + suffix))):
-                    tasks.append((codec, plain, item.name + suffix, False))
+                    tasks.append((codec, plain, item.name + suffix, False, item.source))
 
     sizes: dict[str, int | None] = {}
-    pending: list[tuple[str, str, str]] = []  # codec, source, key
-    for codec, source, key, content_addressed in tasks:
+    pending: list[tuple[str, str | bytes, str]] = []  # codec, source, key
+    for codec, source, key, content_addressed, dry_source in tasks:
         dest = os.path.join(out, key)
         if content_addressed and os.path.exists(dest):
             # Written atomically under a name that carries the hash: still right.
             sizes[key] = os.path.getsize(dest)
             report.unchanged += 1
-        elif config.dry_run:
-            report.written.append(key + " (compress)")
         else:
-            pending.append((codec, source, key))
-    _run_compression(pending, out, config.jobs, sizes, report, progress)
+            pending.append((codec, dry_source if config.dry_run else source, key))
+    _run_compression(pending, out, config, sizes, report, progress)
 
     entries: dict[str, Any] = {}
     for item in files.values():
@@ -448,13 +496,11 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             if item.content is None:
                 # Same bytes as the hashed file: the variant is the same too.
                 if variant_size is not None:
+                    source_key, dest = os.path.join(out, hashed_key), os.path.join(out, plain_key)
                     if not config.dry_run:
-                        changed = _mirror(
-                            os.path.join(out, hashed_key), os.path.join(out, plain_key)
-                        )
-                        note(plain_key, changed)
+                        note(plain_key, _mirror(source_key, dest))
                     else:
-                        outputs.add(plain_key)
+                        note(plain_key, _mirror_would_change(codec, item.source, source_key, dest))
             else:
                 plain_size = sizes.get(plain_key)
                 if (
@@ -501,21 +547,37 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
 
     if report.errors:
         report.warnings.append("manifest not written because of errors")
-    elif not config.dry_run:
-        written = manifest.atomic_write(
-            os.path.join(out, manifest.MANIFEST_NAME),
-            manifest.dump_ours(entries, codecs, sorted(retained)),
-        )
-        if written:
-            report.written.append(manifest.MANIFEST_NAME)
+    else:
+        manifests = {manifest.MANIFEST_NAME: manifest.dump_ours(entries, codecs, sorted(retained))}
         if config.django_manifest:
             names = {name: entry["hashed"] for name, entry in entries.items()}
-            if manifest.atomic_write(
-                os.path.join(out, manifest.DJANGO_MANIFEST_NAME), manifest.dump_django(names)
-            ):
-                report.written.append(manifest.DJANGO_MANIFEST_NAME)
+            manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
+        for name, data in manifests.items():
+            path = os.path.join(out, name)
+            if _would_change(path, data) if config.dry_run else manifest.atomic_write(path, data):
+                report.written.append(name)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _would_change(path: str, data: bytes) -> bool:
+    """Whether writing *data* to *path* would change it (for dry runs)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() != data
+    except OSError:
+        return True
+
+
+def _mirror_would_change(codec: str, source: str, variant: str, dest: str) -> bool:
+    """Dry run: whether copying the hashed file's variant over the plain one would change it."""
+    if not os.path.exists(dest):
+        return True
+    if os.path.exists(variant):
+        with open(variant, "rb") as handle:
+            return _would_change(dest, handle.read())
+    with open(source, "rb") as handle:
+        return _would_change(dest, compress.compressor(codec)(handle.read()))
 
 
 def _is_output_file(out: str, key: str) -> bool:
@@ -538,15 +600,23 @@ def _stats(report: Report, codec: str, before: int, after: int) -> None:
 
 
 def _run_compression(
-    pending: list[tuple[str, str, str]],
+    pending: list[tuple[str, str | bytes, str]],
     out: str,
-    jobs: int,
+    config: BuildConfig,
     sizes: dict[str, int | None],
     report: Report,
     progress: Progress | None,
 ) -> None:
-    """Compress in worker processes, one per core by default; record sizes by output key."""
+    """Compress in worker processes, one per core by default; record sizes by output key.
+
+    In a dry run the same work is done in memory and nothing is written.
+    """
     total = len(pending)
+    jobs = config.jobs
+
+    def dest(key: str) -> str | None:
+        return None if config.dry_run else os.path.join(out, key)
+
     if not total:
         return
 
@@ -561,13 +631,13 @@ def _run_compression(
     if workers == 1:
         for done, (codec, source, key) in enumerate(pending, 1):
             try:
-                record(key, compress_file(codec, source, os.path.join(out, key)), done)
+                record(key, compress_file(codec, source, dest(key)), done)
             except OSError as exc:
                 report.errors.append(f"{key}: cannot compress: {exc}")
         return
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(compress_file, codec, source, os.path.join(out, key)): key
+            pool.submit(compress_file, codec, source, dest(key)): key
             for codec, source, key in pending
         }
         try:

@@ -76,8 +76,8 @@ def load_django() -> tuple[Any, StaticMiddleware, list[str]]:
         )
     if middleware.static is None:
         raise CheckError(
-            f"STATIC_ROOT {middleware.root} does not exist yet: run "
-            "`python manage.py collectstatic` first"
+            f"{middleware.root} does not exist yet: run `python manage.py collectstatic` "
+            "first (and `staticmw build` when STATICMW_ROOT is set)"
         )
     return settings, middleware.static, warnings
 
@@ -152,7 +152,10 @@ def _build_advice(obj: Any) -> str:
     if "staticmw" in getattr(obj, "extensions", {}):
         return "run `flask staticmw build`, whose output the extension then serves"
     if getattr(obj, "SETTINGS_MODULE", None):
-        return "run `staticmw build STATIC_ROOT --out DIR` after collectstatic and serve DIR"
+        return (
+            "run `staticmw build STATIC_ROOT --out DIR` after collectstatic, "
+            "and set STATICMW_ROOT = DIR"
+        )
     return "serve the output of `staticmw build SRC --out DIR` instead, which adds them"
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from . import __version__, compress
-from .build import BuildConfig, BuildError, Report, build
+from .build import BuildConfig, BuildError, OutputError, Report, build
 
 
 def _size(n: int) -> str:
@@ -269,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         report = build(config, progress=None if args.quiet or args.json else _Bar(sys.stderr))
+    except OutputError as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 1
     except (BuildError, compress.CodecUnavailable, ValueError) as exc:
         print(f"staticmw: {exc}", file=sys.stderr)
         return 2

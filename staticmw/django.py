@@ -51,7 +51,7 @@ def _options() -> dict[str, Any]:
     """The middleware's options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of."""
     names = dict(zip(setting_names(OPTIONS), OPTIONS, strict=True))
     present = [name for name in dir(settings) if name.startswith("STATICMW_")]
-    for message in unknown_settings(present, names):
+    for message in unknown_settings(present, [*names, "STATICMW_ROOT"]):
         log.warning("%s", message)
     return {option: getattr(settings, name) for name, option in names.items() if name in present}
 
@@ -59,20 +59,31 @@ def _options() -> dict[str, Any]:
 class StaticFilesMiddleware:
     """Serve ``STATIC_ROOT`` at ``STATIC_URL``; everything else goes down the middleware chain.
 
-    A ``STATIC_ROOT`` that does not exist yet stops a production start with
+    ``STATICMW_ROOT``, when set, is served instead of ``STATIC_ROOT``: the output of
+    ``staticmw build`` over ``STATIC_ROOT``, with precompressed variants.
+    A root that does not exist yet stops a production start with
     ``ImproperlyConfigured``; under ``DEBUG`` it is warned of once, requests pass
     through to Django, and the directory is served as soon as it appears.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
-        root = getattr(settings, "STATIC_ROOT", None)
+        # STATICMW_ROOT: the output of `staticmw build` over STATIC_ROOT, served instead.
+        root = getattr(settings, "STATICMW_ROOT", None) or getattr(settings, "STATIC_ROOT", None)
         if not root:
             raise ImproperlyConfigured(
                 "staticmw: STATIC_ROOT is not set or empty; set it to the directory "
                 "collectstatic fills (and run collectstatic)"
             )
         self.root = os.fspath(root)
+        built = bool(getattr(settings, "STATICMW_ROOT", None))
+        self._setting = "STATICMW_ROOT" if built else "STATIC_ROOT"
+        self._fix = (
+            "`python manage.py collectstatic --noinput`, then `staticmw build STATIC_ROOT "
+            "--out STATICMW_ROOT`"
+            if built
+            else "`python manage.py collectstatic --noinput`"
+        )
         self.options = _options()
         self.static: StaticMiddleware | None = None
         self._next_look = 0.0
@@ -80,16 +91,18 @@ class StaticFilesMiddleware:
             self.static = self._build()
         else:
             log.warning(
-                "staticmw: STATIC_ROOT %s does not exist yet, so static files pass through to "
-                "Django; run `python manage.py collectstatic` to create it",
+                "staticmw: %s %s does not exist yet, so static files pass through to "
+                "Django; run %s to create it",
+                self._setting,
                 self.root,
+                self._fix,
             )
 
     def _build(self) -> StaticMiddleware:
         if not os.path.isdir(self.root):
             raise ImproperlyConfigured(
-                f"staticmw: STATIC_ROOT {self.root!r} does not exist or is not a directory: "
-                "run `python manage.py collectstatic --noinput` before starting the server"
+                f"staticmw: {self._setting} {self.root!r} does not exist or is not a directory: "
+                f"run {self._fix} before starting the server"
             )
         try:
             return StaticMiddleware(_not_ours, self.root, static_prefix(), **self.options)
@@ -102,7 +115,7 @@ class StaticFilesMiddleware:
             self._next_look = monotonic() + 1.0
             if os.path.isdir(self.root):
                 self.static = self._build()
-                log.info("staticmw: STATIC_ROOT %s now exists and is served", self.root)
+                log.info("staticmw: %s %s now exists and is served", self._setting, self.root)
         return self.static
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:

@@ -154,8 +154,11 @@ def _hidden(names: Sequence[str]) -> bool:
     return any(name.startswith(".") for name in names)
 
 
-# A name that starts with a dot, within a joined path.
+# A name that starts with a dot, within a joined path; and the names that are not names.
 _HIDDEN_PART = os.sep + "."
+_DOT_NAMES = frozenset({".", ".."})
+# Whether os.open takes dir_fd here: everywhere but Windows.
+_HAS_DIR_FD = os.open in os.supports_dir_fd
 
 
 # The file finally opened: never through a link (the walk resolves links
@@ -301,6 +304,11 @@ class Resolver:
 
     def _open_below(self, root: str, path: str) -> tuple[int, str] | None:
         """Open *path*, lexically inside *root*, with no link on the way or by the walk."""
+        relative = path[len(root.rstrip(os.sep)) :]
+        if _HIDDEN_PART in relative and _DOT_NAMES.intersection(relative.split(os.sep)):
+            return None  # "." or ".." would make the lexical containment a lie
+        if not _HAS_DIR_FD:
+            return _open_checked_by_name(path, self.roots, self.serve_hidden)
         fast = _fast_open
         if fast is not None:
             fd = fast(path.encode("utf-8", "surrogateescape"))
@@ -311,8 +319,29 @@ class Resolver:
                     raise OSError(-fd, os.strerror(-fd), path)
                 return None
             # A link on the way: the walk decides where it may lead.
-        relative = path[len(root) :].strip(os.sep)
         return _Walk(self.roots, self.serve_hidden).run(root, relative.split(os.sep))
+
+
+def _open_checked_by_name(
+    path: str, roots: Sequence[str], hidden_ok: bool
+) -> tuple[int, str] | None:
+    """Where ``open`` takes no directory descriptor (Windows): resolve, check, then open.
+
+    This is the one place where a name is checked before it is opened, so a tree
+    that changes meanwhile is not covered there; every POSIX system has the walk.
+    """
+    try:
+        real = os.path.realpath(path, strict=True)
+    except (OSError, ValueError):
+        return None
+    root = containing_root(real, roots)
+    if root is None or (not hidden_ok and _HIDDEN_PART in real[len(root.rstrip(os.sep)) :]):
+        return None
+    try:
+        return os.open(real, OPEN_FLAGS), real
+    except OSError as exc:
+        _check(exc)
+        return None
 
 
 def _open_following(path: str) -> int | None:

@@ -538,3 +538,91 @@ def test_sources_below_a_sub_path(tmp_path):
     assert names == ["admin/static/css/a.css", "static/css/a.css"]
     with pytest.raises(BuildError, match="plain names"):
         build.build(BuildConfig(sources=[f"{tmp_path / 'app'}=../up"], out=str(tmp_path / "o2")))
+
+
+# -- outputs that cannot work, and what a dry run promises --------------------------
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "contains"])
+def test_output_overlapping_a_source_is_refused(tmp_path, capsys, monkeypatch, where):
+    make_site(tmp_path)
+    src = tmp_path / "src"
+    write(tmp_path / "build" / "staticmw.json", b"{}")  # an unrelated earlier build
+    out = {"same": src, "inside": src / "build", "contains": tmp_path}[where]
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    assert cli.main(["build", str(src), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "choose an output directory outside every source" in err
+    assert {"same": " is source", "inside": " is inside source", "contains": " contains source"}[
+        where
+    ] in err
+    assert tree(tmp_path) == before  # nothing written, nothing overwritten
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys, monkeypatch):
+    make_site(tmp_path)
+    write(tmp_path / "a-file", b"x")
+    status = cli.main(["build", str(tmp_path / "src"), "--out", str(tmp_path / "a-file" / "out")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1 and "cannot create output" in err and "Not a directory" in err
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(build.os, "makedirs", denied)
+    status = cli.main(["build", str(tmp_path / "src"), "--out", str(tmp_path / "locked")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and "Permission denied" in err
+    assert "Traceback" not in err
+
+
+def _listing(report):
+    return sorted(report.written), sorted(report.removed), report.unchanged
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_dry_run_lists_exactly_what_the_build_then_does(tmp_path, prune):
+    make_site(tmp_path)
+    run(tmp_path)
+    # an edit that renames a cascade, a new file, a removed file, an incompressible file
+    write(tmp_path / "src" / "css" / "base.css", b"@import url(fonts.css);\n" + CSS_BODY * 2)
+    write(tmp_path / "src" / "js" / "new.js", b"export const fresh = 1;\n" * 100)
+    os.unlink(tmp_path / "src" / "tiny.txt")
+    write(tmp_path / "src" / "img" / "noise.svg", os.urandom(3000).hex().encode())
+    before = tree(tmp_path / "out")
+    dry = run(tmp_path, dry_run=True, prune=prune)
+    assert tree(tmp_path / "out") == before
+    real = run(tmp_path, prune=prune)
+    assert real.ok and dry.ok
+    assert _listing(dry) == _listing(real)
+    assert "css/base.css.gz" in dry.written and "css/base.css.gz" not in dry.removed
+    assert "staticmw.json" in dry.written
+    # and once built, a dry run promises nothing, as the next build does nothing
+    again = _listing(run(tmp_path, dry_run=True, prune=prune))
+    assert again[:2] == ([], [])
+    assert again == _listing(run(tmp_path, prune=prune))
+
+
+def test_a_failing_build_writes_nothing(tmp_path):
+    make_site(tmp_path)
+    write(tmp_path / "src" / "css" / "broken.css", b"a{background:url(gone.png)}" + CSS_BODY)
+    report = run(tmp_path, strict=True)
+    assert not report.ok
+    assert not (tmp_path / "out").exists() or tree(tmp_path / "out") == {}
+    run(tmp_path)  # not strict: builds
+    before = tree(tmp_path / "out")
+    write(tmp_path / "src" / "css" / "broken.css", b"b{background:url(gone2.png)}" + CSS_BODY)
+    assert not run(tmp_path, strict=True).ok
+    assert tree(tmp_path / "out") == before  # no new hashed file, no variant
+
+
+def test_an_unreadable_source_is_reported_once(tmp_path):
+    make_site(tmp_path)
+    os.unlink(tmp_path / "src" / "css" / "base.css")
+    os.symlink("nowhere.css", tmp_path / "src" / "css" / "base.css")  # listed, cannot be read
+    report = run(tmp_path)
+    assert not report.ok
+    assert [e for e in report.errors if "cannot read" in e and "base.css" in e]
+    assert not [w for w in report.warnings if "not found" in w]

