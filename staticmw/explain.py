@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 from . import encodings, paths
 from .files import Resource
+from .options import Options
 
-if TYPE_CHECKING:
-    from .middleware import StaticMiddleware
+
+class Explainable(Protocol):
+    """What :func:`explain` needs of a middleware (kept abstract: no import cycle)."""
+
+    options: Options
+
+    @property
+    def roots(self) -> list[tuple[str, str]]: ...
+
+    def lookup(self, path_info: str) -> object | None: ...
 
 
 @dataclass
@@ -45,7 +54,7 @@ class Explanation:
         ]
 
 
-def explain(static: StaticMiddleware, url: str, accept_encoding: str | None) -> Explanation:
+def explain(static: Explainable, url: str, accept_encoding: str | None) -> Explanation:
     """Decide *url* (a URL path, percent-encoded as sent) as a GET would, without sending it."""
     raw = url.split("?", 1)[0]
     path_info = unquote_to_bytes(raw).decode("latin-1")
@@ -78,7 +87,8 @@ def explain(static: StaticMiddleware, url: str, accept_encoding: str | None) -> 
         )
         return Explanation(url, "passed", reason)
     if not isinstance(found, Resource):
-        return Explanation(url, "redirect", f"a directory: redirects to {found.segment}/")
+        segment = getattr(found, "segment", "")
+        return Explanation(url, "redirect", f"a directory: redirects to {segment}/")
     reps = found.representations
     rep = reps[0 if len(reps) == 1 else encodings.choose(found.available, accept_encoding)]
     return Explanation(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
 from wsgiref.headers import Headers
 
 from werkzeug.http import http_date
@@ -12,9 +11,7 @@ from werkzeug.http import http_date
 from . import caching, etags
 from .manifest import Entry
 from .options import Options
-
-if TYPE_CHECKING:
-    from .responses import Plan
+from .plan import Plan
 
 # Header names dropped from a 304 (§15.4.5: no representation metadata beyond
 # what caches need to update, and no Content-Length that could disagree).
@@ -99,8 +96,6 @@ class Representation:
         """The 304 for this representation, made on first use."""
         plan = self._plan_304
         if plan is None:
-            from .responses import Plan
-
             plan = self._plan_304 = Plan(304, self.headers_304, None)
         return plan
 

@@ -12,16 +12,15 @@ import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from time import monotonic
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from . import encodings, paths, responses
+from .explain import Explanation, explain
 from .files import HeaderBuilder, Representation, Resource
 from .manifest import Manifest, ManifestError, find_in_root
 from .options import ConfigurationError, Options, normalize_prefix
+from .plan import BodyPart, Plan
 from .urls import StaticURLs, check_static_host
-
-if TYPE_CHECKING:
-    from .explain import Explanation
 
 log = logging.getLogger("staticmw")
 
@@ -112,6 +111,16 @@ def _honours_content_length(wrapper: Any) -> bool:
     return getattr(wrapper, "__module__", "").startswith("gunicorn.")
 
 
+def _from_memory(
+    method: str, environ: Environ, rep: Representation, content: bytes
+) -> tuple[Plan, list[bytes]]:
+    """The plan and body for a representation whose bytes are held in memory."""
+    plan = responses.respond(method, environ, rep)
+    if method == "HEAD" or not plan.body:
+        return plan, []
+    return plan, [responses.materialize(plan.body, content)]
+
+
 def _read_exact(fd: int, offset: int, length: int) -> bytes:
     os.lseek(fd, offset, os.SEEK_SET)
     chunks = []
@@ -129,7 +138,7 @@ class FileBody:
 
     __slots__ = ("_fd", "_parts")
 
-    def __init__(self, fd: int, parts: Sequence[responses.BodyPart]):
+    def __init__(self, fd: int, parts: Sequence[BodyPart]):
         self._fd = fd
         self._parts = parts
 
@@ -366,8 +375,6 @@ class StaticMiddleware:
 
     def explain(self, url: str, accept_encoding: str | None = None) -> Explanation:
         """Why *url* (a URL path as sent) is served, redirected or passed through."""
-        from .explain import explain
-
         return explain(self, url, accept_encoding)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -375,6 +382,7 @@ class StaticMiddleware:
         if path.startswith(self._raw_prefixes) or path in self._bare_prefixes:
             # Fast path: a remembered single-representation file held in memory
             # and checked within the interval; everything else takes _serve.
+            # _from_memory, written out: this is the hottest path there is.
             resource = self._cache.get(path)
             if resource is not None and len(resource.representations) == 1:
                 rep = resource.representations[0]
@@ -412,7 +420,7 @@ class StaticMiddleware:
 
     # -- lookup -------------------------------------------------------------
 
-    def _serve(self, path: str, environ: Environ) -> tuple[responses.Plan, Iterable[bytes]] | None:
+    def _serve(self, path: str, environ: Environ) -> tuple[Plan, Iterable[bytes]] | None:
         """A plan and body for *path*, or ``None`` to pass the request through."""
         method = environ.get("REQUEST_METHOD", "GET")
         for _ in range(_ATTEMPTS):
@@ -452,12 +460,10 @@ class StaticMiddleware:
             else:
                 index = encodings.choose(resource.available, environ.get("HTTP_ACCEPT_ENCODING"))
             rep = reps[index]
-            if rep.content is not None:
+            content = rep.content
+            if content is not None:
                 if self._still_current(rep):
-                    plan = responses.respond(method, environ, rep)
-                    if method == "HEAD" or not plan.body:
-                        return plan, []
-                    return plan, [responses.materialize(plan.body, rep.content)]
+                    return _from_memory(method, environ, rep, content)
                 self._forget(path)
                 continue
             try:
@@ -472,9 +478,7 @@ class StaticMiddleware:
                 # look again; a second miss passes through.
         return None
 
-    def _cannot_open(
-        self, path: str, exc: OSError
-    ) -> tuple[responses.Plan, Iterable[bytes]] | None:
+    def _cannot_open(self, path: str, exc: OSError) -> tuple[Plan, Iterable[bytes]] | None:
         """A file that exists but cannot be opened: pass through, or 503 when out of resources."""
         if exc.errno in _EXHAUSTED:
             # Say so (uncacheable) rather than let the app answer 404.
@@ -500,7 +504,7 @@ class StaticMiddleware:
 
     def _open_and_plan(
         self, resource: Resource, index: int, method: str, environ: Environ
-    ) -> tuple[responses.Plan, Iterable[bytes]]:
+    ) -> tuple[Plan, Iterable[bytes]]:
         rep = resource.representations[index]
         # Opened again through the resolver: the descriptor is what gets checked.
         fd = self._resolver.reopen(rep.path)
@@ -522,10 +526,7 @@ class StaticMiddleware:
                 os.close(fd)
                 rep.checked = monotonic()
                 rep.content = data
-                plan = responses.respond(method, environ, rep)
-                if method == "HEAD" or not plan.body:
-                    return plan, []
-                return plan, [responses.materialize(plan.body, data)]
+                return _from_memory(method, environ, rep, data)
             plan = responses.respond(method, environ, rep)
             body = self._body(plan, fd, method, environ, rep)
         except BaseException:
@@ -536,7 +537,7 @@ class StaticMiddleware:
 
     def _body(
         self,
-        plan: responses.Plan,
+        plan: Plan,
         fd: int,
         method: str,
         environ: Environ,

@@ -10,23 +10,10 @@ from urllib.parse import quote
 
 from . import conditional, ranges
 from .files import Representation
+from .plan import BodyPart, Plan
 
 ALLOWED_METHODS = ("GET", "HEAD")
 ALLOW = "GET, HEAD"
-
-# A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
-BodyPart = bytes | tuple[int, int]
-
-_STATUS = {
-    200: "200 OK",
-    206: "206 Partial Content",
-    301: "301 Moved Permanently",
-    304: "304 Not Modified",
-    405: "405 Method Not Allowed",
-    412: "412 Precondition Failed",
-    416: "416 Range Not Satisfiable",
-    503: "503 Service Unavailable",
-}
 
 # Headers a 412 or 416 keeps so the client can recover (§15.5.13, §15.5.17).
 _ERROR_KEEP = frozenset(
@@ -37,23 +24,6 @@ _MULTIPART_DROP = frozenset({"content-length", "content-type"})
 
 METHOD_NOT_ALLOWED_BODY = b"405 Method Not Allowed\n"
 UNAVAILABLE_BODY = b"503 Service Unavailable\n"
-
-
-class Plan:
-    """What to send: a status line, header list, and body parts (``None`` for no body)."""
-
-    __slots__ = ("body", "headers", "status", "status_line")
-
-    def __init__(
-        self, status: int, headers: Sequence[tuple[str, str]], body: Sequence[BodyPart] | None
-    ):
-        self.status = status
-        self.status_line = _STATUS[status]
-        self.headers = headers
-        self.body = body
-
-    def __repr__(self) -> str:
-        return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
 
 
 def _without(headers: Sequence[tuple[str, str]], names: frozenset[str]) -> list[tuple[str, str]]:

@@ -1,0 +1,40 @@
+"""What to send, decided but not yet sent: a status, headers and body parts.
+
+A leaf module: the representations (``files``) keep a ready 304 plan, and the
+decisions (``responses``) make the others, without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
+BodyPart = bytes | tuple[int, int]
+
+_STATUS = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    301: "301 Moved Permanently",
+    304: "304 Not Modified",
+    405: "405 Method Not Allowed",
+    412: "412 Precondition Failed",
+    416: "416 Range Not Satisfiable",
+    503: "503 Service Unavailable",
+}
+
+
+class Plan:
+    """What to send: a status line, header list, and body parts (``None`` for no body)."""
+
+    __slots__ = ("body", "headers", "status", "status_line")
+
+    def __init__(
+        self, status: int, headers: Sequence[tuple[str, str]], body: Sequence[BodyPart] | None
+    ):
+        self.status = status
+        self.status_line = _STATUS[status]
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
