@@ -173,11 +173,12 @@ application = StaticMiddleware(app, root="static", prefix="/static/", recheck_in
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("worker", ["sync", "gthread"])
-def test_race_under_gunicorn(tmp_path, worker):
+@pytest.mark.parametrize(("worker", "resolver"), [("sync", "openat2"), ("gthread", "walk")])
+def test_race_under_gunicorn(tmp_path, monkeypatch, worker, resolver):
     root, outside = make_tree(tmp_path)
     write(tmp_path / "race_app.py", GUNICORN_APP)
     extra = ["--worker-class", worker] + (["--threads", "4"] if worker == "gthread" else [])
+    monkeypatch.setenv("STATICMW_RESOLVER", resolver)  # "walk" forces the portable walk
     server = Gunicorn(tmp_path, "race_app:application", *extra)
     served = dict.fromkeys(URLS, 0)
     try:
