@@ -4,7 +4,8 @@
     python bench/run.py --quick    under three minutes (make bench-quick)
     python bench/run.py --smoke    seconds: only proves the harness works (make test)
 
-Three parts: in-process (microseconds per WSGI call, body consumed, close() called),
+Four parts: in-process (microseconds per WSGI call, body consumed, close() called),
+lookups (staticmw's own file-system work: uncached misses and first requests),
 startup (construction time and memory over large trees, in fresh processes), and
 served (Gunicorn on 127.0.0.1 loaded by wrk, with nginx as the hardware reference).
 Absolute numbers drift on shared machines; ratios within one run do not.

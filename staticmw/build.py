@@ -134,23 +134,20 @@ def split_source(source: str | tuple[str, str]) -> tuple[str, str]:
 
 
 def collect(
-    sources: Sequence[str | tuple[str, str]], out: str, exclude: Sequence[str], report: Report
+    sources: Sequence[str | tuple[str, str]], exclude: Sequence[str], report: Report
 ) -> dict[str, str]:
     """Logical name -> source file, first source winning; dotfiles and exclusions skipped.
 
-    A source given with a sub-path is collected below that path in the output.
+    A source given with a sub-path is collected below that path in the output
+    (which never overlaps a source: the build refuses that before it starts).
     """
     found: dict[str, str] = {}
-    out_real = os.path.realpath(out)
     for entry in sources:
         source, under = split_source(entry)
         root = os.path.realpath(source)
         if not os.path.isdir(root):
             raise BuildError(f"source {source!r} is not a directory")
         for directory, dirnames, filenames in os.walk(root):
-            if os.path.realpath(directory) == out_real:
-                dirnames[:] = []
-                continue
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             relative_dir = os.path.relpath(directory, root).replace(os.sep, "/")
             for filename in sorted(filenames):
@@ -401,7 +398,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         _remove_leftovers(out)
     old_outputs, old_entries, old_codecs = _previous(out)
 
-    collected = collect(config.sources, out, config.exclude, report)
+    collected = collect(config.sources, config.exclude, report)
     files = _plan(collected, report, config.strict)
     report.files = len(files)
     if report.errors:
