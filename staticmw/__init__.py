@@ -1,4 +1,4 @@
-"""staticmw: safe, RFC 9110-correct static file serving for any WSGI application."""
+"""staticmw: safe, RFC 9110-correct static file serving for any WSGI or ASGI application."""
 
 from .manifest import Manifest, ManifestError
 from .middleware import FileChangedError, StaticMiddleware

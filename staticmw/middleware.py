@@ -112,7 +112,7 @@ def _honours_content_length(wrapper: Any) -> bool:
 
 
 def _from_memory(
-    method: str, environ: Environ, rep: Representation, content: bytes
+    method: str, environ: Mapping[str, Any], rep: Representation, content: bytes
 ) -> tuple[Plan, list[bytes]]:
     """The plan and body for a representation whose bytes are held in memory."""
     plan = responses.respond(method, environ, rep)
@@ -403,6 +403,43 @@ class StaticMiddleware:
                 return body
         return self.application(environ, start_response)
 
+    def handles(self, path_info: str) -> bool:
+        """Whether a PEP 3333 ``PATH_INFO`` is under a prefix; no file-system call."""
+        return path_info.startswith(self._raw_prefixes) or path_info in self._bare_prefixes
+
+    def answer(
+        self, path_info: str, request: Mapping[str, Any]
+    ) -> tuple[Plan, Iterable[bytes]] | None:
+        """The decision and body for a request under a prefix; ``None`` passes it on.
+
+        Protocol-neutral: *request* maps ``REQUEST_METHOD``, ``QUERY_STRING`` and the
+        headers as CGI-style ``HTTP_*`` keys (a WSGI environ is one such mapping).
+        The body is a list of bytes or a :class:`FileBody` that owns one descriptor;
+        a ``wsgi.file_wrapper`` in *request* is used for single spans under Gunicorn.
+        May touch the file system: call it off any event loop.
+        """
+        return self._serve(path_info, request)
+
+    def answer_from_memory(
+        self, path_info: str, request: Mapping[str, Any]
+    ) -> tuple[Plan, list[bytes]] | None:
+        """The answer when it needs no file-system call (bytes held, fresh), else ``None``."""
+        resource = self._cache.get(path_info)
+        if resource is None:
+            return None
+        method = request.get("REQUEST_METHOD")
+        if method != "GET" and method != "HEAD":
+            return None
+        reps = resource.representations
+        index = 0
+        if len(reps) > 1:
+            index = encodings.choose(resource.available, request.get("HTTP_ACCEPT_ENCODING"))
+        rep = reps[index]
+        content = rep.content
+        if content is None or monotonic() - rep.checked >= self._recheck_interval:
+            return None
+        return _from_memory(method, request, rep, content)
+
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:
         """Answer a request that is ours: ``(status, headers, body)``; ``None`` passes it on.
 
@@ -420,7 +457,7 @@ class StaticMiddleware:
 
     # -- lookup -------------------------------------------------------------
 
-    def _serve(self, path: str, environ: Environ) -> tuple[Plan, Iterable[bytes]] | None:
+    def _serve(self, path: str, environ: Mapping[str, Any]) -> tuple[Plan, Iterable[bytes]] | None:
         """A plan and body for *path*, or ``None`` to pass the request through."""
         method = environ.get("REQUEST_METHOD", "GET")
         for _ in range(_ATTEMPTS):
@@ -503,7 +540,7 @@ class StaticMiddleware:
         return True
 
     def _open_and_plan(
-        self, resource: Resource, index: int, method: str, environ: Environ
+        self, resource: Resource, index: int, method: str, environ: Mapping[str, Any]
     ) -> tuple[Plan, Iterable[bytes]]:
         rep = resource.representations[index]
         # Opened again through the resolver: the descriptor is what gets checked.
@@ -540,7 +577,7 @@ class StaticMiddleware:
         plan: Plan,
         fd: int,
         method: str,
-        environ: Environ,
+        environ: Mapping[str, Any],
         rep: Representation,
     ) -> Iterable[bytes]:
         """The body iterable; takes ownership of *fd* (closed now or by the server)."""

@@ -1,16 +1,17 @@
 """One HTTP test set under every server we support: Gunicorn sync and gthread, Waitress,
-and wsgiref. They decode PATH_INFO and handle file wrappers differently; the answers must not
-differ."""
+and wsgiref for WSGI, Uvicorn for ASGI. They decode paths and handle file bodies
+differently; the answers must not differ."""
 
 from __future__ import annotations
 
 import gzip
+import sys
 
 import pytest
 
 from .conftest import OLD
 from .helpers import gz, write
-from .servers import Gunicorn, waitress, wsgiref_server
+from .servers import Gunicorn, Server, waitress, wsgiref_server
 
 pytestmark = pytest.mark.server
 
@@ -26,6 +27,22 @@ def app(environ, start_response):
 application = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
 """
 
+ASGI_APP = """
+from staticmw.asgi import StaticMiddleware
+
+async def app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"text/plain"), (b"x-app", b"1")]})
+    await send({"type": "http.response.body", "body": b"app"})
+
+application = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
+"""
+
+UVICORN = [
+    sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
+    "--no-access-log", "--log-level", "warning", "asgi_app:application",
+]  # fmt: skip
+
 SERVERS = {
     "gunicorn-sync": lambda base: Gunicorn(base, "wsgi_app:application"),
     "gunicorn-gthread": lambda base: Gunicorn(
@@ -33,6 +50,7 @@ SERVERS = {
     ),
     "waitress": lambda base: waitress(base, "wsgi_app:application"),
     "wsgiref": lambda base: wsgiref_server(base, "wsgi_app:application"),
+    "uvicorn": lambda base: Server(base, UVICORN, "uvicorn"),
 }
 
 
@@ -48,6 +66,7 @@ def server(request, tmp_path_factory):
     write(root / ".env", b"TOP SECRET", OLD)
     write(base / "secret.txt", b"TOP SECRET", OLD)
     write(base / "wsgi_app.py", APP)
+    write(base / "asgi_app.py", ASGI_APP)
     running = SERVERS[request.param](base)
     yield running
     running.stop()

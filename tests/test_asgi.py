@@ -1,0 +1,235 @@
+"""The ASGI middleware: the same request table through both adapters gives the same answers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from urllib.parse import unquote_to_bytes
+
+import pytest
+
+from staticmw import StaticMiddleware, paths
+from staticmw.asgi import StaticMiddleware as ASGIStaticMiddleware
+from staticmw.asgi import path_info
+
+from .conftest import OLD
+from .helpers import APP_BODY, call, fallback_app, write
+
+
+async def asgi_fallback(scope, receive, send):
+    """The wrapped application, as helpers.fallback_app: 404 and the path it saw."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [(b"content-type", b"text/plain"), (b"x-app", b"1")],
+        }
+    )
+    body = APP_BODY + b":" + path_info(scope).encode("latin-1")
+    await send({"type": "http.response.body", "body": body})
+
+
+def scope_for(target: str, method: str = "GET", headers=None, root_path: str = "") -> dict:
+    raw, _, query = target.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote_to_bytes(raw).decode("utf-8", "replace"),
+        "raw_path": raw.encode("latin-1"),
+        "root_path": root_path,
+        "query_string": query.encode("latin-1"),
+        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in (headers or {}).items()],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+def asgi_call(app, target, method="GET", headers=None, root_path=""):
+    """One request in-process: (status, headers as (lower-case name, value), body, messages)."""
+    messages: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        messages.append(message)
+
+    asyncio.run(app(scope_for(target, method, headers, root_path), receive, send))
+    start = messages[0]
+    assert start["type"] == "http.response.start"
+    headers_out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+    body = b"".join(m.get("body", b"") for m in messages[1:])
+    assert not messages[-1].get("more_body", False)
+    return start["status"], headers_out, body, messages
+
+
+# (method, target as sent, request headers)
+TABLE = [
+    ("GET", "/static/hello.txt", {}),
+    ("HEAD", "/static/hello.txt", {}),
+    ("GET", "/static/app.css", {"Accept-Encoding": "gzip, br"}),
+    ("GET", "/static/app.css", {"Accept-Encoding": "gzip;q=1, br;q=0"}),
+    ("GET", "/static/app.css", {}),
+    ("HEAD", "/static/app.css", {}),
+    ("GET", "/static/app.css", {"Range": "bytes=0-99"}),
+    ("GET", "/static/app.css", {"Range": "bytes=0-9,20-29"}),
+    ("GET", "/static/app.css", {"Range": "bytes=999999-"}),
+    ("GET", "/static/hello.txt", {"Range": "bytes=-5"}),
+    ("GET", "/static/hello.txt", {"If-None-Match": "*"}),
+    ("GET", "/static/hello.txt", {"If-Match": '"nope"'}),
+    ("GET", "/static/hello.txt", {"If-Modified-Since": "Wed, 01 Jan 2200 00:00:00 GMT"}),
+    ("GET", "/static/hello.txt", {"If-Range": '"other"', "Range": "bytes=0-1"}),
+    ("POST", "/static/hello.txt", {}),
+    ("GET", "/static/docs?a=b", {}),
+    ("GET", "/static/docs/", {}),
+    ("GET", "/static/app.3f2a9c1b9d0e.css", {}),
+    ("GET", "/static/empty.txt", {}),
+    ("GET", "/static/caf%C3%A9.txt", {}),
+    ("GET", "/static/big.bin", {}),
+    ("GET", "/static/big.bin", {"Range": "bytes=70000-70099"}),
+    # passed through
+    ("GET", "/static/%2e%2e/secret.txt", {}),
+    ("GET", "/static/..%2fsecret.txt", {}),
+    ("GET", "/static/.env", {}),
+    ("GET", "/static/.git/config", {}),
+    ("GET", "/static/a%FFb", {}),
+    ("GET", "/static/missing.txt", {}),
+    ("GET", "/static/nodir/", {}),
+    ("GET", "/elsewhere", {}),
+    ("GET", "/static/app.css.gz", {}),
+]
+
+
+@pytest.fixture
+def both(site):
+    write(site / "café.txt", b"accented name\n", OLD)
+    write(site / "big.bin", bytes(range(256)) * 400, OLD)  # over the in-memory limit
+    options = {"prefix": "/static/", "index_file": True}
+    return (
+        StaticMiddleware(fallback_app, site, **options),
+        ASGIStaticMiddleware(asgi_fallback, str(site), **options),
+    )
+
+
+@pytest.mark.parametrize(("method", "target", "headers"), TABLE)
+def test_the_same_answers_through_wsgi_and_asgi(both, resolve_mode, method, target, headers):
+    wsgi, asgi = both
+    raw = target.split("?", 1)[0]
+    query = target.partition("?")[2]
+    for _ in range(2):  # a first lookup, then whatever is remembered
+        expected = call(
+            wsgi, unquote_to_bytes(raw).decode("latin-1"), method, headers, raw=True, query=query
+        )
+        status, got_headers, body, _ = asgi_call(asgi, target, method, headers)
+        assert status == expected.status, target
+        wanted = [(k.lower(), v) for k, v in expected.header_list]
+        assert got_headers == wanted, target
+        assert body == expected.body, target
+        if expected.passed_through:
+            assert ("x-app", "1") in got_headers
+
+
+def test_other_scopes_pass_through_untouched(both):
+    _, asgi = both
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append((scope, receive, send))
+
+    middleware = ASGIStaticMiddleware(app, asgi.files.roots[0][1], "/static/")
+
+    async def receive():
+        return {}
+
+    async def send(message):
+        pass
+
+    for kind in ("websocket", "lifespan"):
+        scope = {"type": kind, "path": "/static/hello.txt", "raw_path": b"/static/hello.txt"}
+        asyncio.run(middleware(scope, receive, send))
+        assert seen[-1] == (scope, receive, send)
+        assert seen[-1][0] is scope
+
+
+def test_root_path_is_kept_out_like_script_name(both):
+    _, asgi = both
+    # Mounted below /sub: the target carries the mount (as under Starlette's Mount) ...
+    status, _, body, _ = asgi_call(asgi, "/sub/static/hello.txt", root_path="/sub")
+    assert (status, body) == (200, b"hello world\n")
+    # ... or a proxy stripped it and only path says so (uvicorn --root-path).
+    assert path_info({"raw_path": b"/static/x", "path": "/sub/static/x", "root_path": "/sub"}) == (
+        "/static/x"
+    )
+    assert path_info({"path": "/static/caf\u00e9"}) == "/static/caf\u00c3\u00a9"
+    assert path_info({"raw_path": b"/subway/x", "root_path": "/sub"}) == "/subway/x"
+
+
+def test_file_system_work_stays_off_the_event_loop(both, monkeypatch):
+    _, asgi = both
+    threads: list[int] = []
+    real = paths.Resolver.open_fd
+
+    def recording(self, root, parts):
+        threads.append(threading.get_ident())
+        return real(self, root, parts)
+
+    monkeypatch.setattr(paths.Resolver, "open_fd", recording)
+    loop_thread: list[int] = []
+
+    async def run(target):
+        loop_thread.append(threading.get_ident())
+        messages = []
+
+        async def receive():
+            return {"type": "http.request"}
+
+        async def send(message):
+            messages.append(message)
+
+        await asgi(scope_for(target), receive, send)
+        return messages
+
+    messages = asyncio.run(run("/static/hello.txt"))
+    assert messages[0]["status"] == 200
+    assert threads and loop_thread[0] not in threads  # looked up in a worker thread
+    threads.clear()
+    asyncio.run(run("/static/hello.txt"))
+    assert threads == []  # from memory: no file-system call at all
+
+
+def test_large_bodies_stream_in_blocks_and_release_the_descriptor(both):
+    _, asgi = both
+    before = len(os.listdir("/proc/self/fd"))
+    status, _, body, messages = asgi_call(asgi, "/static/big.bin")
+    assert status == 200 and body == bytes(range(256)) * 400
+    assert [m.get("more_body", False) for m in messages[1:]][-1] is False
+    assert len(messages) >= 4  # start, at least two blocks, the end
+    assert len(os.listdir("/proc/self/fd")) == before
+
+    async def gone(message):
+        if message["type"] == "http.response.body":
+            raise OSError("client went away")
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    with pytest.raises(OSError):
+        asyncio.run(asgi(scope_for("/static/big.bin"), receive, gone))
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_options_and_helpers_are_the_wsgi_ones(both, site):
+    _, asgi = both
+    assert asgi.roots == [("/static/", str(site.resolve()))]
+    assert asgi.static_url("hello.txt") == "/static/hello.txt"
+    assert asgi.explain("/static/hello.txt").outcome == "served"
+    from staticmw import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_age"):
+        ASGIStaticMiddleware(asgi_fallback, str(site), "/static/", max_age="x")
+    with pytest.raises(ConfigurationError):
+        ASGIStaticMiddleware("not an app", str(site))
