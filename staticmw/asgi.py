@@ -121,10 +121,10 @@ class StaticMiddleware:
                 await self.app(scope, receive, send)
                 return
         plan, body = answer
-        await _send(send, plan, body)
+        await _send(send, receive, plan, body)
 
 
-async def _send(send: Send, plan: Plan, body: Iterable[bytes]) -> None:
+async def _send(send: Send, receive: Receive, plan: Plan, body: Iterable[bytes]) -> None:
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in plan.headers
     ]
@@ -132,17 +132,29 @@ async def _send(send: Send, plan: Plan, body: Iterable[bytes]) -> None:
     if isinstance(body, list):
         await send({"type": "http.response.body", "body": b"".join(body)})
         return
-    # A file body: each block is read off the loop; the descriptor is released
-    # whatever happens, a client gone mid-body included.
+    # A file body: each block is read off the loop, the transfer stops when the
+    # client disconnects, and the descriptor is released whatever happens.
+    gone = asyncio.Event()
+    watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
     blocks: Iterator[bytes] = iter(body)
     try:
-        while True:
+        while not gone.is_set():
             block = await _in_thread(next, blocks, None)
             if block is None:
+                await send({"type": "http.response.body", "body": b""})
                 break
             await send({"type": "http.response.body", "body": block, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
     finally:
+        watcher.cancel()
         close = getattr(body, "close", None)
         if close is not None:
             await _in_thread(close)
+
+
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    """Set *gone* once the client disconnects (a GET or HEAD has no body to wait for)."""
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            gone.set()
+            return

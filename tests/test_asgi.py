@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -48,17 +49,35 @@ def scope_for(target: str, method: str = "GET", headers=None, root_path: str = "
     }
 
 
+class Client:
+    """``receive`` as a server gives it: the (empty) request body once, then it waits.
+
+    With *disconnect_after* it reports ``http.disconnect`` once that many body
+    messages were sent, as when a client goes away mid-download.
+    """
+
+    def __init__(self, disconnect_after: int | None = None):
+        self.started = False
+        self.sent = 0
+        self.disconnect_after = disconnect_after
+
+    async def receive(self):
+        if not self.started:
+            self.started = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        while self.disconnect_after is None or self.sent < self.disconnect_after:
+            await asyncio.sleep(0.001)
+        return {"type": "http.disconnect"}
+
+
 def asgi_call(app, target, method="GET", headers=None, root_path=""):
     """One request in-process: (status, headers as (lower-case name, value), body, messages)."""
     messages: list[dict] = []
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message):
         messages.append(message)
 
-    asyncio.run(app(scope_for(target, method, headers, root_path), receive, send))
+    asyncio.run(app(scope_for(target, method, headers, root_path), Client().receive, send))
     start = messages[0]
     assert start["type"] == "http.response.start"
     headers_out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
@@ -206,20 +225,79 @@ def test_large_bodies_stream_in_blocks_and_release_the_descriptor(both):
     before = len(os.listdir("/proc/self/fd"))
     status, _, body, messages = asgi_call(asgi, "/static/big.bin")
     assert status == 200 and body == bytes(range(256)) * 400
-    assert [m.get("more_body", False) for m in messages[1:]][-1] is False
     assert len(messages) >= 4  # start, at least two blocks, the end
     assert len(os.listdir("/proc/self/fd")) == before
 
-    async def gone(message):
+    async def failing(message):
         if message["type"] == "http.response.body":
-            raise OSError("client went away")
-
-    async def receive():
-        return {"type": "http.disconnect"}
+            raise OSError("the server could not write")
 
     with pytest.raises(OSError):
-        asyncio.run(asgi(scope_for("/static/big.bin"), receive, gone))
+        asyncio.run(asgi(scope_for("/static/big.bin"), Client().receive, failing))
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_client_that_disconnects_stops_the_transfer(both, site):
+    _, asgi = both
+    write(site / "huge.bin", b"x" * (8 * 1024 * 1024), OLD)
+    before = len(os.listdir("/proc/self/fd"))
+    client = Client(disconnect_after=3)
+    messages = []
+
+    async def send(message):
+        messages.append(message)
+        if message["type"] == "http.response.body":
+            client.sent += 1
+            await asyncio.sleep(0.002)  # a slow client
+
+    asyncio.run(asgi(scope_for("/static/huge.bin"), client.receive, send))
+    sent = sum(len(m.get("body", b"")) for m in messages[1:])
+    assert 0 < sent < 1024 * 1024  # stopped after a few blocks of 8 MiB
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_loop_keeps_its_period_while_the_disk_is_slow(both, site, monkeypatch):
+    """File-system calls that each take 100 ms never hold the event loop up."""
+    _, asgi = both
+    for number in range(4):
+        write(site / f"large{number}.bin", bytes(range(256)) * 1024, OLD)
+    real_fstat = os.fstat
+
+    def slow_fstat(fd):
+        time.sleep(0.1)
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", slow_fstat)
+
+    async def main():
+        gaps = []
+        done = asyncio.Event()
+
+        async def ticker():
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        async def fetch(number):
+            async def send(message):
+                await asyncio.sleep(0.001)  # a slow client
+
+            await asgi(scope_for(f"/static/large{number}.bin"), Client().receive, send)
+
+        tick = asyncio.ensure_future(ticker())
+        await asyncio.gather(*(fetch(n) for n in range(4)))
+        done.set()
+        await tick
+        return gaps
+
+    gaps = asyncio.run(main())
+    assert len(gaps) > 10
+    # Each file costs several slow fstat calls; on the loop they would stall it
+    # for 100 ms at a time. In threads the ticker keeps its 5 ms period.
+    assert max(gaps) < 0.06, max(gaps)
 
 
 def test_options_and_helpers_are_the_wsgi_ones(both, site):
