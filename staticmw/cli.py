@@ -6,8 +6,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any, TextIO
 
 from . import __version__, compress
 from .build import BuildConfig, BuildError, OutputError, Report, build
@@ -135,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--prefix", default="/", help="URL prefix (default /)")
     v.add_argument("--no-index", action="store_true", help="do not serve index.html for dir/")
     v.add_argument("--autorefresh", action="store_true", help="check the disk on every request")
+    v.add_argument(
+        "--asgi", action="store_true", help="serve through the ASGI middleware, under Uvicorn"
+    )
     c = commands.add_parser(
         "check",
         help="describe what an application's middleware serves; explain one URL",
@@ -168,13 +171,56 @@ def not_found(environ: dict[str, object], start_response: Callable[..., object])
     return [body]
 
 
-def serve(args: argparse.Namespace) -> int:
-    """``staticmw serve``: a threaded wsgiref server around the middleware."""
-    import socketserver
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+async def not_found_asgi(
+    scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+) -> None:
+    """``not_found`` for ``staticmw serve --asgi`` (lifespan events are acknowledged)."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    body = b"404 Not Found\n"
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
+
+def serve(args: argparse.Namespace) -> int:
+    """``staticmw serve``: a threaded wsgiref server around the middleware, or Uvicorn."""
     from .middleware import StaticMiddleware
     from .options import ConfigurationError
+
+    options = {
+        "index_file": None if args.no_index else True,
+        "autorefresh": args.autorefresh,
+    }
+    try:
+        app = StaticMiddleware(not_found, args.directory, args.prefix, **options)
+    except ConfigurationError as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
+    if args.asgi:
+        return _serve_asgi(args, options)
+    return _serve_wsgi(args, app)
+
+
+def _listening(args: argparse.Namespace, port: int, prefix: str) -> None:
+    print(f"staticmw: serving {args.directory} at http://{args.host}:{port}{prefix}", flush=True)
+
+
+def _serve_wsgi(args: argparse.Namespace, app: Callable[..., Any]) -> int:
+    import socketserver
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     class Server(socketserver.ThreadingMixIn, WSGIServer):
         daemon_threads = True
@@ -184,28 +230,49 @@ def serve(args: argparse.Namespace) -> int:
             logging.getLogger("staticmw.serve").info(format, *values)
 
     try:
-        app = StaticMiddleware(
-            not_found,
-            args.directory,
-            args.prefix,
-            index_file=None if args.no_index else True,
-            autorefresh=args.autorefresh,
-        )
-    except ConfigurationError as exc:
-        print(f"staticmw: {exc}", file=sys.stderr)
-        return 2
-    try:
         httpd = make_server(args.host, args.port, app, server_class=Server, handler_class=Handler)
     except OSError as exc:
         print(f"staticmw: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     with httpd:
-        url = f"http://{args.host}:{httpd.server_port}{app.roots[0][0]}"
-        print(f"staticmw: serving {args.directory} at {url}", flush=True)
+        _listening(args, httpd.server_port, getattr(app, "roots", [("/", "")])[0][0])
         try:
             httpd.serve_forever()
         except KeyboardInterrupt:
             print("staticmw: stopped", file=sys.stderr)
+    return 0
+
+
+def _serve_asgi(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    import socket
+
+    try:
+        import uvicorn
+    except ImportError:
+        print("staticmw: --asgi needs Uvicorn: pip install 'staticmw[asgi]'", file=sys.stderr)
+        return 2
+    from .asgi import StaticMiddleware
+
+    app = StaticMiddleware(not_found_asgi, args.directory, args.prefix, **options)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((args.host, args.port))
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        print(f"staticmw: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    _listening(args, listener.getsockname()[1], app.roots[0][0])
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass  # Uvicorn shut down gracefully, then raised the signal again
+    finally:
+        listener.close()
+    print("staticmw: stopped", file=sys.stderr)
     return 0
 
 

@@ -475,7 +475,8 @@ def test_sigint_mid_build(tmp_path):
     assert (out / "staticmw.json").exists()
 
 
-def test_staticmw_serve(tmp_path):
+@pytest.mark.parametrize("protocol", [[], ["--asgi"]], ids=["wsgi", "asgi"])
+def test_staticmw_serve(tmp_path, protocol):
     import http.client
     import signal
 
@@ -483,7 +484,7 @@ def test_staticmw_serve(tmp_path):
     write(site / "index.html", b"<h1>home</h1>")
     write(site / "app.3f2a9c1b9d0e.css", CSS_BODY)
     write(site / "app.3f2a9c1b9d0e.css.gz", gzip.compress(CSS_BODY, 9, mtime=0))
-    command = [sys.executable, "-m", "staticmw", "serve", str(site), "--port", "0"]
+    command = [sys.executable, "-m", "staticmw", "serve", str(site), "--port", "0", *protocol]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

@@ -1,9 +1,10 @@
-"""One HTTP test set under every server we support: Gunicorn sync and gthread, Waitress,
-and wsgiref for WSGI, Uvicorn for ASGI. They decode paths and handle file bodies
-differently; the answers must not differ."""
+"""One HTTP test set under every server we support: Gunicorn sync and gthread, Waitress
+and wsgiref for WSGI; Uvicorn, Hypercorn and Granian for ASGI. They decode paths and
+handle file bodies differently; the answers must not differ."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import sys
 
@@ -31,6 +32,14 @@ ASGI_APP = """
 from staticmw.asgi import StaticMiddleware
 
 async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
     await send({"type": "http.response.start", "status": 404,
                 "headers": [(b"content-type", b"text/plain"), (b"x-app", b"1")]})
     await send({"type": "http.response.body", "body": b"app"})
@@ -38,10 +47,22 @@ async def app(scope, receive, send):
 application = StaticMiddleware(app, root="static", prefix="/static/", index_file=True)
 """
 
-UVICORN = [
-    sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
-    "--no-access-log", "--log-level", "warning", "asgi_app:application",
-]  # fmt: skip
+ASGI_SERVERS = {
+    "uvicorn": [
+        "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--no-access-log",
+        "--log-level", "warning",
+    ],
+    "hypercorn": ["hypercorn", "--bind", "127.0.0.1:{port}"],
+    "granian": [
+        "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+        "--workers", "1",
+    ],
+}  # fmt: skip
+
+
+def asgi_server(name: str, base) -> Server:
+    return Server(base, [sys.executable, "-m", *ASGI_SERVERS[name], "asgi_app:application"], name)
+
 
 SERVERS = {
     "gunicorn-sync": lambda base: Gunicorn(base, "wsgi_app:application"),
@@ -50,7 +71,7 @@ SERVERS = {
     ),
     "waitress": lambda base: waitress(base, "wsgi_app:application"),
     "wsgiref": lambda base: wsgiref_server(base, "wsgi_app:application"),
-    "uvicorn": lambda base: Server(base, UVICORN, "uvicorn"),
+    **{name: functools.partial(asgi_server, name) for name in ASGI_SERVERS},
 }
 
 
