@@ -56,3 +56,42 @@ ALL = [
     "servestatic",
     "werkzeug",
 ]
+
+
+# -- ASGI --------------------------------------------------------------------------
+
+ASGI = ["bare-asgi", "staticmw-asgi", "servestatic-asgi", "starlette"]
+
+
+async def tiny_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The wrapped ASGI application: the pass-through ceiling ("bare-asgi")."""
+    body = b"hello from the app\n"
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def asgi_available(name: str) -> bool:
+    module = {"servestatic-asgi": "servestatic", "starlette": "starlette"}.get(name)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def build_asgi(name: str, root: str) -> Callable[..., Any]:
+    """The ASGI application for a peer name, serving *root* under ``/static/``."""
+    if name == "bare-asgi":
+        return tiny_asgi_app
+    if name == "staticmw-asgi":
+        from staticmw.asgi import StaticMiddleware
+
+        return StaticMiddleware(tiny_asgi_app, root, PREFIX)
+    if name == "servestatic-asgi":
+        from servestatic import ServeStaticASGI
+
+        return ServeStaticASGI(tiny_asgi_app, root, PREFIX)
+    if name == "starlette":
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+        from starlette.staticfiles import StaticFiles
+
+        return Starlette(routes=[Mount(PREFIX.rstrip("/"), StaticFiles(directory=root))])
+    raise ValueError(f"unknown ASGI peer {name!r}")

@@ -14,6 +14,7 @@ Absolute numbers drift on shared machines; ratios within one run do not.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime
 import gzip
@@ -183,6 +184,71 @@ def in_process(site: Path, names: list[str], rounds: int, scale: float) -> dict:
         for name, values in samples.items():
             results[name][workload] = statistics.median(values)
     return results
+
+
+_ASGI_NAMES = ("1 KB (200)", "304 (If-None-Match)", "100 KB JS, gzip/br", "miss under prefix")
+ASGI_WORKLOADS = {name: WORKLOADS[name] for name in (*_ASGI_NAMES, "pass-through")}
+
+
+def _scope(path: str, headers: dict[str, str]) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+
+
+async def _asgi_once(app, scope: dict) -> tuple[int, dict, int]:
+    """One call as a server makes it; receive blocks after the (empty) body, as the spec says."""
+    first = [True]
+    sent: list[dict] = []
+
+    async def receive():
+        if first[0]:
+            first[0] = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    await app(dict(scope), receive, send)
+    headers = {k.decode().lower(): v.decode() for k, v in sent[0].get("headers", [])}
+    return sent[0]["status"], headers, sum(len(m.get("body", b"")) for m in sent[1:])
+
+
+def in_process_asgi(site: Path, names: list[str], rounds: int, scale: float) -> dict:
+    """Median µs per ASGI call (one event loop, calls awaited one after another)."""
+
+    async def measure() -> dict:
+        apps = {name: peers.build_asgi(name, str(site)) for name in names}
+        results: dict[str, dict[str, float | None]] = {name: {} for name in names}
+        for workload, (path, headers) in ASGI_WORKLOADS.items():
+            calls = max(3, int((30000 if workload == "pass-through" else 3000) * scale))
+            scopes = {}
+            for name, app in apps.items():
+                wanted = dict(headers)
+                if wanted.get("If-None-Match") == "<etag>":
+                    status, got, _ = await _asgi_once(app, _scope(path, {}))
+                    if name == "bare-asgi" or status != 200 or "etag" not in got:
+                        results[name][workload] = None
+                        continue
+                    wanted["If-None-Match"] = got["etag"]
+                scopes[name] = _scope(path, wanted)
+            samples: dict[str, list[float]] = {name: [] for name in scopes}
+            for _ in range(rounds):
+                for name, scope in scopes.items():
+                    await _asgi_once(apps[name], scope)  # warm
+                    started = time.perf_counter()
+                    for _ in range(calls):
+                        await _asgi_once(apps[name], scope)
+                    samples[name].append((time.perf_counter() - started) / calls * 1e6)
+            for name, values in samples.items():
+                results[name][workload] = statistics.median(values)
+        return results
+
+    return asyncio.run(measure())
 
 
 def lookups(site: Path, tree: Path, rounds: int, scale: float) -> dict[str, float]:
@@ -444,6 +510,23 @@ def report(data: dict) -> str:
                 cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
+    asgi = data.get("in_process_asgi")
+    if asgi:
+        lines += [
+            "### In-process ASGI: µs per call (lower is better), and as a multiple of "
+            "ServeStatic's ASGI middleware",
+            "",
+            "| workload | " + " | ".join(asgi) + " |",
+            "|" + "---|" * (len(asgi) + 1),
+        ]
+        for workload in ASGI_WORKLOADS:
+            reference = asgi.get("servestatic-asgi", {}).get(workload)
+            cells = []
+            for name in asgi:
+                value = asgi[name].get(workload)
+                cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
+            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+        lines.append("")
     found = data.get("lookups")
     if found:
         lines += [
@@ -537,6 +620,14 @@ def targets(data: dict) -> list[dict]:
             f"{ratio:.2f}×",
             ratio <= 0.3,
         )
+    asgi = data.get("in_process_asgi") or {}
+    for workload in ("1 KB (200)", "304 (If-None-Match)"):
+        mine = asgi.get("staticmw-asgi", {}).get(workload)
+        for peer in ("servestatic-asgi", "starlette"):
+            theirs_asgi = asgi.get(peer, {}).get(workload)
+            if mine and theirs_asgi:
+                ratio = mine / theirs_asgi
+                add(f"ASGI in-process {workload} ≤ 0.3× {peer}", f"{ratio:.2f}×", ratio <= 0.3)
     serv = data.get("served") or {}
     ours, theirs, bare = (
         serv.get("staticmw (sync)"),
@@ -618,6 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"in-process: {', '.join(names)}", file=sys.stderr)
     data["in_process"] = in_process(site, names, plan["rounds"], plan["scale"])
+    asgi_names = [n for n in peers.ASGI if peers.asgi_available(n)]
+    print(f"in-process ASGI: {', '.join(asgi_names)}", file=sys.stderr)
+    data["in_process_asgi"] = in_process_asgi(site, asgi_names, plan["rounds"], plan["scale"])
     print("lookups: staticmw without its memory cache", file=sys.stderr)
     data["lookups"] = lookups(site, make_tree(10_000), plan["rounds"], plan["scale"])
     startup_names = [n for n in ("staticmw", "whitenoise", "servestatic", "werkzeug") if n in names]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -110,7 +110,7 @@ class StaticMiddleware:
             return
         files = self.files
         path = path_info(scope)
-        if not files.handles(path):
+        if not files.handles(path) or files.known_miss(path):
             await self.app(scope, receive, send)
             return
         request = request_of(scope)
@@ -124,10 +124,26 @@ class StaticMiddleware:
         await _send(send, receive, plan, body)
 
 
+# ASGI header lists for the header tuples that representations share (their 200
+# and 304 headers), made once; bounded, since other plans build fresh lists.
+_ENCODED: dict[Sequence[tuple[str, str]], list[tuple[bytes, bytes]]] = {}
+_ENCODED_LIMIT = 4096
+
+
+def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    shared = isinstance(headers, tuple)
+    if shared:
+        found = _ENCODED.get(headers)
+        if found is not None:
+            return found
+    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    if shared and len(_ENCODED) < _ENCODED_LIMIT:
+        _ENCODED[headers] = encoded
+    return encoded
+
+
 async def _send(send: Send, receive: Receive, plan: Plan, body: Iterable[bytes]) -> None:
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in plan.headers
-    ]
+    headers = _encoded(plan.headers)
     await send({"type": "http.response.start", "status": plan.status, "headers": headers})
     if isinstance(body, list):
         await send({"type": "http.response.body", "body": b"".join(body)})

@@ -420,6 +420,11 @@ class StaticMiddleware:
         """
         return self._serve(path_info, request)
 
+    def known_miss(self, path_info: str) -> bool:
+        """Whether *path_info* was looked up and not found within ``recheck_interval``."""
+        expiry = self._misses.get(path_info)
+        return expiry is not None and monotonic() < expiry
+
     def answer_from_memory(
         self, path_info: str, request: Mapping[str, Any]
     ) -> tuple[Plan, list[bytes]] | None:
