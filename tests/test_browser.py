@@ -1,4 +1,5 @@
-"""examples/media/ in headless Chromium: built with `staticmw build`, served by Gunicorn.
+"""examples/media/ in headless Chromium: built with `staticmw build`, served by Gunicorn
+(and once by Uvicorn through the ASGI middleware).
 
 The page's own script checks, in the browser, that the JavaScript modules ran, the web font
 and the image decoded, and the video played and showed the right frame after a seek. The
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from .servers import Gunicorn
+from .helpers import write
+from .servers import Gunicorn, Server
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -198,9 +200,62 @@ def serve(build: Path, tmp_path: Path, max_age: int) -> tuple[Gunicorn, Path]:
     return server, log
 
 
-def run(browser, build: Path, tmp_path: Path, host: str, max_age: int):
+# Uvicorn's access log has no format to set: the example's ASGI application is wrapped
+# in one that writes Gunicorn's LOG_FORMAT fields, one line a response.
+ASGI_LOGGED = r"""
+import os, sys
+sys.path.insert(0, {example!r})
+from asgi import application as inner
+
+LOG = {log!r}
+
+def header(headers, name):
+    found = [v.decode("latin-1") for k, v in headers if k.decode("latin-1").lower() == name]
+    return ",".join(found) or "-"
+
+async def application(scope, receive, send):
+    if scope["type"] != "http":
+        return await inner(scope, receive, send)
+    async def logged(message):
+        if message["type"] == "http.response.start":
+            line = "\t".join([
+                f"{{scope['method']}} {{scope['raw_path'].decode('latin-1')}} HTTP/1.1",
+                str(message["status"]),
+                header(scope["headers"], "range"),
+                header(scope["headers"], "if-none-match"),
+                header(scope["headers"], "accept-encoding"),
+                header(message.get("headers", []), "content-encoding"),
+            ])
+            with open(LOG, "a") as handle:
+                handle.write(line + "\n")
+        await send(message)
+    await inner(scope, receive, logged)
+"""
+
+
+def serve_asgi(build: Path, tmp_path: Path, max_age: int) -> tuple[Server, Path]:
+    log = tmp_path / "access.log"
+    log.write_text("")
+    write(tmp_path / "logged_asgi.py", ASGI_LOGGED.format(example=str(EXAMPLE), log=str(log)))
+    command = [
+        sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
+        "--no-access-log", "logged_asgi:application",
+    ]  # fmt: skip
+    saved = {k: os.environ.get(k) for k in ("STATICMW_MEDIA_BUILD", "STATICMW_MAX_AGE")}
+    os.environ.update(STATICMW_MEDIA_BUILD=str(build), STATICMW_MAX_AGE=str(max_age))
+    try:
+        return Server(tmp_path, command, "uvicorn"), log
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run(browser, build: Path, tmp_path: Path, host: str, max_age: int, asgi: bool = False):
     """Load and reload the page; the checks of each, and the log lines of each."""
-    server, log = serve(build, tmp_path, max_age)
+    server, log = (serve_asgi if asgi else serve)(build, tmp_path, max_age)
     visit = None
     try:
         visit = Visit(browser, f"http://{host}:{server.port}/")
@@ -245,8 +300,11 @@ def assert_nothing_downloaded_again(first: list[Hit], second: list[Hit]) -> None
             assert hit.status == 304 and hit.if_none_match, hit
 
 
-def test_secure_origin_gets_brotli_and_a_reload_comes_from_the_cache(browser, build, tmp_path):
-    first, second, first_hits, second_hits = run(browser, build, tmp_path, "127.0.0.1", 60)
+@pytest.mark.parametrize("asgi", [False, True], ids=["gunicorn", "uvicorn-asgi"])
+def test_secure_origin_gets_brotli_and_a_reload_comes_from_the_cache(
+    browser, build, tmp_path, asgi
+):
+    first, second, first_hits, second_hits = run(browser, build, tmp_path, "127.0.0.1", 60, asgi)
     assert_every_check_passed(first)
     assert_every_check_passed(second)
     for start in TEXT_ASSETS:
