@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import gzip
 import http.client
+import importlib.util
 import json
 import os
 import platform
@@ -376,6 +377,56 @@ def gunicorn(peer: str, site: Path, worker: str):
         procs.stop(process)
 
 
+ASGI_SERVER_COMMANDS = {
+    "uvicorn": [
+        "uvicorn", "--app-dir", "{here}", "--host", "127.0.0.1", "--port", "{port}",
+        "--workers", "1", "--no-access-log", "--log-level", "warning", "asgi_app:application",
+    ],
+    "granian": [
+        "granian", "--interface", "asgi", "--working-dir", "{here}", "--host", "127.0.0.1",
+        "--port", "{port}", "--workers", "1", "--log-level", "warning", "asgi_app:application",
+    ],
+}  # fmt: skip
+
+
+@contextlib.contextmanager
+def asgi_server(peer: str, site: Path, server: str):
+    """An ASGI server (one worker) running a peer from peers.build_asgi."""
+    port = procs.free_port()
+    log = WORK / f"{server}-{peer}.log"
+    command = [sys.executable, "-m"] + [
+        part.replace("{here}", str(HERE)).replace("{port}", str(port))
+        for part in ASGI_SERVER_COMMANDS[server]
+    ]
+    process = procs.start(command, log, dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site)))
+    try:
+        procs.wait_port(port, process, log)
+        yield port
+    finally:
+        procs.stop(process)
+
+
+def served_asgi(
+    site: Path, names: list[str], servers: list[str], seconds: float, repeats: int
+) -> dict:
+    """req/s and MiB/s of ASGI peers under each ASGI server, wrk as for Gunicorn."""
+    results: dict[str, dict[str, dict]] = {}
+    for server in servers:
+        for name in names:
+            with asgi_server(name, site, server) as port:
+                label = f"{name} ({server})"
+                for workload, (path, headers) in WORKLOADS.items():
+                    wanted = dict(headers)
+                    if wanted.get("If-None-Match") == "<etag>":
+                        wanted["If-None-Match"] = _etag_over_http(port, path)
+                    runs = [wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
+                    results.setdefault(label, {})[workload] = {
+                        "rps": statistics.median(r["rps"] for r in runs),
+                        "mbps": statistics.median(r["mbps"] for r in runs),
+                    }
+    return results
+
+
 @contextlib.contextmanager
 def nginx(site: Path):
     port = procs.free_port()
@@ -589,6 +640,26 @@ def report(data: dict) -> str:
                 cells.append(f"{values[key]:.0f}{unit} ({', '.join(ratios)})")
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
+    served_asgi_data = data.get("served_asgi")
+    if served_asgi_data:
+        lines += [
+            "### Under ASGI servers (one worker), loaded by wrk: req/s (MiB/s for the 10 MiB and "
+            "range rows), and as multiples of ServeStatic's ASGI middleware under the same server",
+            "",
+            "| workload | " + " | ".join(served_asgi_data) + " |",
+            "|" + "---|" * (len(served_asgi_data) + 1),
+        ]
+        for workload in WORKLOADS:
+            key = "mbps" if workload in ("10 MiB (200)", "1 MiB range (206)") else "rps"
+            unit = " MiB/s" if key == "mbps" else ""
+            cells = []
+            for label, values in served_asgi_data.items():
+                server = label.rpartition("(")[2].rstrip(")")
+                ref = served_asgi_data.get(f"servestatic-asgi ({server})", {}).get(workload, {})
+                value = values[workload][key]
+                cells.append(f"{value:.0f}{unit} ({_ratio(value, ref.get(key))} SS)")
+            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+        lines.append("")
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
@@ -628,6 +699,27 @@ def targets(data: dict) -> list[dict]:
             if mine and theirs_asgi:
                 ratio = mine / theirs_asgi
                 add(f"ASGI in-process {workload} ≤ 0.3× {peer}", f"{ratio:.2f}×", ratio <= 0.3)
+    sa = data.get("served_asgi") or {}
+    mine_u, bare_u, theirs_u = (
+        sa.get("staticmw-asgi (uvicorn)"),
+        sa.get("bare-asgi (uvicorn)"),
+        sa.get("servestatic-asgi (uvicorn)"),
+    )
+    for workload in ("1 KB (200)", "304 (If-None-Match)"):
+        if mine_u and bare_u:
+            ratio = mine_u[workload]["rps"] / bare_u["pass-through"]["rps"]
+            add(f"uvicorn {workload} ≥ 0.95× bare ASGI req/s", f"{ratio:.2f}×", ratio >= 0.95)
+        if mine_u and theirs_u:
+            ratio = mine_u[workload]["rps"] / theirs_u[workload]["rps"]
+            add(f"uvicorn {workload} ≥ 1.2× ServeStatic ASGI", f"{ratio:.2f}×", ratio >= 1.2)
+    if mine_u and theirs_u:
+        ratio = mine_u["10 MiB (200)"]["mbps"] / theirs_u["10 MiB (200)"]["mbps"]
+        add("uvicorn 10 MiB ≥ 2× ServeStatic ASGI MiB/s", f"{ratio:.2f}×", ratio >= 2)
+    granian_mine = sa.get("staticmw-asgi (granian)")
+    nginx_data = (data.get("served") or {}).get("nginx")
+    if granian_mine and nginx_data:
+        ratio = granian_mine["10 MiB (200)"]["mbps"] / nginx_data["10 MiB (200)"]["mbps"]
+        add("granian 10 MiB ≥ 0.9× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.9)
     serv = data.get("served") or {}
     ours, theirs, bare = (
         serv.get("staticmw (sync)"),
@@ -694,13 +786,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         plan = dict(rounds=1, scale=0.01, counts=[200], seconds=1, repeats=1, workers=["sync"])
         plan["served_names"] = ["bare", "staticmw"]
+        plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi"]}
     elif args.quick:
         plan = dict(rounds=5, scale=0.3, counts=[10_000], seconds=2, repeats=1, workers=["sync"])
         plan["served_names"] = ["bare", "staticmw", "whitenoise"]
+        plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi", "servestatic-asgi"]}
     else:
         plan = dict(rounds=9, scale=1.0, counts=[10_000, 100_000], seconds=3, repeats=3)
         plan["workers"] = ["sync", "gthread"]
         plan["served_names"] = [n for n in names if not n.endswith("autorefresh")]
+        plan["asgi_servers"] = {
+            "uvicorn": ["bare-asgi", "staticmw-asgi", "servestatic-asgi", "starlette"],
+            "granian": ["bare-asgi", "staticmw-asgi", "servestatic-asgi"],
+        }
     data: dict = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -728,6 +826,16 @@ def main(argv: list[str] | None = None) -> int:
         data["served"] = served(
             site, served_names, plan["workers"], plan["seconds"], plan["repeats"], with_nginx
         )
+        data["served_asgi"] = {}
+        for server, peer_names in plan["asgi_servers"].items():
+            if importlib.util.find_spec(server) is None:
+                print(f"served ASGI: skipped {server}, not installed", file=sys.stderr)
+                continue
+            chosen = [n for n in peer_names if peers.asgi_available(n)]
+            print(f"served ASGI: {', '.join(chosen)} ({server})", file=sys.stderr)
+            data["served_asgi"].update(
+                served_asgi(site, chosen, [server], plan["seconds"], plan["repeats"])
+            )
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)
