@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
@@ -60,7 +61,12 @@ def request_of(scope: Scope) -> dict[str, str]:
         "QUERY_STRING": bytes(scope.get("query_string", b"")).decode("latin-1"),
     }
     for name, value in scope.get("headers", ()):
-        key = "HTTP_" + bytes(name).decode("latin-1").upper().replace("-", "_")
+        field = bytes(name).decode("latin-1")
+        if "_" in field:
+            # "If_None_Match" would pose as If-None-Match once mapped; WSGI servers
+            # such as Gunicorn drop such fields for the same reason.
+            continue
+        key = "HTTP_" + field.upper().replace("-", "_")
         text = bytes(value).decode("latin-1")
         # Repeated fields are one list, as a WSGI server joins them (RFC 9110 §5.3).
         request[key] = f"{request[key]},{text}" if key in request else text
@@ -80,14 +86,20 @@ class StaticMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, root: str | None = None, prefix: str | None = None, **options: Any
+        self,
+        app: ASGIApp,
+        root: str | os.PathLike[str] | None = None,
+        prefix: str | None = None,
+        **options: Any,
     ):
         if not callable(app):
             raise ConfigurationError("app must be an ASGI application")
         self.app = app
         self.files = _Files(_never, root, prefix, **options)
 
-    def add_files(self, root: str, prefix: str | None = None, **kwargs: Any) -> None:
+    def add_files(
+        self, root: str | os.PathLike[str], prefix: str | None = None, **kwargs: Any
+    ) -> None:
         """Serve another directory, as :meth:`staticmw.StaticMiddleware.add_files`."""
         self.files.add_files(root, prefix, **kwargs)
 

@@ -152,6 +152,18 @@ def test_the_same_answers_through_wsgi_and_asgi(both, resolve_mode, method, targ
             assert ("x-app", "1") in got_headers
 
 
+def test_request_fields_as_a_wsgi_server_gives_them():
+    from staticmw.asgi import request_of
+
+    scope = scope_for("/static/a?x=%C3%A9", headers={"Range": "bytes=0-1", "If_Match": "*"})
+    scope["headers"] += [(b"accept-encoding", b"gzip"), (b"accept-encoding", b"br")]
+    request = request_of(scope)
+    assert request["QUERY_STRING"] == "x=%C3%A9"
+    assert request["HTTP_RANGE"] == "bytes=0-1"
+    assert request["HTTP_ACCEPT_ENCODING"] == "gzip,br"  # repeated fields are one list
+    assert "HTTP_IF_MATCH" not in request  # an underscore may not pose as a hyphen
+
+
 def test_other_scopes_pass_through_untouched(both):
     _, asgi = both
     seen = []
