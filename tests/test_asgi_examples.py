@@ -1,4 +1,4 @@
-"""The ASGI examples under a real Uvicorn: Starlette, Litestar, Quart and Django's ASGI app."""
+"""The ASGI examples under a real Uvicorn: Starlette, FastAPI, Litestar, Quart, Django."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ def uvicorn(directory: Path, app: str) -> Server:
 
 @pytest.mark.parametrize(
     ("example", "app"),
-    [("starlette", "app:app"), ("litestar", "app:application"), ("quart", "app:app")],
+    [
+        ("starlette", "app:app"),
+        ("fastapi", "app:app"),
+        ("litestar", "app:application"),
+        ("quart", "app:app"),
+    ],
 )
 def test_framework_examples(example, app):
     server = uvicorn(EXAMPLES / example, app)
