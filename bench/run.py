@@ -359,22 +359,27 @@ def startup(names: list[str], counts: list[int], serve_all: bool) -> dict:
 
 
 @contextlib.contextmanager
-def gunicorn(peer: str, site: Path, worker: str):
+def _python_server(command: list[str], log: Path, peer: str, site: Path):
+    """Run a server of the peer named in BENCH_PEER on its port; stop it afterwards."""
     port = procs.free_port()
-    log = WORK / f"gunicorn-{peer}-{worker}.log"
-    command = [
-        sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
-        "--workers", "2", "--log-level", "warning", "--backlog", "2048",
-    ]  # fmt: skip
-    if worker == "gthread":
-        command += ["--worker-class", "gthread", "--threads", "4"]
-    command.append("gunicorn_app:application")
+    command = [part.replace("{here}", str(HERE)).replace("{port}", str(port)) for part in command]
     process = procs.start(command, log, dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site)))
     try:
         procs.wait_port(port, process, log)
         yield port
     finally:
         procs.stop(process)
+
+
+def gunicorn(peer: str, site: Path, worker: str) -> contextlib.AbstractContextManager[int]:
+    command = [
+        sys.executable, "-m", "gunicorn", "--chdir", "{here}", "--bind", "127.0.0.1:{port}",
+        "--workers", "2", "--log-level", "warning", "--backlog", "2048",
+    ]  # fmt: skip
+    if worker == "gthread":
+        command += ["--worker-class", "gthread", "--threads", "4"]
+    command.append("gunicorn_app:application")
+    return _python_server(command, WORK / f"gunicorn-{peer}-{worker}.log", peer, site)
 
 
 ASGI_SERVER_COMMANDS = {
@@ -389,21 +394,10 @@ ASGI_SERVER_COMMANDS = {
 }  # fmt: skip
 
 
-@contextlib.contextmanager
-def asgi_server(peer: str, site: Path, server: str):
+def asgi_server(peer: str, site: Path, server: str) -> contextlib.AbstractContextManager[int]:
     """An ASGI server (one worker) running a peer from peers.build_asgi."""
-    port = procs.free_port()
-    log = WORK / f"{server}-{peer}.log"
-    command = [sys.executable, "-m"] + [
-        part.replace("{here}", str(HERE)).replace("{port}", str(port))
-        for part in ASGI_SERVER_COMMANDS[server]
-    ]
-    process = procs.start(command, log, dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(site)))
-    try:
-        procs.wait_port(port, process, log)
-        yield port
-    finally:
-        procs.stop(process)
+    command = [sys.executable, "-m", *ASGI_SERVER_COMMANDS[server]]
+    return _python_server(command, WORK / f"{server}-{peer}.log", peer, site)
 
 
 def served_asgi(
@@ -414,16 +408,7 @@ def served_asgi(
     for server in servers:
         for name in names:
             with asgi_server(name, site, server) as port:
-                label = f"{name} ({server})"
-                for workload, (path, headers) in WORKLOADS.items():
-                    wanted = dict(headers)
-                    if wanted.get("If-None-Match") == "<etag>":
-                        wanted["If-None-Match"] = _etag_over_http(port, path)
-                    runs = [wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
-                    results.setdefault(label, {})[workload] = {
-                        "rps": statistics.median(r["rps"] for r in runs),
-                        "mbps": statistics.median(r["mbps"] for r in runs),
-                    }
+                results[f"{name} ({server})"] = measure(port, seconds, repeats)
     return results
 
 
@@ -507,30 +492,33 @@ def _etag_over_http(port: int, path: str) -> str:
     return response.getheader("ETag") or '"none"'
 
 
+def measure(port: int, seconds: float, repeats: int) -> dict[str, dict]:
+    """Every workload against one running server: medians of *repeats* wrk runs."""
+    results: dict[str, dict] = {}
+    for workload, (path, headers) in WORKLOADS.items():
+        wanted = dict(headers)
+        if wanted.get("If-None-Match") == "<etag>":
+            wanted["If-None-Match"] = _etag_over_http(port, path)
+        runs = [wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
+        results[workload] = {
+            "rps": statistics.median(r["rps"] for r in runs),
+            "mbps": statistics.median(r["mbps"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] for r in runs),
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
+        }
+    return results
+
+
 def served(site: Path, names: list[str], workers: list[str], seconds: float, repeats: int,
            with_nginx: bool) -> dict:  # fmt: skip
     results: dict[str, dict[str, dict]] = {}
-
-    def measure(label: str, port: int) -> None:
-        for workload, (path, headers) in WORKLOADS.items():
-            wanted = dict(headers)
-            if wanted.get("If-None-Match") == "<etag>":
-                wanted["If-None-Match"] = _etag_over_http(port, path)
-            runs = [wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
-            results.setdefault(label, {})[workload] = {
-                "rps": statistics.median(r["rps"] for r in runs),
-                "mbps": statistics.median(r["mbps"] for r in runs),
-                "socket_errors": sum(r["socket_errors"] for r in runs),
-                "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
-            }
-
     for worker in workers:
         for name in names:
             with gunicorn(name, site, worker) as port:
-                measure(f"{name} ({worker})", port)
+                results[f"{name} ({worker})"] = measure(port, seconds, repeats)
     if with_nginx:
         with nginx(site) as port:
-            measure("nginx", port)
+            results["nginx"] = measure(port, seconds, repeats)
     return results
 
 
@@ -543,41 +531,37 @@ def _ratio(value, reference) -> str:
     return f"{value / reference:.2f}×"
 
 
+def _in_process_table(title: str, results: dict | None, workloads, reference: str) -> list[str]:
+    """µs per call for every peer and workload, each as a ratio to *reference*."""
+    if not results:
+        return []
+    lines = [title, "", "| workload | " + " | ".join(results) + " |"]
+    lines.append("|" + "---|" * (len(results) + 1))
+    for workload in workloads:
+        base = results.get(reference, {}).get(workload)
+        cells = []
+        for name in results:
+            value = results[name].get(workload)
+            cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, base)})")
+        lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def report(data: dict) -> str:
     lines = [f"Run {data['date']} on {data['machine']}; ratios are within this run.", ""]
-    proc = data.get("in_process")
-    if proc:
-        lines += [
-            "### In-process: µs per WSGI call (lower is better), and as a multiple of WhiteNoise's",
-            "",
-            "| workload | " + " | ".join(proc) + " |",
-            "|" + "---|" * (len(proc) + 1),
-        ]
-        for workload in WORKLOADS:
-            reference = proc.get("whitenoise", {}).get(workload)
-            cells = []
-            for name in proc:
-                value = proc[name].get(workload)
-                cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
-            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
-        lines.append("")
-    asgi = data.get("in_process_asgi")
-    if asgi:
-        lines += [
-            "### In-process ASGI: µs per call (lower is better), and as a multiple of "
-            "ServeStatic's ASGI middleware",
-            "",
-            "| workload | " + " | ".join(asgi) + " |",
-            "|" + "---|" * (len(asgi) + 1),
-        ]
-        for workload in ASGI_WORKLOADS:
-            reference = asgi.get("servestatic-asgi", {}).get(workload)
-            cells = []
-            for name in asgi:
-                value = asgi[name].get(workload)
-                cells.append("—" if value is None else f"{value:.2f} ({_ratio(value, reference)})")
-            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
-        lines.append("")
+    lines += _in_process_table(
+        "### In-process: µs per WSGI call (lower is better), and as a multiple of WhiteNoise's",
+        data.get("in_process"),
+        WORKLOADS,
+        "whitenoise",
+    )
+    lines += _in_process_table(
+        "### In-process ASGI: µs per call (lower is better), and as a multiple of "
+        "ServeStatic's ASGI middleware",
+        data.get("in_process_asgi"),
+        ASGI_WORKLOADS,
+        "servestatic-asgi",
+    )
     found = data.get("lookups")
     if found:
         lines += [
