@@ -651,6 +651,17 @@ def report(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _request_rate_targets(add, server, ours, bare, bare_name, theirs, peer_name) -> None:
+    """1 KB and 304 req/s under one server: near the bare app's, and above the peer's."""
+    for workload in ("1 KB (200)", "304 (If-None-Match)"):
+        if ours and bare:
+            ratio = ours[workload]["rps"] / bare["pass-through"]["rps"]
+            add(f"{server} {workload} ≥ 0.95× {bare_name} req/s", f"{ratio:.2f}×", ratio >= 0.95)
+        if ours and theirs:
+            ratio = ours[workload]["rps"] / theirs[workload]["rps"]
+            add(f"{server} {workload} ≥ 1.2× {peer_name} req/s", f"{ratio:.2f}×", ratio >= 1.2)
+
+
 def targets(data: dict) -> list[dict]:
     found: list[dict] = []
 
@@ -689,13 +700,7 @@ def targets(data: dict) -> list[dict]:
         sa.get("bare-asgi (uvicorn)"),
         sa.get("servestatic-asgi (uvicorn)"),
     )
-    for workload in ("1 KB (200)", "304 (If-None-Match)"):
-        if mine_u and bare_u:
-            ratio = mine_u[workload]["rps"] / bare_u["pass-through"]["rps"]
-            add(f"uvicorn {workload} ≥ 0.95× bare ASGI req/s", f"{ratio:.2f}×", ratio >= 0.95)
-        if mine_u and theirs_u:
-            ratio = mine_u[workload]["rps"] / theirs_u[workload]["rps"]
-            add(f"uvicorn {workload} ≥ 1.2× ServeStatic ASGI", f"{ratio:.2f}×", ratio >= 1.2)
+    _request_rate_targets(add, "uvicorn", mine_u, bare_u, "bare ASGI", theirs_u, "ServeStatic ASGI")
     if mine_u and theirs_u:
         ratio = mine_u["10 MiB (200)"]["mbps"] / theirs_u["10 MiB (200)"]["mbps"]
         add("uvicorn 10 MiB ≥ 2× ServeStatic ASGI MiB/s", f"{ratio:.2f}×", ratio >= 2)
@@ -710,13 +715,7 @@ def targets(data: dict) -> list[dict]:
         serv.get("whitenoise (sync)"),
         serv.get("bare (sync)"),
     )
-    for workload in ("1 KB (200)", "304 (If-None-Match)"):
-        if ours and bare:
-            ratio = ours[workload]["rps"] / bare["pass-through"]["rps"]
-            add(f"sync {workload} ≥ 0.95× bare pass-through req/s", f"{ratio:.2f}×", ratio >= 0.95)
-        if ours and theirs:
-            ratio = ours[workload]["rps"] / theirs[workload]["rps"]
-            add(f"sync {workload} ≥ 1.2× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 1.2)
+    _request_rate_targets(add, "sync", ours, bare, "bare pass-through", theirs, "WhiteNoise")
     if ours and serv.get("nginx"):
         for workload in ("10 MiB (200)", "1 MiB range (206)"):
             ratio = ours[workload]["mbps"] / serv["nginx"][workload]["mbps"]

@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 
 from .explain import Explanation
 from .middleware import StaticMiddleware as _Files
+from .middleware import no_application
 from .options import ConfigurationError
 from .plan import Plan
 
@@ -32,8 +33,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _T = TypeVar("_T")
 
 
-def _never(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    raise AssertionError("the ASGI middleware passes requests on itself")
+async def acknowledge_lifespan(receive: Receive, send: Send) -> None:
+    """Answer a ``lifespan`` scope for an application that has nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def path_info(scope: Scope) -> str:
@@ -95,7 +103,7 @@ class StaticMiddleware:
         if not callable(app):
             raise ConfigurationError("app must be an ASGI application")
         self.app = app
-        self.files = _Files(_never, root, prefix, **options)
+        self.files = _Files(no_application, root, prefix, **options)
 
     def add_files(
         self, root: str | os.PathLike[str], prefix: str | None = None, **kwargs: Any

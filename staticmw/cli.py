@@ -176,13 +176,10 @@ async def not_found_asgi(
 ) -> None:
     """``not_found`` for ``staticmw serve --asgi`` (lifespan events are acknowledged)."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        from .asgi import acknowledge_lifespan
+
+        await acknowledge_lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
     body = b"404 Not Found\n"

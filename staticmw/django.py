@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,17 +19,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
-from .middleware import StaticMiddleware
+from .middleware import StaticMiddleware, no_application
 from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 
 log = logging.getLogger("staticmw.django")
 
 # STATICMW_<NAME> settings and the option each one sets.
 OPTIONS = KEYWORD_OPTIONS
-
-
-def _not_ours(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    raise AssertionError("StaticFilesMiddleware passes requests on itself")
 
 
 def static_prefix() -> str:
@@ -105,7 +101,7 @@ class StaticFilesMiddleware:
                 f"run {self._fix} before starting the server"
             )
         try:
-            return StaticMiddleware(_not_ours, self.root, static_prefix(), **self.options)
+            return StaticMiddleware(no_application, self.root, static_prefix(), **self.options)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"staticmw: {exc}") from None
 

@@ -27,7 +27,7 @@ from flask.cli import with_appcontext
 from .build import BuildConfig, BuildError, build
 from .compress import CodecUnavailable
 from .manifest import MANIFEST_NAME, Manifest
-from .middleware import StaticMiddleware
+from .middleware import StaticMiddleware, no_application
 from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 from .urls import NotInManifest, check_static_host
 
@@ -37,10 +37,6 @@ log = logging.getLogger("staticmw.flask")
 OPTIONS = tuple(name for name in KEYWORD_OPTIONS if name != "manifest")
 # Settings of the extension itself, beside one per option.
 SETTINGS = (*setting_names(OPTIONS), "STATICMW_ROOT", "STATICMW_DEVELOPMENT")
-
-
-def _no_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    raise AssertionError("only used to validate options")
 
 
 def validate(app: Flask, defaults: dict[str, Any]) -> None:
@@ -57,7 +53,7 @@ def validate(app: Flask, defaults: dict[str, Any]) -> None:
 
 def _check_option(option: str, value: Any, where: str) -> None:
     try:
-        StaticMiddleware(_no_app, **{option: value})
+        StaticMiddleware(no_application, **{option: value})
     except ConfigurationError as exc:
         raise ConfigurationError(f"staticmw: {where}: {exc}") from None
 

@@ -60,6 +60,11 @@ def _directory_unchanged(resource: Resource) -> bool:
         return False
 
 
+def no_application(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    """The wrapped application of a middleware used only for its decisions (glue, ASGI)."""
+    raise AssertionError("requests that pass through are handed on by the caller")
+
+
 class FileChangedError(OSError):
     """A file shrank while its body was being sent; the connection must be dropped."""
 
@@ -452,7 +457,7 @@ class StaticMiddleware:
         consumed or closed, like any WSGI body.
         """
         path = environ.get("PATH_INFO", "")
-        if not (path.startswith(self._raw_prefixes) or path in self._bare_prefixes):
+        if not self.handles(path):
             return None
         served = self._serve(path, environ)
         if served is None:

@@ -215,13 +215,10 @@ def test_file_system_work_stays_off_the_event_loop(both, monkeypatch):
         loop_thread.append(threading.get_ident())
         messages = []
 
-        async def receive():
-            return {"type": "http.request"}
-
         async def send(message):
             messages.append(message)
 
-        await asgi(scope_for(target), receive, send)
+        await asgi(scope_for(target), Client().receive, send)
         return messages
 
     messages = asyncio.run(run("/static/hello.txt"))
@@ -323,3 +320,20 @@ def test_options_and_helpers_are_the_wsgi_ones(both, site):
         ASGIStaticMiddleware(asgi_fallback, str(site), "/static/", max_age="x")
     with pytest.raises(ConfigurationError):
         ASGIStaticMiddleware("not an app", str(site))
+
+
+def test_acknowledge_lifespan_answers_startup_and_shutdown():
+    from staticmw.asgi import acknowledge_lifespan
+
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    asyncio.run(acknowledge_lifespan(receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert incoming == []  # returned after shutdown, reading nothing more

@@ -29,17 +29,11 @@ application = StaticMiddleware(app, root="static", prefix="/static/", index_file
 """
 
 ASGI_APP = """
-from staticmw.asgi import StaticMiddleware
+from staticmw.asgi import StaticMiddleware, acknowledge_lifespan
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await acknowledge_lifespan(receive, send)
     await send({"type": "http.response.start", "status": 404,
                 "headers": [(b"content-type", b"text/plain"), (b"x-app", b"1")]})
     await send({"type": "http.response.body", "body": b"app"})

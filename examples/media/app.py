@@ -37,6 +37,16 @@ PAGE = """<!doctype html>
 """
 
 
+def page(url):
+    """The page's HTML, with every asset at the URL that *url* gives its logical name."""
+    return PAGE.format(
+        css=escape(url("css/site.css")),
+        js=escape(url("js/main.js")),
+        image=escape(url("img/tiles.png")),
+        video=escape(url("video/clip.webm")),
+    ).encode()
+
+
 def site(environ, start_response):
     """The dynamic part: the page at ``/``, and 404 for anything else."""
     if environ.get("PATH_INFO") not in ("", "/"):
@@ -44,13 +54,7 @@ def site(environ, start_response):
         headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
         start_response("404 Not Found", headers)
         return [body]
-    url = application.static_url
-    body = PAGE.format(
-        css=escape(url("css/site.css")),
-        js=escape(url("js/main.js")),
-        image=escape(url("img/tiles.png")),
-        video=escape(url("video/clip.webm")),
-    ).encode()
+    body = page(application.static_url)
     start_response(
         "200 OK",
         [

@@ -6,36 +6,22 @@ uvicorn --app-dir examples/media asgi:application
 
 from __future__ import annotations
 
-from html import escape
+from app import BUILD, MAX_AGE, page
 
-from app import BUILD, MAX_AGE, PAGE
-
-from staticmw.asgi import StaticMiddleware
+from staticmw.asgi import StaticMiddleware, acknowledge_lifespan
 
 
 async def site(scope, receive, send):
     """The dynamic part: the page at ``/``, and 404 for anything else."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await acknowledge_lifespan(receive, send)
     if scope["path"] not in ("", "/"):
         body = b"not found\n"
         headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 404, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
-    url = application.static_url
-    body = PAGE.format(
-        css=escape(url("css/site.css")),
-        js=escape(url("js/main.js")),
-        image=escape(url("img/tiles.png")),
-        video=escape(url("video/clip.webm")),
-    ).encode()
+    body = page(application.static_url)
     headers = [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", b"%d" % len(body)),
