@@ -88,7 +88,7 @@ def TestOneInput(data: bytes) -> None:
     path_info = data.decode("latin-1")
     for app, prefix in ((APPS[0], "/s/"), (APPS[1], "/")):
         for candidate in (path_info, prefix + path_info):
-            found = app._find(candidate)
+            found = app.lookup(candidate)
             for rep in getattr(found, "representations", ()):
                 if not is_within(rep.path, REAL_ROOT):
                     raise AssertionError(f"escaped the root: {candidate!r} -> {rep.path}")

@@ -1,8 +1,11 @@
 """staticmw: safe, RFC 9110-correct static file serving for any WSGI or ASGI application."""
 
+from .bodies import FileChangedError
+from .core import StaticFiles
 from .manifest import Manifest, ManifestError
-from .middleware import FileChangedError, StaticMiddleware
+from .middleware import StaticMiddleware
 from .options import ConfigurationError
+from .request import Request
 from .urls import NotInManifest, StaticURLs
 
 __version__ = "0.1.0"
@@ -13,6 +16,8 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "NotInManifest",
+    "Request",
+    "StaticFiles",
     "StaticMiddleware",
     "StaticURLs",
     "__version__",

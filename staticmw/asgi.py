@@ -1,12 +1,12 @@
-"""ASGI: ``StaticMiddleware(app, root, prefix, **options)`` with the WSGI middleware's decisions.
+"""The ASGI adapter: ``StaticMiddleware(app, root, prefix, **options)`` over the same core.
 
-The same options, ``add_files``, ``static_url`` and ``roots`` as
-:class:`staticmw.StaticMiddleware`, whose instance (``.files``) makes every decision:
-path rules, resolution, headers, preconditions, ranges, encodings and the memory
-cache. This module only maps the scope to that request and sends the answer. An
-answer held in memory is sent from the event loop; anything that touches the file
-system (lookups, rechecks, opens, reads) runs in the loop's default thread pool, so
-the loop never waits on a disk. Runs under asyncio (Uvicorn, Hypercorn, Granian).
+The same options, ``add_files``, ``static_url`` and ``roots`` as the WSGI
+middleware: :class:`~staticmw.core.StaticFiles` makes every decision (path rules,
+resolution, headers, preconditions, ranges, encodings, the memory cache). This
+module only maps the scope to a request and sends the answer. An answer held in
+memory is sent from the event loop; anything that touches the file system
+(lookups, rechecks, opens, reads) runs in the loop's default thread pool, so the
+loop never waits on a disk. Runs under asyncio (Uvicorn, Hypercorn, Granian).
 """
 
 from __future__ import annotations
@@ -14,15 +14,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
-from .explain import Explanation
-from .middleware import StaticMiddleware as _Files
-from .middleware import no_application
+from . import pins
+from .bodies import FileBody
+from .core import StaticFiles
 from .options import ConfigurationError
 from .plan import Plan
+from .request import FIELDS, Request
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .options import OptionValues
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,6 +37,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _T = TypeVar("_T")
+
+_PATHSEND = "http.response.pathsend"
+
+# Read size for bodies streamed through the event loop: each block is one trip to
+# a worker thread and one message, so blocks are larger than for WSGI.
+BLOCK_SIZE = 512 * 1024
 
 
 async def acknowledge_lifespan(receive: Receive, send: Send) -> None:
@@ -53,31 +65,41 @@ def path_info(scope: Scope) -> str:
     """
     raw = scope.get("raw_path")
     if isinstance(raw, bytes):
-        decoded = unquote_to_bytes(raw.split(b"?", 1)[0]).decode("latin-1")
+        if b"%" in raw or b"?" in raw:
+            raw = unquote_to_bytes(raw.split(b"?", 1)[0])
+        decoded = raw.decode("latin-1")
     else:
         decoded = str(scope.get("path", "")).encode("utf-8", "surrogateescape").decode("latin-1")
-    root = str(scope.get("root_path") or "").encode("utf-8", "surrogateescape").decode("latin-1")
-    if root and (decoded == root or decoded.startswith(root.rstrip("/") + "/")):
+    root = scope.get("root_path")
+    if not root:
+        return decoded
+    root = str(root).encode("utf-8", "surrogateescape").decode("latin-1")
+    if decoded == root or decoded.startswith(root.rstrip("/") + "/"):
         decoded = decoded[len(root.rstrip("/")) :]
     return decoded
 
 
-def request_of(scope: Scope) -> dict[str, str]:
-    """The protocol-neutral request: method, query and CGI-style ``HTTP_*`` header keys."""
-    request = {
-        "REQUEST_METHOD": str(scope.get("method", "GET")),
-        "QUERY_STRING": bytes(scope.get("query_string", b"")).decode("latin-1"),
-    }
+# Header names (lower case, as the ASGI spec has servers send them) that the core
+# reads, and the Request slot each fills. A name spelt with "_" matches none of
+# them, so "if_none_match" can never pose as If-None-Match.
+_SLOTS = {name.encode("latin-1"): slot for name, slot in FIELDS.items()}
+
+
+def asgi_request(scope: Scope, path: str) -> Request:
+    """The core's request from an http scope and its :func:`path_info`."""
+    request = Request(
+        str(scope.get("method", "GET")),
+        path,
+        bytes(scope.get("query_string", b"")).decode("latin-1"),
+    )
+    slots = _SLOTS
     for name, value in scope.get("headers", ()):
-        field = bytes(name).decode("latin-1")
-        if "_" in field:
-            # "If_None_Match" would pose as If-None-Match once mapped; WSGI servers
-            # such as Gunicorn drop such fields for the same reason.
-            continue
-        key = "HTTP_" + field.upper().replace("-", "_")
-        text = bytes(value).decode("latin-1")
-        # Repeated fields are one list, as a WSGI server joins them (RFC 9110 §5.3).
-        request[key] = f"{request[key]},{text}" if key in request else text
+        slot = slots.get(name)
+        if slot is not None:
+            text = bytes(value).decode("latin-1")
+            before = getattr(request, slot)
+            # Repeated fields are one list, as a WSGI server joins them (RFC 9110 §5.3).
+            setattr(request, slot, text if before is None else f"{before},{text}")
     return request
 
 
@@ -86,11 +108,12 @@ async def _in_thread(function: Callable[..., _T], *args: Any) -> _T:
     return await loop.run_in_executor(None, functools.partial(function, *args))
 
 
-class StaticMiddleware:
+class StaticMiddleware(StaticFiles):
     """Serve files under URL prefixes from allowed roots; pass everything else to *app*.
 
-    ``websocket`` and ``lifespan`` scopes, paths under no prefix and misses go to
-    *app* with their scope and ``receive`` untouched.
+    The options are :class:`~staticmw.core.StaticFiles`'s, as for the WSGI
+    middleware. ``websocket`` and ``lifespan`` scopes, paths under no prefix and
+    misses go to *app* with their scope and ``receive`` untouched.
     """
 
     def __init__(
@@ -98,82 +121,77 @@ class StaticMiddleware:
         app: ASGIApp,
         root: str | os.PathLike[str] | None = None,
         prefix: str | None = None,
-        **options: Any,
+        **options: Unpack[OptionValues],
     ):
         if not callable(app):
             raise ConfigurationError("app must be an ASGI application")
         self.app = app
-        self.files = _Files(no_application, root, prefix, **options)
-
-    def add_files(
-        self, root: str | os.PathLike[str], prefix: str | None = None, **kwargs: Any
-    ) -> None:
-        """Serve another directory, as :meth:`staticmw.StaticMiddleware.add_files`."""
-        self.files.add_files(root, prefix, **kwargs)
-
-    def static_url(self, name: str) -> str:
-        """The cache-busted URL for a logical name, as the WSGI middleware gives it."""
-        return self.files.static_url(name)
-
-    @property
-    def roots(self) -> list[tuple[str, str]]:
-        """``(prefix, directory)`` pairs in the order they are tried."""
-        return self.files.roots
-
-    def explain(self, url: str, accept_encoding: str | None = None) -> Explanation:
-        """Why *url* is served, redirected or passed through."""
-        return self.files.explain(url, accept_encoding)
+        super().__init__(root, prefix, **options)
+        # Whole large files go to servers that offer pathsend, by descriptor name.
+        self._pins = pins.Pins() if pins.available() else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        files = self.files
         path = path_info(scope)
-        if not files.handles(path) or files.known_miss(path):
+        if not (path.startswith(self._raw_prefixes) or path in self._bare_prefixes) or (
+            self._cache.misses and self._cache.known_miss(path)
+        ):
             await self.app(scope, receive, send)
             return
-        request = request_of(scope)
-        answer: tuple[Plan, Iterable[bytes]] | None = files.answer_from_memory(path, request)
+        request = asgi_request(scope, path)
+        answer: tuple[Plan, list[bytes] | FileBody | str] | None
+        answer = self.answer_from_memory(request)
         if answer is None:
-            answer = await _in_thread(files.answer, path, request)
+            pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
+            answer = await _in_thread(self._answer_off_loop, request, pathsend)
             if answer is None:
                 await self.app(scope, receive, send)
                 return
         plan, body = answer
-        await _send(send, receive, plan, body)
+        if isinstance(body, FileBody):
+            await _stream(send, receive, plan, body)
+            return
+        start = {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
+        await send(start)
+        if isinstance(body, list):
+            await send({"type": "http.response.body", "body": b"".join(body)})
+        else:
+            await send({"type": _PATHSEND, "path": body})
+
+    def _answer_off_loop(
+        self, request: Request, pathsend: bool
+    ) -> tuple[Plan, list[bytes] | FileBody | str] | None:
+        """The core's answer; a whole file for a pathsend server becomes a pinned name."""
+        answer = self.answer(request)
+        if answer is None or not pathsend or self._pins is None:
+            return answer
+        plan, body = answer
+        if isinstance(body, FileBody) and plan.status == 200 and body.span is not None:
+            try:
+                name = self._pins.path(body.fileno())
+            except BaseException:
+                body.close()
+                raise
+            if name is not None:
+                body.detach()  # the descriptor is pinned now
+                return plan, name
+        return answer
 
 
-# ASGI header lists for the header tuples that representations share (their 200
-# and 304 headers), made once; bounded, since other plans build fresh lists.
-_ENCODED: dict[Sequence[tuple[str, str]], list[tuple[bytes, bytes]]] = {}
-_ENCODED_LIMIT = 4096
+async def _stream(send: Send, receive: Receive, plan: Plan, body: FileBody) -> None:
+    """Send a file body in blocks read off the loop; stop when the client disconnects.
 
-
-def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    shared = isinstance(headers, tuple)
-    if shared:
-        found = _ENCODED.get(headers)
-        if found is not None:
-            return found
-    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    if shared and len(_ENCODED) < _ENCODED_LIMIT:
-        _ENCODED[headers] = encoded
-    return encoded
-
-
-async def _send(send: Send, receive: Receive, plan: Plan, body: Iterable[bytes]) -> None:
-    headers = _encoded(plan.headers)
-    await send({"type": "http.response.start", "status": plan.status, "headers": headers})
-    if isinstance(body, list):
-        await send({"type": "http.response.body", "body": b"".join(body)})
-        return
-    # A file body: each block is read off the loop, the transfer stops when the
-    # client disconnects, and the descriptor is released whatever happens.
+    The descriptor is released whatever happens.
+    """
+    body.block_size = BLOCK_SIZE
     gone = asyncio.Event()
     watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
     blocks: Iterator[bytes] = iter(body)
     try:
+        start = {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
+        await send(start)
         while not gone.is_set():
             block = await _in_thread(next, blocks, None)
             if block is None:
@@ -182,9 +200,7 @@ async def _send(send: Send, receive: Receive, plan: Plan, body: Iterable[bytes])
             await send({"type": "http.response.body", "body": block, "more_body": True})
     finally:
         watcher.cancel()
-        close = getattr(body, "close", None)
-        if close is not None:
-            await _in_thread(close)
+        await _in_thread(body.close)
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import compress, paths
+from .core import StaticFiles
 from .manifest import AUTO_DETECTED, Manifest
 from .mediatypes import MediaTypes
-from .middleware import StaticMiddleware
 
 HUGE = 100 * 1024 * 1024
 # Walking stops here; a root larger than this is reported as "at least".
@@ -19,11 +19,11 @@ WALK_LIMIT = 200_000
 
 
 class CheckError(Exception):
-    """The target could not be loaded or holds no StaticMiddleware."""
+    """The target could not be loaded or holds no staticmw middleware."""
 
 
-def load(target: str) -> tuple[Any, StaticMiddleware]:
-    """Import ``module:attribute`` (from the current directory) and find its StaticMiddleware.
+def load(target: str) -> tuple[Any, StaticFiles]:
+    """Import ``module:attribute`` (from the current directory) and find its middleware.
 
     ``module:create_app()`` calls a factory with no arguments first.
     """
@@ -45,11 +45,11 @@ def load(target: str) -> tuple[Any, StaticMiddleware]:
         sys.path.pop(0)
     found = find_middleware(obj)
     if found is None:
-        raise CheckError(f"{target} is not, and does not wrap, a StaticMiddleware")
+        raise CheckError(f"{target} is not, and does not wrap, a staticmw middleware")
     return obj, found
 
 
-def load_django() -> tuple[Any, StaticMiddleware, list[str]]:
+def load_django() -> tuple[Any, StaticFiles, list[str]]:
     """The middleware a Django project configures, from ``DJANGO_SETTINGS_MODULE``."""
     if not os.environ.get("DJANGO_SETTINGS_MODULE"):
         raise CheckError("--django needs DJANGO_SETTINGS_MODULE, e.g. mysite.settings")
@@ -82,17 +82,17 @@ def load_django() -> tuple[Any, StaticMiddleware, list[str]]:
     return settings, middleware.static, warnings
 
 
-def find_middleware(obj: Any) -> StaticMiddleware | None:
-    """The StaticMiddleware that *obj* is, or that a Flask app's ``wsgi_app`` holds."""
-    if isinstance(obj, StaticMiddleware):
+def find_middleware(obj: Any) -> StaticFiles | None:
+    """The middleware (WSGI or ASGI) that *obj* is, or that a Flask app's ``wsgi_app`` holds."""
+    if isinstance(obj, StaticFiles):
         return obj
     wsgi_app = getattr(obj, "wsgi_app", None)
-    if isinstance(wsgi_app, StaticMiddleware):
+    if isinstance(wsgi_app, StaticFiles):
         return wsgi_app
     state = getattr(wsgi_app, "state", None)
     if wsgi_app is not None and state is not None and hasattr(state, "middleware"):
         built = state.middleware(wsgi_app.wsgi_app)
-        return built if isinstance(built, StaticMiddleware) else None
+        return built if isinstance(built, StaticFiles) else None
     return None
 
 
@@ -114,7 +114,7 @@ def _walk(directory: str) -> Iterator[tuple[str, int]]:
                 return
 
 
-def report(obj: Any, static: StaticMiddleware) -> tuple[list[str], list[str]]:
+def report(obj: Any, static: StaticFiles) -> tuple[list[str], list[str]]:
     """Lines describing each root, and warnings."""
     lines: list[str] = []
     warnings: list[str] = []
@@ -204,7 +204,7 @@ def _uncompressed(
     ]
 
 
-def _shadowed(obj: Any, static: StaticMiddleware) -> list[str]:
+def _shadowed(obj: Any, static: StaticFiles) -> list[str]:
     """A framework's own static route that staticmw does not cover, or covers with other files."""
     url_map = getattr(obj, "url_map", None)
     if url_map is None:
@@ -240,6 +240,6 @@ def _shadowed(obj: Any, static: StaticMiddleware) -> list[str]:
     return found
 
 
-def explain(static: StaticMiddleware, url: str, accept_encoding: str | None) -> list[str]:
+def explain(static: StaticFiles, url: str, accept_encoding: str | None) -> list[str]:
     """Why *url* is served (which root, file, variant, headers) or passed through."""
     return static.explain(url, accept_encoding).lines()

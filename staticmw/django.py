@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
-from .middleware import StaticMiddleware, no_application
+from .middleware import StaticMiddleware, no_application, wsgi_body, wsgi_request
 from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 
 log = logging.getLogger("staticmw.django")
@@ -119,16 +119,20 @@ class StaticFilesMiddleware:
         if static is None:
             return self.get_response(request)
         environ = getattr(request, "environ", None)
-        if environ is None:
-            # Under ASGI there is no WSGI environ: rebuild the parts that matter,
-            # with PATH_INFO in its PEP 3333 form (bytes as latin-1 text).
-            environ = dict(request.META)
-            environ["PATH_INFO"] = request.path_info.encode("utf-8").decode("latin-1")
-        answer = static.serve(environ)
+        # META has the CGI-style keys a WSGI environ has. The path in its PEP 3333
+        # form (bytes as latin-1 text) is PATH_INFO under WSGI; under ASGI it is
+        # rebuilt from Django's decoded path.
+        if environ is not None:
+            path = environ.get("PATH_INFO", "")
+        else:
+            path = request.path_info.encode("utf-8").decode("latin-1")
+        if not static.handles(path):
+            return self.get_response(request)
+        answer = static.answer(wsgi_request(request.META, path))
         if answer is None:
             return self.get_response(request)
-        status, headers, body = answer
-        response = StreamingHttpResponse(body, status=int(status[:3]))
-        for name, value in headers:
+        plan, body = answer
+        response = StreamingHttpResponse(wsgi_body(body, environ or {}), status=plan.status)
+        for name, value in plan.headers:
             response[name] = value
         return response

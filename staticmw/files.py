@@ -43,6 +43,7 @@ class Representation:
 
     __slots__ = (
         "_headers_304",
+        "_plan_200",
         "_plan_304",
         "checked",
         "coding",
@@ -76,6 +77,7 @@ class Representation:
         self.last_modified_strong = last_modified_strong
         self.headers = headers
         self._headers_304: Headers_ | None = None
+        self._plan_200: Plan | None = None
         self._plan_304: Plan | None = None
         # The file's bytes, when small enough to keep in memory, and the
         # monotonic time they were last checked against the file system.
@@ -97,6 +99,14 @@ class Representation:
         plan = self._plan_304
         if plan is None:
             plan = self._plan_304 = Plan(304, self.headers_304, None)
+        return plan
+
+    @property
+    def plan_200(self) -> Plan:
+        """The plain 200 (the whole file, unconditional), made on first use."""
+        plan = self._plan_200
+        if plan is None:
+            plan = self._plan_200 = Plan(200, self.headers, ((0, self.size),))
         return plan
 
     def matches(self, st: os.stat_result) -> bool:

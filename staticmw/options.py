@@ -2,37 +2,59 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import caching, mediatypes
 
-# Every keyword option of StaticMiddleware, for glue that reads them from settings
-# (STATICMW_<NAME> in Django and Flask). A test keeps it in step with the signature.
-KEYWORD_OPTIONS = (
-    "max_age",
-    "index_file",
-    "autorefresh",
-    "mimetypes",
-    "charset",
-    "allow_all_origins",
-    "add_headers_function",
-    "immutable_file_test",
-    "follow_symlinks",
-    "serve_hidden",
-    "manifest",
-    "static_host",
-    "manifest_strict",
-    "cache_bytes",
-    "recheck_interval",
-)
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
+
+class OptionValues(TypedDict, total=False):
+    """Every keyword option of the middleware, WSGI or ASGI, with its type.
+
+    Defaults and meaning: :class:`Options` for the per-file ones, and
+    :class:`staticmw.core.StaticFiles` for ``manifest``, ``static_host`` and
+    ``manifest_strict``.
+    """
+
+    max_age: int | None
+    index_file: bool | str | None
+    autorefresh: bool
+    mimetypes: Mapping[str, str] | None
+    charset: str
+    allow_all_origins: bool
+    add_headers_function: Callable[..., Any] | None
+    immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None
+    follow_symlinks: bool
+    serve_hidden: bool
+    manifest: str | os.PathLike[str] | Manifest | bool | None
+    static_host: str | None
+    manifest_strict: bool
+    cache_bytes: int
+    recheck_interval: float
+
+
+# Every keyword option, for glue that reads them from settings (STATICMW_<NAME>
+# in Django and Flask) and for the check of unknown ones.
+KEYWORD_OPTIONS = tuple(OptionValues.__annotations__)
+
+
+def check_option_names(names: Iterable[str]) -> None:
+    """A clear error for a keyword that is no option, with the likely intended one."""
+    for name in names:
+        if name not in KEYWORD_OPTIONS:
+            close = difflib.get_close_matches(name, KEYWORD_OPTIONS, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownOption(f"unexpected keyword argument {name!r}: no such option{hint}")
 
 
 def unknown_settings(keys: Iterable[str], known: Iterable[str]) -> list[str]:
     """Warnings for ``STATICMW_*`` settings that no option reads, with a likely intended name."""
-    import difflib
-
     known = sorted(known)
     found = []
     for key in sorted(keys):
@@ -51,6 +73,10 @@ def setting_names(options: Iterable[str]) -> list[str]:
 
 class ConfigurationError(ValueError):
     """A root, prefix or option that cannot work; raised at construction, never per request."""
+
+
+class UnknownOption(ConfigurationError, TypeError):
+    """A keyword that names no option: a configuration error and a calling error."""
 
 
 def normalize_prefix(prefix: str | None) -> str:

@@ -26,7 +26,7 @@ _STATUS = {
 class Plan:
     """What to send: a status line, header list, and body parts (``None`` for no body)."""
 
-    __slots__ = ("body", "headers", "status", "status_line")
+    __slots__ = ("_raw_headers", "body", "headers", "status", "status_line")
 
     def __init__(
         self, status: int, headers: Sequence[tuple[str, str]], body: Sequence[BodyPart] | None
@@ -35,6 +35,22 @@ class Plan:
         self.status_line = _STATUS[status]
         self.headers = headers
         self.body = body
+        self._raw_headers: list[tuple[bytes, bytes]] | None = None
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers as ASGI sends them (lower-case names, latin-1 bytes); made once per plan.
+
+        The 200 and 304 plans of a representation are shared, so a file served
+        again reuses its encoded headers.
+        """
+        raw = self._raw_headers
+        if raw is None:
+            raw = self._raw_headers = [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in self.headers
+            ]
+        return raw
 
     def __repr__(self) -> str:
         return f"Plan({self.status}, {self.headers!r}, {self.body!r})"

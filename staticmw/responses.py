@@ -1,16 +1,17 @@
 """The response decision, free of I/O: request method and headers plus a file's metadata in,
-status, headers and body spans out. The WSGI glue only opens files and copies bytes.
+status, headers and body spans out. The core opens files; the adapters copy bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from . import conditional, ranges
 from .files import Representation
 from .plan import BodyPart, Plan
+from .request import Request
 
 ALLOWED_METHODS = ("GET", "HEAD")
 ALLOW = "GET, HEAD"
@@ -63,7 +64,7 @@ def redirect_to_directory(last_segment: str, query: str, max_age: int | None) ->
     """
     location = quote(last_segment, safe="!$&'()*+,;=@") + "/"
     if query:
-        # QUERY_STRING is WSGI latin-1 text standing for the raw bytes.
+        # The query is latin-1 text standing for the raw bytes (PEP 3333 form).
         raw = query.encode("latin-1", "replace")
         location += "?" + quote(raw, safe="!$&'()*+,;=:@/?%")
     headers = [("Location", location), ("Content-Length", "0")]
@@ -72,23 +73,27 @@ def redirect_to_directory(last_segment: str, query: str, max_age: int | None) ->
     return Plan(301, headers, [])
 
 
-def respond(method: str, request: Mapping[str, str], rep: Representation) -> Plan:
+def respond(
+    method: str,
+    rep: Representation,
+    if_match: str | None = None,
+    if_unmodified_since: str | None = None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+    range_value: str | None = None,
+    if_range: str | None = None,
+) -> Plan:
     """Decide the response for GET or HEAD of a selected representation.
 
-    *request* is WSGI-style (``HTTP_IF_NONE_MATCH``, ``HTTP_RANGE``, ...). HEAD
-    gets exactly GET's status and headers; the caller drops the body.
+    The arguments are the request's header values (``None`` when absent), in the
+    order RFC 9110 §13.2.2 evaluates them. HEAD gets exactly GET's status and
+    headers; the caller drops the body.
     """
     if method not in ALLOWED_METHODS:
         return method_not_allowed()
-    get = request.get
-    if_none_match = get("HTTP_IF_NONE_MATCH")
-    if_match = get("HTTP_IF_MATCH")
-    if_unmodified_since = get("HTTP_IF_UNMODIFIED_SINCE")
     if if_none_match == rep.etag and if_match is None and if_unmodified_since is None:
         # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
         return rep.plan_304
-    if_modified_since = get("HTTP_IF_MODIFIED_SINCE")
-    range_value = get("HTTP_RANGE")
     if (
         if_none_match is None
         and if_match is None
@@ -96,7 +101,7 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
         and if_modified_since is None
         and range_value is None
     ):
-        return Plan(200, rep.headers, ((0, rep.size),))
+        return rep.plan_200
 
     stop = conditional.evaluate(
         method,
@@ -112,18 +117,33 @@ def respond(method: str, request: Mapping[str, str], rep: Representation) -> Pla
     if stop == conditional.PRECONDITION_FAILED:
         return Plan(412, [*_only(rep.headers, _ERROR_KEEP), ("Content-Length", "0")], [])
 
-    if range_value is not None:
-        # §13.2.2 step 5: a Range under a failing If-Range is ignored (200).
-        if_range = get("HTTP_IF_RANGE")
-        if if_range is None or conditional.if_range_holds(
+    # §13.2.2 step 5: a Range under a failing If-Range is ignored (200).
+    if range_value is not None and (
+        if_range is None
+        or conditional.if_range_holds(
             if_range, rep.etag, rep.last_modified, rep.last_modified_strong
-        ):
-            spans = ranges.parse_range(range_value, rep.size)
-            if spans is ranges.UNSATISFIABLE:
-                return _unsatisfiable(rep)
-            if spans:
-                return _partial(rep, spans)  # type: ignore[arg-type]
-    return Plan(200, rep.headers, ((0, rep.size),))
+        )
+    ):
+        spans = ranges.parse_range(range_value, rep.size)
+        if spans is ranges.UNSATISFIABLE:
+            return _unsatisfiable(rep)
+        if spans:
+            return _partial(rep, spans)  # type: ignore[arg-type]
+    return rep.plan_200
+
+
+def decide(request: Request, rep: Representation) -> Plan:
+    """:func:`respond` for a :class:`~staticmw.request.Request`."""
+    return respond(
+        request.method,
+        rep,
+        request.if_match,
+        request.if_unmodified_since,
+        request.if_none_match,
+        request.if_modified_since,
+        request.range,
+        request.if_range,
+    )
 
 
 def _unsatisfiable(rep: Representation) -> Plan:

@@ -27,6 +27,7 @@ class Server:
         self, directory: Path, command: list[str], name: str = "server", port: int | None = None
     ):
         self.port = port or free_port()
+        self.name = name
         # Logs go to a scratch directory, never into the directory being served.
         self.log = Path(tempfile.mkdtemp(prefix="staticmw-test-")) / f"{name}-{self.port}.log"
         command = [part.replace("{port}", str(self.port)) for part in command]
@@ -44,7 +45,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{self.log.read_text()}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.log.read_text()}")
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), 0.2),
@@ -52,7 +53,7 @@ class Server:
                 return
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()}")
+        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None):
         """One request with the path sent exactly as given; returns (status, headers, body)."""

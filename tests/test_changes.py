@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import FileChangedError, middleware, paths
+from staticmw import FileChangedError, cache, core, middleware, paths
 
 from .conftest import CSS, OLD
 from .helpers import call, gz, write
@@ -26,9 +26,15 @@ def make(make):
     return factory
 
 
+def _set_clock(monkeypatch, clock):
+    """One clock for every module that reads the time."""
+    for module in (core, cache, middleware):
+        monkeypatch.setattr(module, "monotonic", lambda: clock[0])
+
+
 def test_memory_copies_are_rechecked_after_the_interval(site, make, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(middleware, "monotonic", lambda: clock[0])
+    _set_clock(monkeypatch, clock)
     app = make(recheck_interval=1.0)
     first = call(app, "/static/hello.txt")
     write(site / "hello.txt", b"new content!\n", OLD + 100)
@@ -49,7 +55,7 @@ def test_memory_copies_are_rechecked_after_the_interval(site, make, monkeypatch)
 
 def test_misses_are_remembered_for_the_interval(site, make, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(middleware, "monotonic", lambda: clock[0])
+    _set_clock(monkeypatch, clock)
     app = make(recheck_interval=1.0)
     assert call(app, "/static/late.txt").passed_through
     write(site / "late.txt", b"here now", OLD)
@@ -57,33 +63,38 @@ def test_misses_are_remembered_for_the_interval(site, make, monkeypatch):
     clock[0] += 1.5
     assert call(app, "/static/late.txt").body == b"here now"
     # without an interval, and under autorefresh, nothing is remembered
-    assert not make()._misses
+    assert not make()._cache.misses
     eager = make(recheck_interval=0)
     call(eager, "/static/nothing.txt")
-    assert not eager._misses
+    assert not eager._cache.misses
     auto = make(autorefresh=True, recheck_interval=5)
     call(auto, "/static/nothing.txt")
-    assert not auto._misses
+    assert not auto._cache.misses
 
 
 def test_remembered_misses_are_bounded(make, monkeypatch):
-    monkeypatch.setattr(middleware, "MISS_ENTRIES", 5)
+    monkeypatch.setattr(cache, "MISS_ENTRIES", 5)
     app = make(recheck_interval=60)
     for i in range(20):
         assert call(app, f"/static/random-{i}.txt").passed_through
-    assert len(app._misses) == 5
+    assert len(app._cache.misses) == 5
 
 
 def test_memory_budget(site, make):
     app = make(cache_bytes=20)
     assert call(app, "/static/hello.txt").status == 200  # 12 bytes: kept
     assert call(app, "/static/app.js").status == 200  # larger than what is left
-    assert app._cached_bytes == 12
-    reps = [r for res in app._cache.values() for r in res.representations if r.content is not None]
+    assert app._cache.held == 12
+    reps = [
+        r
+        for res in app._cache.resources.values()
+        for r in res.representations
+        if r.content is not None
+    ]
     assert [len(r.content) for r in reps] == [12]
     none = make(cache_bytes=0)
     call(none, "/static/hello.txt")
-    assert none._cached_bytes == 0
+    assert none._cache.held == 0
 
 
 @pytest.mark.parametrize("autorefresh", [False, True])
@@ -185,7 +196,7 @@ def test_file_shrinking_mid_stream_aborts_instead_of_lying(site, make):
 
 def test_small_file_changing_between_fstat_and_read_is_retried(site, make, monkeypatch):
     app = make()
-    real_read = middleware._read_exact
+    real_read = core.read_exact
     calls = []
 
     def flaky(fd, offset, length):
@@ -194,7 +205,7 @@ def test_small_file_changing_between_fstat_and_read_is_retried(site, make, monke
             write(site / "hello.txt", b"rewritten meanwhile\n", OLD + 30)
         return real_read(fd, offset, length)
 
-    monkeypatch.setattr(middleware, "_read_exact", flaky)
+    monkeypatch.setattr(core, "read_exact", flaky)
     result = call(app, "/static/hello.txt")
     assert result.status == 200
     assert result.headers["content-length"] == str(len(result.body))
@@ -249,11 +260,11 @@ def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog, 
 
 
 def test_cache_is_bounded(site, make, monkeypatch):
-    monkeypatch.setattr(middleware, "CACHE_ENTRIES", 3)
+    monkeypatch.setattr(cache, "CACHE_ENTRIES", 3)
     app = make()
     for name in ("hello.txt", "app.js", "app.css", "empty.txt", "app.3f2a9c1b9d0e.css"):
         assert call(app, "/static/" + name).status == 200
-    assert len(app._cache) == 3
+    assert len(app._cache.resources) == 3
 
 
 def test_last_modified_within_the_current_second_is_weak(site, make, monkeypatch):

@@ -83,7 +83,7 @@ def test_bad_targets(tmp_path, capsys, monkeypatch):
     assert cli.main(["check", "no-colon"]) == 2
     write(tmp_path / "plain.py", "def app(environ, start_response):\n    return []\n")
     assert cli.main(["check", "plain:app"]) == 2
-    assert "is not, and does not wrap, a StaticMiddleware" in capsys.readouterr().err
+    assert "is not, and does not wrap, a staticmw middleware" in capsys.readouterr().err
 
 
 def _built_target(tmp_path, files: int):

@@ -624,11 +624,20 @@ def test_outer_code_mutating_headers_does_not_leak(make):
     assert clean.headers["content-type"] == "text/plain; charset=utf-8"
 
 
-def test_keyword_options_list_matches_the_signature():
+def test_keyword_options_list_matches_the_signature(site):
     import inspect
 
-    from staticmw.options import KEYWORD_OPTIONS
+    from staticmw.options import KEYWORD_OPTIONS, Options
 
-    signature = inspect.signature(StaticMiddleware.__init__)
+    # The per-file options are Options's keywords; the three others are the core's own.
+    signature = inspect.signature(Options.__init__)
     keyword_only = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
-    assert sorted(keyword_only) == sorted(KEYWORD_OPTIONS)
+    per_root = ["manifest", "static_host", "manifest_strict"]
+    assert sorted([*keyword_only, *per_root]) == sorted(KEYWORD_OPTIONS)
+    # Each is accepted by name, with its default, by both adapters.
+    from staticmw.asgi import StaticMiddleware as ASGIStaticMiddleware
+
+    defaults = {n: p.default for n, p in signature.parameters.items() if n in keyword_only}
+    defaults.update(manifest=None, static_host=None, manifest_strict=False)
+    StaticMiddleware(fallback_app, site, **defaults)
+    ASGIStaticMiddleware(fallback_app, site, **defaults)

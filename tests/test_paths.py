@@ -350,7 +350,7 @@ def test_nothing_outside_the_roots(tree, path, autorefresh, index):
         server_decode("/s/" + path),
         "/s/" + path.encode("utf-8", "surrogatepass").decode("latin-1"),
     }:
-        found = app._find(path_info)
+        found = app.lookup(path_info)
         if found is not None and hasattr(found, "representations"):
             for rep in found.representations:
                 assert is_within(rep.path, real_root)

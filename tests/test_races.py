@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from staticmw import StaticMiddleware
+from staticmw.bodies import SMALL_BODY
 
 from .conftest import OLD
 from .helpers import call, fallback_app, write
-from .servers import Gunicorn
+from .servers import Gunicorn, Server
 
 FLIPPER = Path(__file__).with_name("flipper.py")
 SECONDS = float(os.environ.get("STATICMW_RACE_SECONDS", "2.5"))
@@ -163,6 +164,7 @@ def test_descriptor_opened_during_the_swap_is_checked(tmp_path, resolve_mode):
 
 GUNICORN_APP = """
 from staticmw import StaticMiddleware
+from staticmw.bodies import SMALL_BODY
 
 def app(environ, start_response):
     start_response("404 Not Found", [("Content-Type", "text/plain")])
@@ -172,14 +174,9 @@ application = StaticMiddleware(app, root="static", prefix="/static/", recheck_in
 """
 
 
-@pytest.mark.server
-@pytest.mark.parametrize(("worker", "resolver"), [("sync", "openat2"), ("gthread", "walk")])
-def test_race_under_gunicorn(tmp_path, monkeypatch, worker, resolver):
-    root, outside = make_tree(tmp_path)
-    write(tmp_path / "race_app.py", GUNICORN_APP)
-    extra = ["--worker-class", worker] + (["--threads", "4"] if worker == "gthread" else [])
-    monkeypatch.setenv("STATICMW_RESOLVER", resolver)  # "walk" forces the portable walk
-    server = Gunicorn(tmp_path, "race_app:application", *extra)
+def _race_through(server, base: Path) -> None:
+    """Request every URL while the flipper runs; no outside byte, and the public files went out."""
+    root, outside = base / "static", base / "outside"
     served = dict.fromkeys(URLS, 0)
     try:
         flipper = Flipper(root / "d", outside, SECONDS + 5)
@@ -197,6 +194,45 @@ def test_race_under_gunicorn(tmp_path, monkeypatch, worker, resolver):
     _served_enough(served)
     with contextlib.suppress(FileNotFoundError):
         assert "Traceback" not in server.log.read_text()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("worker", "resolver"), [("sync", "openat2"), ("gthread", "walk")])
+def test_race_under_gunicorn(tmp_path, monkeypatch, worker, resolver):
+    make_tree(tmp_path)
+    write(tmp_path / "race_app.py", GUNICORN_APP)
+    extra = ["--worker-class", worker] + (["--threads", "4"] if worker == "gthread" else [])
+    monkeypatch.setenv("STATICMW_RESOLVER", resolver)  # "walk" forces the portable walk
+    _race_through(Gunicorn(tmp_path, "race_app:application", *extra), tmp_path)
+
+
+GRANIAN_APP = """
+from staticmw.asgi import StaticMiddleware, acknowledge_lifespan
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await acknowledge_lifespan(receive, send)
+        return
+    await send({"type": "http.response.start", "status": 404, "headers": []})
+    await send({"type": "http.response.body", "body": b"app"})
+
+application = StaticMiddleware(app, root="static", prefix="/static/", recheck_interval=0)
+"""
+
+
+@pytest.mark.server
+def test_race_under_granian_with_pathsend(tmp_path):
+    """Granian reopens the large file by the name it is given, after the check: the pinned
+    descriptor's name must still be the checked file."""
+    make_tree(tmp_path)
+    write(tmp_path / "race_app.py", GRANIAN_APP)
+    command = [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+        "--port", "{port}", "--workers", "1", "race_app:application",
+    ]  # fmt: skip
+    server = Server(tmp_path, command, "granian")
+    assert len(BIG) > SMALL_BODY  # sent by pathsend, not from memory
+    _race_through(server, tmp_path)
 
 
 # -- the same property, step by step: a hypothesis state machine ----------------------

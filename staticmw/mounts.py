@@ -1,0 +1,275 @@
+"""The roots served, each under its URL prefix, and how a request path finds a file in them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from . import paths
+from .files import HeaderBuilder, Resource
+from .manifest import Manifest, ManifestError, find_in_root
+from .options import ConfigurationError, Options, normalize_prefix
+from .urls import StaticURLs
+
+log = logging.getLogger("staticmw")
+
+ManifestOption = str | os.PathLike[str] | Manifest | bool | None
+
+
+class Redirect:
+    """A directory asked for without its slash: redirect to ``segment + "/"``."""
+
+    __slots__ = ("segment",)
+
+    def __init__(self, segment: str):
+        self.segment = segment
+
+
+class MountInfo(NamedTuple):
+    """One root as :attr:`staticmw.StaticMiddleware.mounts` describes it."""
+
+    prefix: str
+    directory: str
+    manifest: Manifest | None
+
+
+class Mount:
+    """One root: its URL prefix (as text and in PEP 3333 form), directory, manifest and URLs."""
+
+    __slots__ = ("directory", "hidden", "manifest", "prefix", "raw_prefix", "urls")
+
+    def __init__(self, prefix: str, directory: str, manifest: Manifest | None, urls: StaticURLs):
+        self.prefix = prefix
+        # Request paths carry bytes as latin-1 code points (PEP 3333).
+        self.raw_prefix = prefix.encode("utf-8").decode("latin-1")
+        self.directory = directory
+        self.manifest = manifest
+        self.urls = urls
+        # The manifest file itself is build metadata, not an asset.
+        self.hidden: frozenset[str] = frozenset()
+        if manifest is not None and paths.is_within(manifest.path, directory):
+            relative = os.path.relpath(manifest.path, directory).replace(os.sep, "/")
+            self.hidden = frozenset({relative})
+
+
+def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manifest | None:
+    """The manifest *option* names for a root (see :meth:`Mounts.add`), loaded and checked."""
+    if option is False:
+        return None
+    if isinstance(option, Manifest):
+        return option
+    if option is None:
+        found = find_in_root(directory)
+        if found is None:
+            return None
+        path = found
+    elif isinstance(option, (str, os.PathLike)):
+        path = os.path.join(directory, os.fspath(option))
+        if not os.path.isfile(path):
+            raise ConfigurationError(
+                f"manifest {os.fspath(option)!r} not found (looked at {path!r})"
+            )
+    else:
+        raise ConfigurationError(f"manifest must be a path, None or False, got {option!r}")
+    try:
+        loaded = Manifest.load(path, public_prefix=prefix)
+    except ManifestError as exc:
+        raise ConfigurationError(str(exc)) from None
+    log.info("staticmw: %s manifest %s lists %d files", loaded.format, path, len(loaded))
+    return loaded
+
+
+def checked_root(root: str | os.PathLike[str]) -> str:
+    """The real path of a root directory; a clear error when it cannot be served."""
+    try:
+        directory = os.fspath(root)
+    except TypeError:
+        raise ConfigurationError(f"root must be a path, got {root!r}") from None
+    if not isinstance(directory, str) or not directory:
+        raise ConfigurationError(f"root must be a non-empty text path, got {root!r}")
+    real = os.path.realpath(directory)
+    if not os.path.isdir(real):
+        raise ConfigurationError(
+            f"root {directory!r} does not exist or is not a directory (resolved to {real!r})"
+        )
+    if not os.access(real, os.R_OK | os.X_OK):
+        raise ConfigurationError(f"root {directory!r} is not readable by this process")
+    return real
+
+
+class Mounts:
+    """The roots in the order they are tried, and the lookup of a request path in them."""
+
+    def __init__(self, options: Options, builder: HeaderBuilder, autorefresh: bool):
+        self.options = options
+        self.builder = builder
+        self.autorefresh = autorefresh
+        # Longest prefix first; among equal prefixes, the root added first.
+        self.ordered: list[Mount] = []
+        # In the order they were added.
+        self.added: list[Mount] = []
+        self.roots: list[str] = []
+        self.resolver = paths.Resolver(self.roots, options.follow_symlinks, options.serve_hidden)
+        self.raw_prefixes: tuple[str, ...] = ()
+        self.bare_prefixes: frozenset[str] = frozenset()
+
+    def add(self, mount: Mount) -> None:
+        self.added.append(mount)
+        self.ordered.append(mount)
+        self.ordered.sort(key=lambda m: len(m.prefix), reverse=True)
+        if mount.directory not in self.roots:
+            self.roots.append(mount.directory)
+        self.raw_prefixes = tuple(m.raw_prefix for m in self.ordered)
+        # "/static" redirects to "/static/" only when index files are on.
+        self.bare_prefixes = frozenset(
+            m.raw_prefix[:-1]
+            for m in self.ordered
+            if len(m.raw_prefix) > 1 and self.options.index_file is not None
+        )
+
+    def mount(
+        self,
+        root: str | os.PathLike[str],
+        prefix: str | None,
+        manifest: ManifestOption,
+        static_host: str | None,
+        strict: bool,
+    ) -> Mount:
+        """Check, load and add a root; nothing is added when any part is wrong."""
+        real = checked_root(root)
+        normalized = normalize_prefix(prefix)
+        loaded = load_manifest(real, normalized, manifest)
+        mount = Mount(normalized, real, loaded, StaticURLs(loaded, normalized, static_host, strict))
+        self.add(mount)
+        return mount
+
+    def holds(self, mount: Mount, name: str) -> bool:
+        """Whether *name* is a file that *mount* would serve (checked like a request)."""
+        split = paths.split_request_path(name, self.options.serve_hidden)
+        if split is None or split[1]:
+            return False
+        try:
+            return self.resolver.exists(mount.directory, split[0], directory=False)
+        except OSError:
+            return False
+
+    def static_url(self, name: str, fallback: StaticURLs) -> str:
+        """The URL for a logical name or a URL path (see ``StaticFiles.static_url``)."""
+        mounts: Sequence[Mount] = self.ordered
+        if name.startswith("/"):
+            under = [m for m in mounts if m.prefix != "/" and name.startswith(m.prefix)]
+            if under:
+                mounts, name = under[:1], name[len(under[0].prefix) :]
+            else:
+                name = name.lstrip("/")
+        for mount in mounts:
+            url = mount.urls.lookup(name)
+            if url is not None:
+                return url
+        for mount in mounts:
+            if self.holds(mount, name):
+                return (
+                    mount.urls.plain(name) if mount.manifest is None else mount.urls.missing(name)
+                )
+        if self.added:
+            return (mounts[0] if len(mounts) == 1 else self.added[0]).urls.missing(name)
+        return fallback.missing(name)
+
+    def find(self, path: str) -> Resource | Redirect | None:
+        """Resolve a request path (PEP 3333 form) to a resource, a slash redirect, or nothing.
+
+        Touches the file system; every file is opened through the resolver.
+        """
+        index = self.options.index_file
+        for mount in self.ordered:
+            if not path.startswith(mount.raw_prefix):
+                if (
+                    index
+                    and path == mount.raw_prefix[:-1]
+                    and mount.prefix != "/"
+                    and self.resolver.exists(mount.directory, (index,), directory=False)
+                ):
+                    return Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
+                continue
+            relative = paths.decode_path(path[len(mount.raw_prefix) :])
+            if relative is None:
+                return None
+            split = paths.split_request_path(relative, self.options.serve_hidden)
+            if split is None:
+                continue
+            segments, trailing = split
+            found = self._find_in(mount, segments, trailing, mount.prefix + relative)
+            if found is not None:
+                return found
+        return None
+
+    def _find_in(
+        self, mount: Mount, segments: tuple[str, ...], trailing: bool, url: str
+    ) -> Resource | Redirect | None:
+        """Open what *segments* name in one mount: a file, or a directory's index file."""
+        resolver = self.resolver
+        opened = resolver.open(mount.directory, segments)
+        if opened is None:
+            return None
+        if opened.is_dir:
+            opened.close()
+            index = self.options.index_file
+            if index is None:
+                return None
+            parts = (*segments, index)
+            opened = resolver.open(mount.directory, parts)
+            if opened is None:
+                return None
+            if opened.is_dir or not trailing:
+                opened.close()
+                return None if opened.is_dir else Redirect(segments[-1])
+            return self._resource(mount, parts, url, opened, True)
+        name_in_root = "/".join(segments)
+        sidecar_of = paths.sidecar_original(segments[-1])
+        if (
+            trailing
+            or name_in_root in mount.hidden
+            # A sidecar is only reachable through its original's URL.
+            or (
+                sidecar_of is not None
+                and resolver.exists(mount.directory, (*segments[:-1], sidecar_of))
+            )
+        ):
+            opened.close()
+            return None
+        return self._resource(mount, segments, url, opened, sidecar_of is None)
+
+    def _resource(
+        self,
+        mount: Mount,
+        parts: tuple[str, ...],
+        url: str,
+        opened: paths.Opened,
+        with_variants: bool,
+    ) -> Resource:
+        """A resource for an opened file and the variants beside it; closes *opened*."""
+        try:
+            files = [("identity", opened.path, opened.stat)]
+        finally:
+            opened.close()
+        if with_variants:
+            for coding, suffixes in paths.SIDECAR_SUFFIXES.items():
+                for suffix in suffixes:
+                    variant = self.resolver.open(mount.directory, (*parts[:-1], parts[-1] + suffix))
+                    if variant is None:
+                        continue
+                    variant.close()
+                    if not variant.is_dir:
+                        files.append((coding, variant.path, variant.stat))
+                        break
+        name_in_root = "/".join(parts)
+        entry = mount.manifest.entry(name_in_root) if mount.manifest is not None else None
+        resource = self.builder.resource(url, parts[-1], files, entry)
+        if self.autorefresh:
+            directory = os.path.join(mount.directory, *parts[:-1])
+            with contextlib.suppress(OSError):
+                resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
+        return resource

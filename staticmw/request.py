@@ -1,0 +1,70 @@
+"""What the core needs to know of a request, whatever protocol carried it."""
+
+from __future__ import annotations
+
+
+class Request:
+    """Method, path, query and the header values that decide a static response.
+
+    *path* is in its PEP 3333 form: the percent-decoded bytes of the request path as
+    latin-1 code points, below any mount point (``SCRIPT_NAME`` or ``root_path``).
+    *query* is the raw query string in the same form. Header values are ``None``
+    when absent; repeated fields are joined with commas (RFC 9110 §5.3).
+    """
+
+    __slots__ = (
+        "accept_encoding",
+        "if_match",
+        "if_modified_since",
+        "if_none_match",
+        "if_range",
+        "if_unmodified_since",
+        "method",
+        "path",
+        "query",
+        "range",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        accept_encoding: str | None = None,
+        if_match: str | None = None,
+        if_unmodified_since: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: str | None = None,
+        range: str | None = None,
+        if_range: str | None = None,
+    ):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.accept_encoding = accept_encoding
+        self.if_match = if_match
+        self.if_unmodified_since = if_unmodified_since
+        self.if_none_match = if_none_match
+        self.if_modified_since = if_modified_since
+        self.range = range
+        self.if_range = if_range
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if getattr(self, name) not in (None, "")
+        )
+        return f"Request({fields})"
+
+
+# Header fields the core reads, by lower-case name, and the Request slot each fills.
+FIELDS = {
+    "accept-encoding": "accept_encoding",
+    "if-match": "if_match",
+    "if-unmodified-since": "if_unmodified_since",
+    "if-none-match": "if_none_match",
+    "if-modified-since": "if_modified_since",
+    "range": "range",
+    "if-range": "if_range",
+}
