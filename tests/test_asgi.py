@@ -377,3 +377,38 @@ def test_acknowledge_lifespan_answers_startup_and_shutdown():
     asyncio.run(acknowledge_lifespan(receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert incoming == []  # returned after shutdown, reading nothing more
+
+
+def test_zerocopysend_gets_the_checked_descriptor_for_one_span(both):
+    """A server offering zerocopysend sends from our open file: whole files and single ranges;
+    several ranges still go as blocks. The descriptor is closed once the server has sent it."""
+    _, asgi = both
+    sent_files = []
+
+    async def run(target, headers):
+        messages, body = [], []
+
+        async def send(message):
+            messages.append(message)
+            if message["type"] == "http.response.zerocopysend":
+                file = message["file"]
+                sent_files.append(file)
+                body.append(os.pread(file.fileno(), message["count"], message["offset"]))
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+
+        scope = scope_for(target, headers=headers)
+        scope["extensions"] = {"http.response.zerocopysend": {}}
+        await asgi(scope, Client().receive, send)
+        return messages, b"".join(body)
+
+    data = bytes(range(256)) * 400
+    before = len(os.listdir("/proc/self/fd"))
+    messages, body = asyncio.run(run("/static/big.bin", {}))
+    assert body == data and messages[1]["type"] == "http.response.zerocopysend"
+    messages, body = asyncio.run(run("/static/big.bin", {"Range": "bytes=70000-70099"}))
+    assert body == data[70000:70100] and messages[1]["offset"] == 70000
+    messages, body = asyncio.run(run("/static/big.bin", {"Range": "bytes=0-1,5-6"}))
+    assert all(m["type"] != "http.response.zerocopysend" for m in messages)
+    assert all(file.closed for file in sent_files) and len(sent_files) == 2
+    assert len(os.listdir("/proc/self/fd")) == before
