@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import djangobench  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
 
@@ -644,11 +645,73 @@ def report(data: dict) -> str:
                 cells.append(f"{value:.0f}{unit} ({_ratio(value, ref.get(key))} SS)")
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += _django_tables(data.get("django") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
         lines.append(f"| {target['target']} | {target['measured']} | {mark} |")
     return "\n".join(lines) + "\n"
+
+
+def _django_tables(django: dict) -> list[str]:
+    """Django with staticmw against Django with WhiteNoise, served and collected."""
+    lines: list[str] = []
+    served_rows = django.get("served")
+    if served_rows:
+        ours, theirs = (
+            served_rows.get("django-staticmw", {}),
+            served_rows.get("django-whitenoise", {}),
+        )
+        lines += [
+            "### Django (Gunicorn sync, 2 workers; Uvicorn, 1), staticmw against WhiteNoise",
+            "",
+            "| measure | staticmw | WhiteNoise | ratio |",
+            "|---|---|---|---|",
+        ]
+        for measure in ours:
+            mine, other = ours[measure], theirs.get(measure)
+            lines.append(f"| {measure} | {mine:.1f} | {other:.1f} | {_ratio(mine, other)} |")
+        lines.append("")
+    collected = django.get("collectstatic")
+    if collected:
+        ours, theirs = collected["django-staticmw"], collected["django-whitenoise"]
+        lines += [
+            f"### collectstatic, gzip and brotli: Django admin plus {collected['generated']} "
+            f"generated files ({ours['files']} collected), wall seconds",
+            "",
+            "| run | staticmw | WhiteNoise | ratio |",
+            "|---|---|---|---|",
+        ]
+        for run_name in ("first", "second"):
+            mine, other = ours[run_name], theirs[run_name]
+            lines.append(f"| {run_name} | {mine:.2f} | {other:.2f} | {_ratio(mine, other)} |")
+        lines.append("")
+    return lines
+
+
+def _django_targets(add, django: dict) -> None:
+    served_rows = django.get("served") or {}
+    ours, theirs = served_rows.get("django-staticmw"), served_rows.get("django-whitenoise")
+    if ours and theirs:
+        cpu = ours["10 MiB worker CPU ms/response"] / theirs["10 MiB worker CPU ms/response"]
+        add("Django sync 10 MiB worker CPU ≤ 1× WhiteNoise", f"{cpu:.2f}×", cpu <= 1)
+        rate = ours["10 MiB MiB/s"] / theirs["10 MiB MiB/s"]
+        add("Django sync 10 MiB MiB/s ≥ 1× WhiteNoise", f"{rate:.2f}×", rate >= 1)
+        for workload in ("1 KB (200)", "304 (If-None-Match)"):
+            ratio = ours[workload] / theirs[workload]
+            add(f"Django sync {workload} ≥ 1.1× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 1.1)
+        ratio = ours["uvicorn 1 KB (200)"] / theirs["uvicorn 1 KB (200)"]
+        add("Django uvicorn 1 KB (200) ≥ 10× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 10)
+    collected = django.get("collectstatic")
+    if collected:
+        ours, theirs = collected["django-staticmw"], collected["django-whitenoise"]
+        for run_name, limit in (("first", 0.5), ("second", 0.1)):
+            ratio = ours[run_name] / theirs[run_name]
+            add(
+                f"collectstatic ({run_name} run) ≤ {limit}× WhiteNoise's storage",
+                f"{ratio:.2f}×",
+                ratio <= limit,
+            )
 
 
 def _request_rate_targets(
@@ -736,6 +799,7 @@ def targets(data: dict) -> list[dict]:
         for workload in ("10 MiB (200)", "1 MiB range (206)"):
             ratio = ours[workload]["mbps"] / serv["nginx"][workload]["mbps"]
             add(f"sync {workload} ≥ 0.95× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.95)
+    _django_targets(add, data.get("django") or {})
     start = data.get("startup") or {}
     big = start.get("staticmw", {}).get("100000")
     if big:
@@ -784,14 +848,17 @@ def main(argv: list[str] | None = None) -> int:
     have_nginx = NGINX is not None
     if args.smoke:
         plan = dict(rounds=1, scale=0.01, counts=[200], seconds=1, repeats=1, workers=["sync"])
+        plan["django_files"] = 0
         plan["served_names"] = ["bare", "staticmw"]
         plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi"]}
     elif args.quick:
         plan = dict(rounds=5, scale=0.3, counts=[10_000], seconds=2, repeats=1, workers=["sync"])
+        plan["django_files"] = 400
         plan["served_names"] = ["bare", "staticmw", "whitenoise"]
         plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi", "servestatic-asgi"]}
     else:
         plan = dict(rounds=9, scale=1.0, counts=[10_000, 100_000], seconds=3, repeats=3)
+        plan["django_files"] = 2000
         plan["workers"] = ["sync", "gthread"]
         plan["served_names"] = [n for n in names if not n.endswith("autorefresh")]
         plan["asgi_servers"] = {
@@ -835,6 +902,12 @@ def main(argv: list[str] | None = None) -> int:
             data["served_asgi"].update(
                 served_asgi(site, chosen, [server], plan["seconds"], plan["repeats"])
             )
+        if djangobench.available() and not args.smoke:
+            print("Django: staticmw and WhiteNoise, served and collected", file=sys.stderr)
+            data["django"] = {
+                "served": djangobench.served(site, plan["seconds"], plan["repeats"], WORK),
+                "collectstatic": djangobench.collectstatic(WORK, plan["django_files"]),
+            }
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)

@@ -57,7 +57,7 @@ def wsgi_request(environ: Mapping[str, Any], path: str | None = None) -> Request
     )
 
 
-def _honours_content_length(wrapper: Any) -> bool:
+def honours_content_length(wrapper: Any) -> bool:
     """Whether a server's file_wrapper sends only Content-Length bytes from the current offset.
 
     Gunicorn's does (sendfile with offset = tell(), count = Content-Length);
@@ -71,7 +71,7 @@ def wsgi_body(body: list[bytes] | FileBody, environ: Mapping[str, Any]) -> Itera
     if isinstance(body, FileBody):
         span = body.span
         wrapper = environ.get("wsgi.file_wrapper")
-        if span is not None and wrapper is not None and _honours_content_length(wrapper):
+        if span is not None and wrapper is not None and honours_content_length(wrapper):
             fileobj = io.FileIO(body.detach(), "rb", closefd=True)
             fileobj.seek(span[0])
             return wrapper(fileobj, BLOCK_SIZE)  # type: ignore[no-any-return]

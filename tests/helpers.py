@@ -79,3 +79,17 @@ def write(path, data: bytes | str, mtime: float | None = None) -> None:
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, 9, mtime=0)
+
+
+def body_of(response) -> bytes:
+    """A Django response's body, whether it streams (sync or async) or not."""
+    if not getattr(response, "streaming", False):
+        return bytes(response.content)
+    if getattr(response, "is_async", False):
+        import asyncio
+
+        async def gather():
+            return b"".join([chunk async for chunk in response.streaming_content])
+
+        return asyncio.run(gather())
+    return b"".join(response.streaming_content)

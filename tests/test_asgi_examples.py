@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -49,27 +47,5 @@ def test_framework_examples(example, app):
         assert status == 206 and headers["content-range"].startswith("bytes 0-3/")
         status, _, body = server.request("GET", "/static/%2e%2e/app.py")
         assert status == 404 and b"staticmw" not in body  # the framework's 404, not app.py
-    finally:
-        server.stop()
-
-
-def test_django_asgi_application(tmp_path, monkeypatch):
-    project = EXAMPLES / "django"
-    monkeypatch.setenv("STATIC_ROOT", str(tmp_path / "collected"))
-    monkeypatch.setenv("DJANGO_DEBUG", "0")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=project, check=True, timeout=60,
-    )  # fmt: skip
-    server = uvicorn(project, "mysite.asgi:application")
-    try:
-        status, _, body = server.request("GET", "/")
-        assert status == 200
-        css = re.search(rb'"(/static/css/site\.[0-9a-f]{12}\.css)"', body).group(1).decode()
-        status, headers, _ = server.request("GET", css, {"Accept-Encoding": "gzip"})
-        assert status == 200
-        assert headers["cache-control"] == "public, max-age=31536000, immutable"
-        status, _, _ = server.request("GET", "/static/staticfiles.json")
-        assert status == 404  # the manifest is build metadata, never served
     finally:
         server.stop()

@@ -335,3 +335,52 @@ def test_plain_http_origin_gets_gzip_and_a_reload_revalidates(browser, build, tm
     (checks,) = static(second_hits, "js/checks.")
     assert checks.status == 304 and checks.if_none_match.endswith('-gzip"'), checks
     assert_nothing_downloaded_again(first_hits, second_hits)
+
+
+DJANGO = Path(__file__).resolve().parent.parent / "examples" / "django"
+
+
+def test_a_django_page_with_static_urls_from_staticmw_storage(browser, tmp_path):
+    """collectstatic with staticmw's storage, Gunicorn, and a page rendered by Django."""
+    root = tmp_path / "collected"
+    env = {**os.environ, "STATIC_ROOT": str(root), "DJANGO_DEBUG": "0"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=DJANGO, check=True, timeout=120, env=env,
+    )  # fmt: skip
+    log = tmp_path / "access.log"
+    saved = os.environ.get("STATIC_ROOT")
+    os.environ.update(STATIC_ROOT=str(root), DJANGO_DEBUG="0")
+    try:
+        server = Gunicorn(
+            DJANGO,
+            "mysite.wsgi:application",
+            "--access-logfile", str(log),
+            "--access-logformat", LOG_FORMAT,
+        )  # fmt: skip
+    finally:
+        os.environ.pop("DJANGO_DEBUG", None)
+        if saved is None:
+            os.environ.pop("STATIC_ROOT", None)
+        else:
+            os.environ["STATIC_ROOT"] = saved
+    visit = Visit(browser, f"http://127.0.0.1:{server.port}/")
+    try:
+        visit.page.goto(visit.url)
+        # The entry module ran, and its import of util.js resolved to the hashed name.
+        visit.page.wait_for_function("document.body.dataset.greeted === 'yes'", timeout=30_000)
+        heading = visit.page.inner_text("h1")
+        count = settled_length(log)
+    finally:
+        visit.close()
+        server.stop()
+    assert not visit.problems, visit.problems
+    assert "from a module" in heading
+    hits = read_log(log)[:count]
+    paths = {hit.path for hit in hits}
+    for stem in ("css/site.", "js/app.", "js/util.", "img/logo."):
+        (hit,) = static(hits, stem)
+        assert HASHED.search(hit.path) and hit.status == 200, hit
+    (css,) = static(hits, "css/site.")
+    assert css.content_encoding == "br", css  # Chromium offers br to 127.0.0.1
+    assert "/static/js/util.js" not in paths  # only the hashed name is ever asked for

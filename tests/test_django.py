@@ -15,9 +15,10 @@ from staticmw.manifest import dump_django
 
 from . import django_project  # noqa: F401  (sets Django up)
 from .conftest import OLD
-from .helpers import gz, write
+from .helpers import body_of, gz, write
 
 CSS = b"body { color: #123; }\n" * 300
+BIG = bytes(range(256)) * 1200  # over the in-memory limit: streamed, or sent by the server
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="staticmw-django-"))
 
 
@@ -45,6 +46,7 @@ def collected():
     write(STATIC_ROOT / "css" / "app.css", CSS, OLD)
     write(STATIC_ROOT / "css" / "app.css.gz", gz(CSS), OLD)
     write(STATIC_ROOT / "css" / "app.0123456789ab.css", CSS, OLD)
+    write(STATIC_ROOT / "big.bin", BIG, OLD)
     write(
         STATIC_ROOT / "staticfiles.json", dump_django({"css/app.css": "css/app.0123456789ab.css"})
     )
@@ -55,7 +57,7 @@ def test_serves_static_root_and_passes_the_rest_on():
     client = Client()
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == CSS
+    assert body_of(response) == CSS
     assert response["Content-Type"] == "text/css; charset=utf-8"
     assert response["Cache-Control"] == "public, max-age=60"
     assert client.get("/hello/").content == b"hello from a view"
@@ -69,7 +71,7 @@ def test_http_semantics_survive_django():
     etag = client.get("/static/css/app.css")["ETag"]
     assert client.get("/static/css/app.css", HTTP_IF_NONE_MATCH=etag).status_code == 304
     ranged = client.get("/static/css/app.css", HTTP_RANGE="bytes=0-9")
-    assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == CSS[:10]
+    assert ranged.status_code == 206 and body_of(ranged) == CSS[:10]
     head = client.head("/static/css/app.css")
     assert head.status_code == 200 and head["ETag"] == etag
     assert client.post("/static/css/app.css").status_code == 405
@@ -123,3 +125,92 @@ def test_bad_options_are_a_clear_error():
         pytest.raises(ImproperlyConfigured, match="does not exist"),
     ):
         StaticFilesMiddleware(lambda request: None)
+
+
+def _wsgi(path: str, **headers: str):
+    """Django's own WSGI handler, with Gunicorn's file wrapper in the environ."""
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from gunicorn.http.wsgi import FileWrapper
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "wsgi.file_wrapper": FileWrapper}
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    setup_testing_defaults(environ)
+    started = []
+    body = WSGIHandler()(environ, lambda status, headers, exc=None: started.append(status))
+    return started[0], body
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "offset", "length"),
+    [
+        ({}, "200 OK", 0, len(BIG)),
+        ({"range": "bytes=1000-2999"}, "206 Partial Content", 1000, 2000),
+    ],
+)
+def test_gunicorn_gets_the_file_for_sendfile(headers, status, offset, length):
+    """Django's handler passes the file to wsgi.file_wrapper: Gunicorn sends it with sendfile
+    from the current offset, Content-Length bytes."""
+    from gunicorn.http.wsgi import FileWrapper
+
+    got, body = _wsgi("/static/big.bin", **headers)
+    try:
+        assert got == status
+        assert isinstance(body, FileWrapper)
+        assert body.filelike.tell() == offset
+        assert body.filelike.read(length) == BIG[offset : offset + length]
+    finally:
+        body.close()
+    # Small files are answered from memory: no file object at all.
+    got, small = _wsgi("/static/css/app.css")
+    assert got == "200 OK" and not isinstance(small, FileWrapper)
+
+
+def test_under_asgi_the_middleware_is_async_and_django_does_not_warn(recwarn):
+    import asyncio
+
+    from django.test import AsyncClient
+
+    async def fetch():
+        client = AsyncClient()
+        small = await client.get("/static/css/app.css")
+        big = await client.get("/static/big.bin")
+        ranged = await client.get("/static/big.bin", headers={"Range": "bytes=70000-70099"})
+        view = await client.get("/hello/")
+        bodies = []
+        for response in (small, big, ranged):
+            if response.streaming:
+                bodies.append(b"".join([chunk async for chunk in response.streaming_content]))
+            else:
+                bodies.append(response.content)
+        return (small, big, ranged, view), bodies
+
+    (small, big, ranged, view), bodies = asyncio.run(fetch())
+    assert small.status_code == 200 and bodies[0] == CSS
+    assert big.status_code == 200 and big.is_async and bodies[1] == BIG
+    assert ranged.status_code == 206 and bodies[2] == BIG[70000:70100]
+    assert view.content == b"hello from a view"
+    django_warnings = [str(w.message) for w in recwarn if "iterator" in str(w.message)]
+    assert django_warnings == []
+
+
+def test_the_middleware_declares_both_modes():
+    from asgiref.sync import iscoroutinefunction
+
+    from staticmw.django import StaticFilesMiddleware
+
+    assert StaticFilesMiddleware.sync_capable and StaticFilesMiddleware.async_capable
+
+    async def get_response(request):
+        return HttpResponse()
+
+    assert iscoroutinefunction(StaticFilesMiddleware(get_response))
+    assert not iscoroutinefunction(StaticFilesMiddleware(lambda request: HttpResponse()))
+
+
+def test_a_304_has_no_content_type_from_django():
+    client = Client()
+    etag = client.get("/static/css/app.css")["ETag"]
+    response = client.get("/static/css/app.css", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304 and not response.has_header("Content-Type")

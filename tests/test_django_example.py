@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client, RequestFactory, override_settings
 
 from . import django_project
+from .helpers import body_of
 from .servers import Server
 
 EXAMPLE_STATIC = django_project.EXAMPLE / "mysite" / "static"
@@ -45,13 +46,13 @@ def test_the_page_links_hashed_names_that_are_served_immutable(static_root):
     assert css.status_code == 200
     assert css["Cache-Control"] == "public, max-age=31536000, immutable"
     assert css["Content-Type"] == "text/css; charset=utf-8"
-    body = b"".join(css.streaming_content)
+    body = body_of(css)
     # ManifestStaticFilesStorage rewrote the stylesheet's reference to the hashed logo.
     logo_url = hashed_url(html, "img/logo.svg")
     assert logo_url.rpartition("/")[2].encode() in body
     logo = client.get(logo_url)
     assert logo.status_code == 200 and logo["Content-Type"].startswith("image/svg+xml")
-    assert b"".join(logo.streaming_content) == (EXAMPLE_STATIC / "img" / "logo.svg").read_bytes()
+    assert body_of(logo) == (EXAMPLE_STATIC / "img" / "logo.svg").read_bytes()
 
 
 def test_unhashed_names_revalidate(static_root):
@@ -77,22 +78,60 @@ def _start(command, tmp_path, monkeypatch, debug):
 
 
 @pytest.mark.server
-def test_runserver_in_debug_answers_before_collectstatic(tmp_path, monkeypatch):
+def test_runserver_in_debug_serves_the_sources_through_staticmw(tmp_path, monkeypatch):
     server = _start(
         [sys.executable, "manage.py", "runserver", "127.0.0.1:{port}"], tmp_path, monkeypatch, True
     )
     try:
         status, _, body = server.request("GET", "/")
         assert status == 200 and b"<html" in body.lower()
-        # Django's own development handler serves the sources meanwhile.
-        status, _, _ = server.request("GET", "/static/css/site.css")
-        assert status == 200
+        # No collectstatic: staticmw serves the app's static/ folder (Django's own
+        # development handler, which sends no ETag, is switched off by staticmw.django).
+        status, headers, body = server.request("GET", "/static/css/site.css")
+        assert status == 200 and body == (EXAMPLE_STATIC / "css" / "site.css").read_bytes()
+        assert headers["etag"] and headers["cache-control"] == "public, max-age=0"
     finally:
         server.stop()
-    log = server.log.read_text()
-    assert "not-collected-yet does not exist yet" in log
-    assert "collectstatic" in log
-    assert log.count("does not exist yet") == 1  # once, not per request
+    assert "does not exist yet" not in server.log.read_text()
+
+
+def test_runserver_is_the_one_that_leaves_static_files_to_the_middleware():
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.management import get_commands, load_command_class
+
+    assert get_commands()["runserver"] == "staticmw.django"
+    command = load_command_class("staticmw.django", "runserver")
+    with override_settings(DEBUG=True):
+        handler = command.get_handler(use_static_handler=True, insecure_serving=True)
+    assert not isinstance(handler, StaticFilesHandler)
+
+
+def test_debug_serves_from_the_finders_and_sees_edits(tmp_path, monkeypatch):
+    from django.http import HttpResponse
+
+    from staticmw.django import StaticFilesMiddleware
+
+    extra = tmp_path / "extra"
+    (extra / "vendor").mkdir(parents=True)
+    (extra / "vendor" / "lib.js").write_bytes(b"one")
+    with override_settings(
+        DEBUG=True,
+        STATIC_ROOT=str(tmp_path / "never-collected"),
+        STATICFILES_DIRS=[("vendor", str(extra / "vendor"))],
+    ):
+        middleware = StaticFilesMiddleware(lambda request: HttpResponse(b"from django"))
+        factory = RequestFactory()
+        response = middleware(factory.get("/static/css/site.css"))
+        assert response.status_code == 200
+        assert body_of(response) == (EXAMPLE_STATIC / "css" / "site.css").read_bytes()
+        assert response["Cache-Control"] == "public, max-age=0"
+        # STATICFILES_DIRS with a prefix, as the FileSystemFinder maps it.
+        assert body_of(middleware(factory.get("/static/vendor/lib.js"))) == b"one"
+        (extra / "vendor" / "lib.js").write_bytes(b"two, edited")
+        assert body_of(middleware(factory.get("/static/vendor/lib.js"))) == b"two, edited"
+        (extra / "vendor" / "new.js").write_bytes(b"new")
+        assert body_of(middleware(factory.get("/static/vendor/new.js"))) == b"new"
+        assert middleware(factory.get("/static/missing.js")).content == b"from django"
 
 
 @pytest.mark.server
@@ -114,7 +153,9 @@ def test_debug_serves_static_root_once_it_appears(tmp_path, caplog):
     from staticmw.django import StaticFilesMiddleware
 
     root = tmp_path / "static-root"
-    with override_settings(DEBUG=True, STATIC_ROOT=str(root), STATIC_URL="/static/"):
+    with override_settings(
+        DEBUG=True, STATIC_ROOT=str(root), STATIC_URL="/static/", STATICMW_USE_FINDERS=False
+    ):
         middleware = StaticFilesMiddleware(lambda request: HttpResponse(b"from django"))
         assert "does not exist yet" in caplog.text
         request = RequestFactory().get("/static/a.css")
@@ -123,7 +164,7 @@ def test_debug_serves_static_root_once_it_appears(tmp_path, caplog):
         (root / "a.css").write_bytes(b"a{}")
         middleware._next_look = 0.0  # the once-a-second look, now
         response = middleware(request)
-        assert b"".join(response.streaming_content) == b"a{}"
+        assert body_of(response) == b"a{}"
 
 
 def test_unknown_staticmw_settings_are_warned_of(caplog):

@@ -1,31 +1,66 @@
 """Django: ``"staticmw.django.StaticFilesMiddleware"`` in ``MIDDLEWARE`` serves ``STATIC_ROOT``.
 
 Put it right after ``SecurityMiddleware``. It serves what ``collectstatic`` gathered at
-``STATIC_URL`` (honouring ``FORCE_SCRIPT_NAME``), reads ``staticfiles.json`` from
-``ManifestStaticFilesStorage`` so hashed names are cached for a year, and takes the
-middleware's options from ``STATICMW_<OPTION>`` settings (``STATICMW_MAX_AGE``, ...).
+``STATIC_URL`` (honouring ``FORCE_SCRIPT_NAME``), reads ``staticfiles.json`` so hashed
+names are cached for a year, and takes the middleware's options from
+``STATICMW_<OPTION>`` settings (``STATICMW_MAX_AGE``, ...). With ``DEBUG`` on it serves
+straight from the staticfiles finders and picks up edits (``STATICMW_USE_FINDERS`` and
+``STATICMW_AUTOREFRESH``). It works under WSGI and ASGI; for production under ASGI,
+:func:`get_asgi_application` answers static requests before Django is involved.
+Add ``"staticmw.django"`` to ``INSTALLED_APPS`` (before ``django.contrib.staticfiles``)
+for its system checks and a ``runserver`` that leaves static files to the middleware.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
-from .middleware import StaticMiddleware, no_application, wsgi_body, wsgi_request
-from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
+from ..bodies import BLOCK_SIZE, FileBody, FileChangedError
+from ..core import Answer, StaticFiles
+from ..middleware import StaticMiddleware, honours_content_length, no_application, wsgi_request
+from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 
 log = logging.getLogger("staticmw.django")
 
 # STATICMW_<NAME> settings and the option each one sets.
 OPTIONS = KEYWORD_OPTIONS
+# Settings of this glue itself, beside the options.
+OWN_SETTINGS = (
+    "STATICMW_ROOT",
+    "STATICMW_USE_FINDERS",
+    "STATICMW_KEEP_ONLY_HASHED_FILES",
+    "STATICMW_SKIP_COMPRESS_EXTENSIONS",
+)
+
+# WhiteNoise's settings that mean the same here, honoured with a warning naming ours.
+WHITENOISE_SETTINGS = {
+    "WHITENOISE_MAX_AGE": "STATICMW_MAX_AGE",
+    "WHITENOISE_INDEX_FILE": "STATICMW_INDEX_FILE",
+    "WHITENOISE_AUTOREFRESH": "STATICMW_AUTOREFRESH",
+    "WHITENOISE_USE_FINDERS": "STATICMW_USE_FINDERS",
+    "WHITENOISE_MIMETYPES": "STATICMW_MIMETYPES",
+    "WHITENOISE_CHARSET": "STATICMW_CHARSET",
+    "WHITENOISE_ALLOW_ALL_ORIGINS": "STATICMW_ALLOW_ALL_ORIGINS",
+    "WHITENOISE_ADD_HEADERS_FUNCTION": "STATICMW_ADD_HEADERS_FUNCTION",
+    "WHITENOISE_IMMUTABLE_FILE_TEST": "STATICMW_IMMUTABLE_FILE_TEST",
+    "WHITENOISE_MANIFEST_STRICT": "STATICMW_MANIFEST_STRICT",
+    "WHITENOISE_KEEP_ONLY_HASHED_FILES": "STATICMW_KEEP_ONLY_HASHED_FILES",
+    "WHITENOISE_SKIP_COMPRESS_EXTENSIONS": "STATICMW_SKIP_COMPRESS_EXTENSIONS",
+}
+
+_Static = TypeVar("_Static", bound=StaticFiles)
 
 
 def static_prefix() -> str:
@@ -43,96 +78,287 @@ def static_prefix() -> str:
     return path
 
 
+def setting(name: str, default: Any = None) -> Any:
+    """A ``STATICMW_*`` setting, or the WhiteNoise setting that means the same (warned of)."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    for old, new in WHITENOISE_SETTINGS.items():
+        if new == name and hasattr(settings, old):
+            log.warning("staticmw: %s is read as %s; rename it", old, new)
+            return getattr(settings, old)
+    return default
+
+
+def use_finders() -> bool:
+    """Whether to serve from the staticfiles finders (default: ``DEBUG``)."""
+    return bool(setting("STATICMW_USE_FINDERS", settings.DEBUG))
+
+
 def _options() -> dict[str, Any]:
-    """The middleware's options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of."""
+    """The options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of.
+
+    Under ``DEBUG`` autorefresh is on and unhashed names are not cached, unless set.
+    """
     names = dict(zip(setting_names(OPTIONS), OPTIONS, strict=True))
     present = [name for name in dir(settings) if name.startswith("STATICMW_")]
-    for message in unknown_settings(present, [*names, "STATICMW_ROOT"]):
+    for message in unknown_settings(present, [*names, *OWN_SETTINGS]):
         log.warning("%s", message)
-    return {option: getattr(settings, name) for name, option in names.items() if name in present}
+    options = {}
+    for name, option in names.items():
+        value = setting(name, _MISSING)
+        if value is not _MISSING:
+            options[option] = value
+    if settings.DEBUG:
+        options.setdefault("autorefresh", True)
+        options.setdefault("max_age", 0)
+    return options
 
 
-class StaticFilesMiddleware:
-    """Serve ``STATIC_ROOT`` at ``STATIC_URL``; everything else goes down the middleware chain.
+_MISSING = object()
 
-    ``STATICMW_ROOT``, when set, is served instead of ``STATIC_ROOT``: the output of
-    ``staticmw build`` over ``STATIC_ROOT``, with precompressed variants.
-    A root that does not exist yet stops a production start with
-    ``ImproperlyConfigured``; under ``DEBUG`` it is warned of once, requests pass
-    through to Django, and the directory is served as soon as it appears.
-    """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
-        self.get_response = get_response
+def finder_roots() -> list[tuple[str, str]]:
+    """``(directory, prefix)`` for every location the staticfiles finders search, in order."""
+    from django.contrib.staticfiles import finders
+    from django.core.files.storage import FileSystemStorage
+
+    prefix = static_prefix()
+    roots: list[tuple[str, str]] = []
+    for finder in finders.get_finders():
+        locations = getattr(finder, "locations", None)
+        storages = getattr(finder, "storages", None)
+        if locations is not None:  # FileSystemFinder: STATICFILES_DIRS
+            for sub, directory in locations:
+                roots.append((directory, prefix + sub.strip("/") + "/" if sub else prefix))
+        elif storages is not None:  # AppDirectoriesFinder: each app's static/
+            for storage in storages.values():
+                if isinstance(storage, FileSystemStorage) and os.path.isdir(storage.location):
+                    roots.append((storage.location, prefix))
+        else:
+            log.info("staticmw: finder %s is not searched", type(finder).__name__)
+    return roots
+
+
+class _Roots:
+    """Where the files come from: finders in development, else STATICMW_ROOT or STATIC_ROOT."""
+
+    def __init__(self) -> None:
         # STATICMW_ROOT: the output of `staticmw build` over STATIC_ROOT, served instead.
-        root = getattr(settings, "STATICMW_ROOT", None) or getattr(settings, "STATIC_ROOT", None)
-        if not root:
+        built = getattr(settings, "STATICMW_ROOT", None)
+        root = built or getattr(settings, "STATIC_ROOT", None)
+        self.finders = use_finders()
+        if not root and not self.finders:
             raise ImproperlyConfigured(
                 "staticmw: STATIC_ROOT is not set or empty; set it to the directory "
                 "collectstatic fills (and run collectstatic)"
             )
-        self.root = os.fspath(root)
-        built = bool(getattr(settings, "STATICMW_ROOT", None))
-        self._setting = "STATICMW_ROOT" if built else "STATIC_ROOT"
-        self._fix = (
+        self.root = os.fspath(root) if root else ""
+        self.setting = "STATICMW_ROOT" if built else "STATIC_ROOT"
+        self.fix = (
             "`python manage.py collectstatic --noinput`, then `staticmw build STATIC_ROOT "
             "--out STATICMW_ROOT`"
             if built
             else "`python manage.py collectstatic --noinput`"
         )
-        self.options = _options()
+
+    def ready(self) -> bool:
+        """Whether there is something to serve now (a missing root waits under DEBUG)."""
+        return self.finders or os.path.isdir(self.root) or not settings.DEBUG
+
+    def build(self, make: Callable[[dict[str, Any]], _Static]) -> _Static:
+        """A configured middleware: *make* gets the options, the roots are added here."""
+        try:
+            static = make(_options())
+            if self.finders:
+                for directory, prefix in finder_roots():
+                    static.add_files(directory, prefix, manifest=False)
+                if self.root and os.path.isdir(self.root):
+                    static.add_files(self.root, static_prefix())
+                return static
+            if not os.path.isdir(self.root):
+                raise ImproperlyConfigured(
+                    f"staticmw: {self.setting} {self.root!r} does not exist or is not a "
+                    f"directory: run {self.fix} before starting the server"
+                )
+            static.add_files(self.root, static_prefix())
+            return static
+        except ConfigurationError as exc:
+            raise ImproperlyConfigured(f"staticmw: {exc}") from None
+
+
+def _headers(response: HttpResponseBase, plan_headers: Any) -> HttpResponseBase:
+    if not any(name.lower() == "content-type" for name, _ in plan_headers):
+        del response["Content-Type"]  # Django's default would claim text/html
+    for name, value in plan_headers:
+        response[name] = value
+    return response
+
+
+class _FileResponse(StreamingHttpResponse):  # type: ignore[misc]
+    """One span of an open file. Django's WSGI handler gives ``file_to_stream`` to the
+    server's ``wsgi.file_wrapper``, so Gunicorn sends it with sendfile."""
+
+    block_size = BLOCK_SIZE
+
+
+def _span(file: io.FileIO, length: int) -> Iterator[bytes]:
+    """The span read through Python, when no file wrapper takes the file."""
+    while length > 0:
+        chunk = file.read(min(BLOCK_SIZE, length))
+        if not chunk:
+            raise FileChangedError(f"file shrank while being sent ({length} bytes short)")
+        length -= len(chunk)
+        yield chunk
+
+
+def sync_response(answer: Answer, environ: Any) -> HttpResponseBase:
+    """A Django response for a WSGI (or sync) request."""
+    plan, body = answer
+    if isinstance(body, list):
+        return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
+    span = body.span
+    wrapper = environ.get("wsgi.file_wrapper") if environ is not None else None
+    if span is not None and wrapper is not None and honours_content_length(wrapper):
+        offset, length = span
+        file = io.FileIO(body.detach(), "rb", closefd=True)
+        file.seek(offset)
+        response = _FileResponse(_span(file, length), status=plan.status)
+        response.file_to_stream = file
+        response._resource_closers.append(file.close)
+        return _headers(response, plan.headers)
+    return _headers(StreamingHttpResponse(body, status=plan.status), plan.headers)
+
+
+async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+async def _blocks(body: FileBody) -> AsyncIterator[bytes]:
+    """A file body read off the event loop; the descriptor is released at the end or on cancel."""
+    blocks = iter(body)
+    try:
+        while True:
+            block = await _in_thread(next, blocks, None)
+            if block is None:
+                return
+            yield block
+    finally:
+        await _in_thread(body.close)
+
+
+def async_response(answer: Answer) -> HttpResponseBase:
+    """A Django response for an ASGI request: file bodies are async iterators."""
+    plan, body = answer
+    if isinstance(body, list):
+        return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
+    body.block_size = 512 * 1024
+    response = StreamingHttpResponse(_blocks(body), status=plan.status)
+    response._resource_closers.append(body.close)
+    return _headers(response, plan.headers)
+
+
+class StaticFilesMiddleware:
+    """Serve static files at ``STATIC_URL``; everything else goes down the middleware chain.
+
+    ``STATICMW_ROOT``, when set, is served instead of ``STATIC_ROOT``: the output of
+    ``staticmw build`` over ``STATIC_ROOT``, with precompressed variants. A root that
+    does not exist yet stops a production start with ``ImproperlyConfigured``; under
+    ``DEBUG`` without finders it is warned of once, requests pass through to Django,
+    and the directory is served as soon as it appears. Sync and async capable.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        self.roots = _Roots()
+        self.root = self.roots.root
         self.static: StaticMiddleware | None = None
         self._next_look = 0.0
-        if os.path.isdir(self.root) or not settings.DEBUG:
+        if self.roots.ready():
             self.static = self._build()
         else:
             log.warning(
                 "staticmw: %s %s does not exist yet, so static files pass through to "
                 "Django; run %s to create it",
-                self._setting,
+                self.roots.setting,
                 self.root,
-                self._fix,
+                self.roots.fix,
             )
 
     def _build(self) -> StaticMiddleware:
-        if not os.path.isdir(self.root):
-            raise ImproperlyConfigured(
-                f"staticmw: {self._setting} {self.root!r} does not exist or is not a directory: "
-                f"run {self._fix} before starting the server"
-            )
-        try:
-            return StaticMiddleware(no_application, self.root, static_prefix(), **self.options)
-        except ConfigurationError as exc:
-            raise ImproperlyConfigured(f"staticmw: {exc}") from None
+        return self.roots.build(lambda options: StaticMiddleware(no_application, **options))
 
     def _current(self) -> StaticMiddleware | None:
-        """The middleware, built once STATIC_ROOT exists (looked for once a second)."""
+        """The middleware, built once the root exists (looked for once a second)."""
         if self.static is None and monotonic() >= self._next_look:
             self._next_look = monotonic() + 1.0
-            if os.path.isdir(self.root):
+            if self.roots.ready():
                 self.static = self._build()
-                log.info("staticmw: %s %s now exists and is served", self._setting, self.root)
+                log.info("staticmw: %s %s now exists and is served", self.roots.setting, self.root)
         return self.static
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        static = self.static or self._current()
-        if static is None:
-            return self.get_response(request)
+    @staticmethod
+    def _path(request: HttpRequest) -> str:
+        """The request path in PEP 3333 form (PATH_INFO under WSGI; rebuilt under ASGI)."""
         environ = getattr(request, "environ", None)
-        # META has the CGI-style keys a WSGI environ has. The path in its PEP 3333
-        # form (bytes as latin-1 text) is PATH_INFO under WSGI; under ASGI it is
-        # rebuilt from Django's decoded path.
-        if environ is not None:
-            path = environ.get("PATH_INFO", "")
-        else:
-            path = request.path_info.encode("utf-8").decode("latin-1")
-        if not static.handles(path):
+        if environ is not None and "PATH_INFO" in environ:
+            return str(environ["PATH_INFO"])
+        return str(request.path_info).encode("utf-8").decode("latin-1")
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        static = self.static or self._current()
+        path = self._path(request)
+        if static is None or not static.handles(path):
             return self.get_response(request)
         answer = static.answer(wsgi_request(request.META, path))
         if answer is None:
             return self.get_response(request)
-        plan, body = answer
-        response = StreamingHttpResponse(wsgi_body(body, environ or {}), status=plan.status)
-        for name, value in plan.headers:
-            response[name] = value
-        return response
+        return sync_response(answer, getattr(request, "environ", None))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        static = self.static
+        if static is None:
+            static = await _in_thread(self._current)
+        path = self._path(request)
+        response: Awaitable[HttpResponseBase]
+        if static is None or not static.handles(path):
+            response = self.get_response(request)
+            return await response
+        ours = wsgi_request(request.META, path)
+        answer = static.answer_from_memory(ours)
+        if answer is None:
+            answer = await _in_thread(static.answer, ours)
+        if answer is None:
+            response = self.get_response(request)
+            return await response
+        return async_response(answer)
+
+
+def get_asgi_application() -> Any:
+    """Django's ASGI application behind staticmw's ASGI middleware, configured from settings.
+
+    In ``asgi.py``: ``application = staticmw.django.get_asgi_application()``. Static
+    requests are answered before Django's handler is involved; the rest go to Django.
+    """
+    import django.core.asgi
+
+    from ..asgi import StaticMiddleware as ASGIStaticMiddleware
+
+    django_app = django.core.asgi.get_asgi_application()
+    roots = _Roots()
+    if not roots.ready():
+        log.warning(
+            "staticmw: %s %s does not exist yet, so static files go to Django; run %s",
+            roots.setting,
+            roots.root,
+            roots.fix,
+        )
+        return django_app
+    return roots.build(lambda options: ASGIStaticMiddleware(django_app, **options))

@@ -6,16 +6,10 @@ uvicorn mysite.asgi:application
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
-django_application = get_asgi_application()
 
-from django.conf import settings  # noqa: E402  (after Django is set up)
+from staticmw.django import get_asgi_application
 
-from staticmw.asgi import StaticMiddleware  # noqa: E402
-from staticmw.django import static_prefix  # noqa: E402
-
-application = StaticMiddleware(
-    django_application, root=str(settings.STATIC_ROOT), prefix=static_prefix()
-)
+# Django's ASGI application behind staticmw's ASGI middleware, configured from the same
+# settings as StaticFilesMiddleware: static requests never reach Django's handler.
+application = get_asgi_application()

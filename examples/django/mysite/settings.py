@@ -1,7 +1,8 @@
 """A minimal Django project whose static files are served by staticmw.
 
 python manage.py collectstatic --noinput
-gunicorn --bind 127.0.0.1:8000 mysite.wsgi
+gunicorn --bind 127.0.0.1:8000 mysite.wsgi     # or: uvicorn mysite.asgi:application
+DJANGO_DEBUG=1 python manage.py runserver      # development: no collectstatic needed
 """
 
 import os
@@ -14,7 +15,9 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
-INSTALLED_APPS = ["django.contrib.staticfiles", "mysite"]
+# "staticmw.django" before staticfiles: system checks, and runserver leaves static files
+# to the middleware, so development serves them the way production does.
+INSTALLED_APPS = ["staticmw.django", "django.contrib.staticfiles", "mysite"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -34,13 +37,14 @@ TEMPLATES = [
     }
 ]
 
-# collectstatic gathers mysite/static/ here, adds hashed copies and writes staticfiles.json;
-# StaticFilesMiddleware serves them, the hashed ones as immutable for a year.
+# collectstatic gathers mysite/static/ here, adds hashed copies, writes staticfiles.json and
+# precompresses (gzip, brotli, zstd); StaticFilesMiddleware serves them, the hashed ones as
+# immutable for a year. Under DEBUG it serves mysite/static/ directly, no collectstatic needed.
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
 STORAGES = {
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+        "BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage",
     },
 }
 

@@ -1,0 +1,148 @@
+"""Django side by side with WhiteNoise: served under Gunicorn and Uvicorn, and collectstatic.
+
+Each peer runs the same small project (``djangosite``) with its own middleware and
+storage; ``run.py`` calls these and reports ratios within one run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import procs
+
+HERE = Path(__file__).resolve().parent
+PEERS = ["django-staticmw", "django-whitenoise"]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("django", "whitenoise"))
+
+
+def _cpu_seconds(master: int) -> float:
+    """User and system CPU of a Gunicorn master's worker processes so far."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return 0.0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
+def _serve(command: list[str], peer: str, root: Path, log: Path):
+    port = procs.free_port()
+    command = [part.replace("{port}", str(port)) for part in command]
+    env = dict(os.environ, BENCH_PEER=peer, BENCH_ROOT=str(root), PYTHONPATH=str(HERE))
+    env.pop("BENCH_SOURCES", None)
+    process = procs.start(command, log, env)
+    procs.wait_port(port, process, log)
+    return process, port
+
+
+def served(site: Path, seconds: float, repeats: int, work: Path) -> dict:
+    """req/s for 1 KB and 304, MiB/s and worker CPU ms per response for 10 MiB, per peer."""
+    import run
+
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", "127.0.0.1:{port}",
+        "--workers", "2", "--log-level", "warning", "djangosite.wsgi:application",
+    ]  # fmt: skip
+    uvicorn = [
+        sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1",
+        "--port", "{port}", "--workers", "1", "--no-access-log", "--log-level", "warning",
+        "djangosite.asgi:application",
+    ]  # fmt: skip
+    results: dict[str, dict] = {}
+    for peer in PEERS:
+        process, port = _serve(gunicorn, peer, site, work / f"django-gunicorn-{peer}.log")
+        try:
+            row: dict[str, float] = {}
+            for workload in ("1 KB (200)", "304 (If-None-Match)"):
+                path, headers = run.WORKLOADS[workload]
+                wanted = dict(headers)
+                if wanted.get("If-None-Match") == "<etag>":
+                    wanted["If-None-Match"] = run._etag_over_http(port, path)
+                runs = [run.wrk(port, path, wanted, seconds, 8) for _ in range(repeats)]
+                row[workload] = statistics.median(r["rps"] for r in runs)
+            path, headers = run.WORKLOADS["10 MiB (200)"]
+            rates, cpu = [], []
+            for _ in range(repeats):
+                before = _cpu_seconds(process.pid)
+                got = run.wrk(port, path, headers, seconds, 8)
+                used = _cpu_seconds(process.pid) - before
+                rates.append(got["mbps"])
+                cpu.append(used / max(1.0, got["rps"] * seconds) * 1000)
+            row["10 MiB MiB/s"] = statistics.median(rates)
+            row["10 MiB worker CPU ms/response"] = statistics.median(cpu)
+        finally:
+            procs.stop(process)
+        process, port = _serve(uvicorn, peer, site, work / f"django-uvicorn-{peer}.log")
+        try:
+            path, headers = run.WORKLOADS["1 KB (200)"]
+            runs = [run.wrk(port, path, headers, seconds, 8) for _ in range(repeats)]
+            row["uvicorn 1 KB (200)"] = statistics.median(r["rps"] for r in runs)
+        finally:
+            procs.stop(process)
+        results[peer] = row
+    return results
+
+
+def make_sources(directory: Path, count: int) -> int:
+    """Generated stylesheets and modules that reference each other; returns the file count."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    (directory / "css").mkdir(parents=True)
+    (directory / "js").mkdir()
+    rule = "".join(f".c{i} {{ margin: {i}px; color: #{i % 4096:03x}; }}\n" for i in range(120))
+    for i in range(count // 2):
+        previous = f'@import url("c{i - 1}.css");\n' if i else ""
+        (directory / "css" / f"c{i}.css").write_text(f"{previous}/* sheet {i} */\n{rule}")
+        body = "".join(f"export const v{j} = {i * 1000 + j};\n" for j in range(80))
+        (directory / "js" / f"m{i}.js").write_text(f"// module {i}\n{body}")
+    return 2 * (count // 2)
+
+
+def collectstatic(work: Path, generated: int) -> dict:
+    """Wall seconds of a first collectstatic and of a second with nothing changed, per peer."""
+    sources = work / "django-sources"
+    files = make_sources(sources, generated)
+    results: dict[str, dict] = {}
+    for peer in PEERS:
+        root = work / f"collected-{peer}"
+        shutil.rmtree(root, ignore_errors=True)
+        env = dict(
+            os.environ,
+            BENCH_PEER=peer,
+            BENCH_ROOT=str(root),
+            BENCH_SOURCES=str(sources),
+            PYTHONPATH=str(HERE),
+            DJANGO_SETTINGS_MODULE="djangosite.settings",
+        )
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+                env=env, check=True, timeout=3600, cwd=HERE,
+            )  # fmt: skip
+            times.append(time.perf_counter() - started)
+        collected = sum(
+            1 for p in root.rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
+        )
+        results[peer] = {"first": times[0], "second": times[1], "files": collected}
+    results["generated"] = files
+    return results

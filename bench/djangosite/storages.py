@@ -1,0 +1,7 @@
+"""staticmw's storage with WhiteNoise's codecs (gzip and brotli), for a like-for-like run."""
+
+from staticmw.django.storage import ManifestStaticFilesStorage
+
+
+class Ours(ManifestStaticFilesStorage):
+    codecs = ["gzip", "br"]

@@ -1,0 +1,3 @@
+import { greet } from "./util.js";
+
+greet(document.body);

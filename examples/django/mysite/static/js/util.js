@@ -1,0 +1,5 @@
+// Imported by app.js; collectstatic rewrites the import to this file's hashed name.
+export function greet(element) {
+  element.dataset.greeted = "yes";
+  element.querySelector("h1").append(" (and from a module)");
+}

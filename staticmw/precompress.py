@@ -1,0 +1,136 @@
+"""Precompress files where they lie (for storages such as Django's): skip what is unchanged.
+
+The rules are ``staticmw build``'s: only compressible media types, a variant only when
+it is at most 95% of the original, reproducible bytes, the zstd window capped. A record
+of what was done (``.staticmw-compressed.json``, a dotfile, so never served) lets a
+second run with nothing changed compress nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import compress, manifest, mediatypes
+
+RECORD = ".staticmw-compressed.json"
+
+
+@dataclass
+class Result:
+    """What a run did: variants written or kept, files left alone, and errors (``name: why``)."""
+
+    compressed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+def _load(root: str) -> dict[str, dict[str, object]]:
+    try:
+        with open(os.path.join(root, RECORD), "rb") as file:
+            loaded = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _compress_one(codec: str, source: str) -> tuple[str, str, bool]:
+    """Write or remove *source*'s variant for *codec*; ``(codec, source, kept)``. In workers."""
+    dest = source + compress.SUFFIXES[codec]
+    with open(source, "rb") as file:
+        data = file.read()
+    packed = compress.compressor(codec)(data)
+    if len(packed) > len(data) * compress.KEEP_RATIO:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dest)
+        return codec, source, False
+    manifest.atomic_write(dest, packed)
+    return codec, source, True
+
+
+def precompress(
+    root: str,
+    names: Iterable[str],
+    codecs: list[str] | None = None,
+    jobs: int | None = None,
+    skip_extensions: Iterable[str] = (),
+) -> Result:
+    """Compress each of *names* (paths relative to *root*, ``/``-separated) with *codecs*.
+
+    *codecs* defaults to every installed one; *jobs* to one worker process per core.
+    Names ending in one of *skip_extensions* (``"map"`` or ``".map"``) are left alone.
+    """
+    skipped_endings = tuple("." + ext.lower().lstrip(".") for ext in skip_extensions)
+    codecs = compress.available() if codecs is None else codecs
+    media = mediatypes.MediaTypes()
+    record = _load(root)
+    result = Result()
+    tasks: list[tuple[str, str]] = []
+    digests: dict[str, str] = {}
+    for name in sorted(set(names)):
+        if not compress.worth_compressing(media.bare_type(name)) or (
+            skipped_endings and name.lower().endswith(skipped_endings)
+        ):
+            result.skipped += 1
+            continue
+        path = os.path.join(root, *name.split("/"))
+        try:
+            digest = _digest(path)
+        except OSError as exc:
+            result.errors.append(f"{name}: cannot read: {exc}")
+            continue
+        digests[name] = digest
+        before = record.get(name)
+        before = before if isinstance(before, dict) else {}
+        kept = before.get("kept")
+        kept = kept if isinstance(kept, list) else []
+        previous_codecs = before.get("codecs")
+        if (
+            before.get("sha256") == digest
+            and isinstance(previous_codecs, list)
+            and set(previous_codecs) == set(codecs)
+            and all(os.path.exists(path + compress.SUFFIXES[codec]) for codec in kept)
+        ):
+            result.unchanged += 1
+            continue
+        tasks.extend((codec, path) for codec in codecs)
+    outcome: dict[str, list[str]] = {}
+    done_ok: set[str] = set()
+    failed: set[str] = set()
+    if tasks:
+        workers = min(jobs or os.cpu_count() or 1, len(tasks))
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_compress_one, codec, path): path for codec, path in tasks}
+            for future in concurrent.futures.as_completed(futures):
+                path = futures[future]
+                try:
+                    codec, _, kept_now = future.result()
+                except OSError as exc:
+                    failed.add(path)
+                    result.errors.append(f"{os.path.relpath(path, root)}: cannot compress: {exc}")
+                    continue
+                done_ok.add(path)
+                if kept_now:
+                    outcome.setdefault(path, []).append(codec)
+                    result.compressed += 1
+    for name, digest in digests.items():
+        path = os.path.join(root, *name.split("/"))
+        if path in failed:
+            record.pop(name, None)
+        elif path in done_ok:
+            record[name] = {"sha256": digest, "codecs": codecs, "kept": outcome.get(path, [])}
+    manifest.atomic_write(
+        os.path.join(root, RECORD), json.dumps(record, sort_keys=True, indent=0).encode()
+    )
+    return result

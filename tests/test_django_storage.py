@@ -1,0 +1,120 @@
+"""collectstatic with staticmw's storage: Django's hashed names, plus precompressed variants."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from staticmw import precompress
+
+from . import django_project
+from .helpers import body_of
+
+EXAMPLE_STATIC = django_project.EXAMPLE / "mysite" / "static"
+STORAGE = "staticmw.django.storage.ManifestStaticFilesStorage"
+
+
+def collect(root, **settings):
+    storages = {"staticfiles": {"BACKEND": STORAGE}}
+    with override_settings(STATIC_ROOT=str(root), STORAGES=storages, **settings):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def variants(root) -> dict[str, int]:
+    """Every precompressed file under *root* and its modification time (ns)."""
+    return {
+        str(path.relative_to(root)): path.stat().st_mtime_ns
+        for path in root.rglob("*")
+        if path.suffix in (".gz", ".br", ".zst")
+    }
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collected")
+    collect(root)
+    return root
+
+
+def test_hashed_names_and_every_coding(collected):
+    paths = json.loads((collected / "staticfiles.json").read_text())["paths"]
+    record = json.loads((collected / precompress.RECORD).read_text())
+    for name in ("css/site.css", "js/app.js", "js/util.js"):
+        hashed = paths[name]
+        assert re.search(r"\.[0-9a-f]{12}\.", hashed), hashed
+        for stored in (name, hashed):
+            # Every codec was tried; a variant is kept only when it is at most 95%.
+            assert sorted(record[stored]["codecs"]) == ["br", "gzip", "zstd"]
+            for codec, suffix in (("gzip", ".gz"), ("br", ".br"), ("zstd", ".zst")):
+                kept = codec in record[stored]["kept"]
+                assert (collected / (stored + suffix)).is_file() == kept, stored + suffix
+    # The stylesheet shrinks with every codec; the tiny entry module with none.
+    assert sorted(record[paths["css/site.css"]]["kept"]) == ["br", "gzip", "zstd"]
+    assert record[paths["js/app.js"]]["kept"] == []
+    # Images are not compressed again; the record is a dotfile, never served.
+    assert paths["img/logo.svg"] in record  # SVG is text
+    assert (collected / precompress.RECORD).is_file()
+
+
+def test_module_imports_point_to_hashed_names(collected):
+    paths = json.loads((collected / "staticfiles.json").read_text())["paths"]
+    app = (collected / paths["js/app.js"]).read_text()
+    util_hashed = paths["js/util.js"].rpartition("/")[2]
+    assert f'from "./{util_hashed}"' in app, app
+
+
+def test_a_second_run_with_nothing_changed_compresses_nothing(tmp_path, caplog):
+    collect(tmp_path)
+    first = variants(tmp_path)
+    assert first
+    with caplog.at_level(logging.INFO, logger="staticmw.django"):
+        collect(tmp_path)
+    assert variants(tmp_path) == first  # not one variant written again
+    assert "staticmw: 0 variants written" in caplog.text
+
+
+def test_variants_are_served_with_their_own_etags(collected):
+    with override_settings(STATIC_ROOT=str(collected)):
+        client = Client()
+        paths = json.loads((collected / "staticfiles.json").read_text())["paths"]
+        url = "/static/" + paths["css/site.css"]
+        tags = {}
+        for coding in ("br", "gzip", "zstd", "identity"):
+            response = client.get(url, HTTP_ACCEPT_ENCODING=coding)
+            assert response.status_code == 200
+            assert response.get("Content-Encoding", "identity") == coding
+            assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+            suffix = {"br": ".br", "gzip": ".gz", "zstd": ".zst", "identity": ""}[coding]
+            assert body_of(response) == (collected / (paths["css/site.css"] + suffix)).read_bytes()
+            tags[coding] = response["ETag"]
+            again = client.get(url, HTTP_ACCEPT_ENCODING=coding, HTTP_IF_NONE_MATCH=tags[coding])
+            assert again.status_code == 304
+        assert len(set(tags.values())) == 4
+        assert client.get("/static/" + precompress.RECORD).status_code == 404
+
+
+def test_keep_only_hashed_files(tmp_path):
+    collect(tmp_path, STATICMW_KEEP_ONLY_HASHED_FILES=True)
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    assert (tmp_path / paths["css/site.css"]).is_file()
+    assert not (tmp_path / "css" / "site.css").exists()
+    assert not (tmp_path / "css" / "site.css.gz").exists()
+
+
+def test_whitenoise_settings_are_honoured_with_a_warning(tmp_path, caplog):
+    collect(tmp_path, WHITENOISE_KEEP_ONLY_HASHED_FILES=True)
+    assert not (tmp_path / "css" / "site.css").exists()
+    assert "WHITENOISE_KEEP_ONLY_HASHED_FILES is read as STATICMW_KEEP_ONLY_HASHED_FILES" in (
+        caplog.text
+    )
+
+
+def test_extensions_left_uncompressed(tmp_path):
+    collect(tmp_path, STATICMW_SKIP_COMPRESS_EXTENSIONS=["css"])
+    assert not list(tmp_path.rglob("*.css.gz"))
+    assert not list(tmp_path.rglob("*.css.br"))
