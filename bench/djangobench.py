@@ -108,11 +108,14 @@ def make_sources(directory: Path, count: int) -> int:
     (directory / "css").mkdir(parents=True)
     (directory / "js").mkdir()
     rule = "".join(f".c{i} {{ margin: {i}px; color: #{i % 4096:03x}; }}\n" for i in range(120))
-    for i in range(count // 2):
-        previous = f'@import url("c{i - 1}.css");\n' if i else ""
-        (directory / "css" / f"c{i}.css").write_text(f"{previous}/* sheet {i} */\n{rule}")
+    (directory / "css" / "base.css").write_text(rule)
+    (directory / "js" / "base.js").write_text("export const base = 1;\n")
+    for i in range(count // 2 - 1):
+        sheet = f'@import url("base.css");\n/* sheet {i} */\n{rule}'
+        (directory / "css" / f"c{i}.css").write_text(sheet)
         body = "".join(f"export const v{j} = {i * 1000 + j};\n" for j in range(80))
-        (directory / "js" / f"m{i}.js").write_text(f"// module {i}\n{body}")
+        module = f'import {{ base }} from "./base.js";\n// module {i}\n{body}'
+        (directory / "js" / f"m{i}.js").write_text(module)
     return 2 * (count // 2)
 
 

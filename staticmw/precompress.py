@@ -45,18 +45,55 @@ def _load(root: str) -> dict[str, dict[str, object]]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _compress_one(codec: str, source: str) -> tuple[str, str, bool]:
-    """Write or remove *source*'s variant for *codec*; ``(codec, source, kept)``. In workers."""
-    dest = source + compress.SUFFIXES[codec]
-    with open(source, "rb") as file:
+def _compress_one(codec: str, sources: list[str]) -> tuple[str, bool]:
+    """Write or remove the *codec* variant of files with identical bytes; ``(codec, kept)``.
+
+    The first file is read and compressed once, for all of them. Runs in workers.
+    """
+    with open(sources[0], "rb") as file:
         data = file.read()
     packed = compress.compressor(codec)(data)
-    if len(packed) > len(data) * compress.KEEP_RATIO:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dest)
-        return codec, source, False
-    manifest.atomic_write(dest, packed)
-    return codec, source, True
+    kept = len(packed) <= len(data) * compress.KEEP_RATIO
+    for source in sources:
+        dest = source + compress.SUFFIXES[codec]
+        if kept:
+            manifest.atomic_write(dest, packed)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+    return codec, kept
+
+
+def _run(
+    todo: dict[str, list[str]], codecs: list[str], jobs: int | None, root: str, result: Result
+) -> tuple[dict[str, list[str]], set[str]]:
+    """Compress each group of identical files with each codec in worker processes.
+
+    Returns the codecs kept by digest, and the digests that failed.
+    """
+    kept: dict[str, list[str]] = {}
+    failed: set[str] = set()
+    tasks = [(codec, digest) for digest in todo for codec in codecs]
+    if not tasks:
+        return kept, failed
+    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(_compress_one, codec, todo[digest]): digest for codec, digest in tasks
+        }
+        for future in concurrent.futures.as_completed(futures):
+            digest = futures[future]
+            try:
+                codec, kept_now = future.result()
+            except OSError as exc:
+                failed.add(digest)
+                name = os.path.relpath(todo[digest][0], root)
+                result.errors.append(f"{name}: cannot compress: {exc}")
+                continue
+            if kept_now:
+                kept.setdefault(digest, []).append(codec)
+                result.compressed += len(todo[digest])
+    return kept, failed
 
 
 def precompress(
@@ -70,13 +107,16 @@ def precompress(
 
     *codecs* defaults to every installed one; *jobs* to one worker process per core.
     Names ending in one of *skip_extensions* (``"map"`` or ``".map"``) are left alone.
+    Files with identical bytes (an unhashed copy and its hashed name, when no
+    reference was rewritten) are compressed once.
     """
     skipped_endings = tuple("." + ext.lower().lstrip(".") for ext in skip_extensions)
     codecs = compress.available() if codecs is None else codecs
     media = mediatypes.MediaTypes()
     record = _load(root)
     result = Result()
-    tasks: list[tuple[str, str]] = []
+    # digest -> the files with those bytes that need their variants made
+    todo: dict[str, list[str]] = {}
     digests: dict[str, str] = {}
     for name in sorted(set(names)):
         if not compress.worth_compressing(media.bare_type(name)) or (
@@ -104,32 +144,13 @@ def precompress(
         ):
             result.unchanged += 1
             continue
-        tasks.extend((codec, path) for codec in codecs)
-    outcome: dict[str, list[str]] = {}
-    done_ok: set[str] = set()
-    failed: set[str] = set()
-    if tasks:
-        workers = min(jobs or os.cpu_count() or 1, len(tasks))
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_compress_one, codec, path): path for codec, path in tasks}
-            for future in concurrent.futures.as_completed(futures):
-                path = futures[future]
-                try:
-                    codec, _, kept_now = future.result()
-                except OSError as exc:
-                    failed.add(path)
-                    result.errors.append(f"{os.path.relpath(path, root)}: cannot compress: {exc}")
-                    continue
-                done_ok.add(path)
-                if kept_now:
-                    outcome.setdefault(path, []).append(codec)
-                    result.compressed += 1
+        todo.setdefault(digest, []).append(path)
+    kept, failed = _run(todo, codecs, jobs, root, result)
     for name, digest in digests.items():
-        path = os.path.join(root, *name.split("/"))
-        if path in failed:
+        if digest in failed:
             record.pop(name, None)
-        elif path in done_ok:
-            record[name] = {"sha256": digest, "codecs": codecs, "kept": outcome.get(path, [])}
+        elif digest in todo and os.path.join(root, *name.split("/")) in todo[digest]:
+            record[name] = {"sha256": digest, "codecs": codecs, "kept": kept.get(digest, [])}
     manifest.atomic_write(
         os.path.join(root, RECORD), json.dumps(record, sort_keys=True, indent=0).encode()
     )

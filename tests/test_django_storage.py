@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -61,9 +62,13 @@ def test_hashed_names_and_every_coding(collected):
     assert (collected / precompress.RECORD).is_file()
 
 
-def test_module_imports_point_to_hashed_names(collected):
-    paths = json.loads((collected / "staticfiles.json").read_text())["paths"]
-    app = (collected / paths["js/app.js"]).read_text()
+def test_module_imports_point_to_hashed_names_when_asked(tmp_path):
+    collect(tmp_path / "off", STATICMW_JS_MODULES=False)  # Django's default
+    paths = json.loads((tmp_path / "off" / "staticfiles.json").read_text())["paths"]
+    assert 'from "./util.js"' in (tmp_path / "off" / paths["js/app.js"]).read_text()
+    collect(tmp_path, STATICMW_JS_MODULES=True)  # as the example project sets it
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    app = (tmp_path / paths["js/app.js"]).read_text()
     util_hashed = paths["js/util.js"].rpartition("/")[2]
     assert f'from "./{util_hashed}"' in app, app
 
@@ -72,10 +77,32 @@ def test_a_second_run_with_nothing_changed_compresses_nothing(tmp_path, caplog):
     collect(tmp_path)
     first = variants(tmp_path)
     assert first
+    manifest = (tmp_path / "staticfiles.json").read_bytes()
     with caplog.at_level(logging.INFO, logger="staticmw.django"):
         collect(tmp_path)
     assert variants(tmp_path) == first  # not one variant written again
     assert "staticmw: 0 variants written" in caplog.text
+    # Django's hashing pass is skipped too: same bytes, same manifest.
+    assert "nothing changed since the last collectstatic" in caplog.text
+    assert (tmp_path / "staticfiles.json").read_bytes() == manifest
+
+
+def test_a_changed_source_is_processed_again(tmp_path, caplog):
+    sources = tmp_path / "sources"
+    (sources / "extra").mkdir(parents=True)
+    (sources / "extra" / "x.css").write_text("a { color: red }\n" * 100)
+    root = tmp_path / "root"
+    dirs = [str(sources)]
+    collect(root, STATICFILES_DIRS=dirs)
+    old = json.loads((root / "staticfiles.json").read_text())["paths"]["extra/x.css"]
+    (sources / "extra" / "x.css").write_text("a { color: blue }\n" * 100)
+    later = (root / "extra" / "x.css").stat().st_mtime + 10  # collectstatic copies newer files
+    os.utime(sources / "extra" / "x.css", (later, later))
+    with caplog.at_level(logging.INFO, logger="staticmw.django"):
+        collect(root, STATICFILES_DIRS=dirs)
+    assert "nothing changed" not in caplog.text
+    new = json.loads((root / "staticfiles.json").read_text())["paths"]["extra/x.css"]
+    assert new != old and (root / (new + ".gz")).is_file()
 
 
 def test_variants_are_served_with_their_own_etags(collected):

@@ -44,3 +44,13 @@ def test_only_changed_or_missing_variants_are_redone(tmp_path):
 def test_an_unreadable_name_is_reported_not_raised(tmp_path):
     result = precompress.precompress(str(tmp_path), ["missing.css"], ["gzip"])
     assert result.errors and result.errors[0].startswith("missing.css: cannot read")
+
+
+def test_identical_files_share_one_compression(tmp_path):
+    write(tmp_path / "a.css", CSS)
+    write(tmp_path / "a.0123456789ab.css", CSS)  # a hashed copy with the same bytes
+    result = precompress.precompress(str(tmp_path), ["a.css", "a.0123456789ab.css"], ["gzip"])
+    assert result.compressed == 2
+    first = (tmp_path / "a.css.gz").read_bytes()
+    assert first == (tmp_path / "a.0123456789ab.css.gz").read_bytes()
+    assert gzip.decompress(first) == CSS

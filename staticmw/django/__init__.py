@@ -42,6 +42,7 @@ OWN_SETTINGS = (
     "STATICMW_USE_FINDERS",
     "STATICMW_KEEP_ONLY_HASHED_FILES",
     "STATICMW_SKIP_COMPRESS_EXTENSIONS",
+    "STATICMW_JS_MODULES",
 )
 
 # WhiteNoise's settings that mean the same here, honoured with a warning naming ours.

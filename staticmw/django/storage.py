@@ -2,7 +2,8 @@
 
 ``STORAGES = {"staticfiles": {"BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage"}}``.
 Hashing and reference rewriting are Django's (CSS ``url()`` and ``@import``, source
-maps, and JavaScript module imports, turned on here); precompression follows
+maps, and with ``STATICMW_JS_MODULES = True`` JavaScript module imports), skipped
+altogether when no collected file changed since the last run; precompression follows
 ``staticmw build``'s rules in worker processes, and a second ``collectstatic`` with
 nothing changed compresses nothing. ``STATICMW_KEEP_ONLY_HASHED_FILES = True`` deletes
 the unhashed copies; ``STATICMW_MANIFEST_STRICT`` sets Django's ``manifest_strict``;
@@ -11,14 +12,21 @@ the unhashed copies; ``STATICMW_MANIFEST_STRICT`` sets Django's ``manifest_stric
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.staticfiles import storage
 
 from .. import precompress
+from ..manifest import atomic_write
 from . import setting
+
+# What the last successful post-processing saw (a dotfile, so never served).
+STATE = ".staticmw-processed"
 
 log = logging.getLogger("staticmw.django")
 
@@ -26,11 +34,14 @@ log = logging.getLogger("staticmw.django")
 class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: ignore[misc]
     """Django's manifest storage, whose ``post_process`` also precompresses every file."""
 
-    support_js_module_import_aggregation = True
     # The codings to precompress; None means every one whose library is installed.
     codecs: list[str] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any):
+        # Django's rewriting of JavaScript module imports, opt-in as in Django: its
+        # patterns also match import-like text in comments and strings, and they are
+        # slow on modules with many exports.
+        self.support_js_module_import_aggregation = bool(setting("STATICMW_JS_MODULES", False))
         super().__init__(*args, **kwargs)
         strict = setting("STATICMW_MANIFEST_STRICT")
         if strict is not None:
@@ -40,9 +51,17 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
     ) -> Iterator[tuple[str, str | None, Any]]:
-        yield from super().post_process(paths, dry_run=dry_run, **options)
         if dry_run:
             return
+        state = self._state(paths)
+        if self._unchanged_since_last_run(state):
+            # Same bytes, same rules: Django would compute the very same manifest.
+            log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
+        else:
+            for processed in super().post_process(paths, dry_run=dry_run, **options):
+                if isinstance(processed[2], Exception):
+                    self._forget_state()
+                yield processed
         names = set(paths) | set(self.hashed_files.values())
         if self.keep_only_hashed_files:
             for name, hashed in self.hashed_files.items():
@@ -59,4 +78,45 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         )
         for error in result.errors:
             name = error.split(":", 1)[0]
+            self._forget_state()
             yield name, None, RuntimeError(error)
+        if not result.errors:
+            atomic_write(os.path.join(self.location, STATE), state.encode())
+
+    def _state(self, paths: dict[str, Any]) -> str:
+        """A digest of every collected file's bytes and of the rules that shape the manifest."""
+        digest = hashlib.sha256()
+        rules = (
+            self.manifest_version,
+            self.support_js_module_import_aggregation,
+            self.max_post_process_passes,
+            self.keep_intermediate_files,
+            repr(self.patterns),
+        )
+        digest.update(repr(rules).encode())
+        for name in sorted(paths):
+            digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                with open(self.path(name), "rb") as file:
+                    digest.update(hashlib.sha256(file.read()).digest())
+            except OSError:
+                digest.update(b"unreadable")
+        return digest.hexdigest()
+
+    def _unchanged_since_last_run(self, state: str) -> bool:
+        """Whether the last run saw exactly these bytes and every name it hashed is still there."""
+        try:
+            with open(os.path.join(self.location, STATE), "rb") as file:
+                previous = file.read().decode("ascii", "replace")
+        except OSError:
+            return False
+        hashed = self.hashed_files
+        return (
+            previous == state
+            and bool(hashed)
+            and all(os.path.isfile(self.path(name)) for name in hashed.values())
+        )
+
+    def _forget_state(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(self.location, STATE))

@@ -42,6 +42,8 @@ TEMPLATES = [
 # immutable for a year. Under DEBUG it serves mysite/static/ directly, no collectstatic needed.
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
+# Rewrite JavaScript module imports to hashed names too (Django's patterns; opt-in).
+STATICMW_JS_MODULES = True
 STORAGES = {
     "staticfiles": {
         "BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage",
