@@ -372,7 +372,40 @@ def _python_server(command: list[str], log: Path, peer: str, site: Path):
         procs.stop(process)
 
 
+# Granian's WSGI settings that matter on two cores (`make bench` sweeps them first for
+# the 1 KB file and records the outcome); the best is used for every peer.
+GRANIAN_SETTINGS = {
+    "2 workers, 1 blocking thread": ["--workers", "2", "--blocking-threads", "1"],
+    "2 workers, 2 blocking threads": ["--workers", "2", "--blocking-threads", "2"],
+    "1 worker, 2 runtime threads": ["--workers", "1", "--runtime-threads", "2"],
+}
+GRANIAN_CHOSEN = ["--workers", "2", "--blocking-threads", "1"]
+
+
+def granian_sweep(site: Path, seconds: float, repeats: int) -> dict:
+    """1 KB req/s of the bare app and staticmw under each Granian setting; keeps the best."""
+    rates: dict[str, dict[str, float]] = {}
+    path, headers = WORKLOADS["1 KB (200)"]
+    for label, settings in GRANIAN_SETTINGS.items():
+        GRANIAN_CHOSEN[:] = settings
+        for peer in ("bare", "staticmw"):
+            with gunicorn(peer, site, "granian") as port:
+                runs = [wrk(port, path, headers, seconds, 8)["rps"] for _ in range(repeats)]
+            rates.setdefault(label, {})[peer] = statistics.median(runs)
+    best = max(rates, key=lambda label: rates[label]["staticmw"])
+    GRANIAN_CHOSEN[:] = GRANIAN_SETTINGS[best]
+    return {"rates": rates, "chosen": best, "arguments": GRANIAN_SETTINGS[best]}
+
+
 def gunicorn(peer: str, site: Path, worker: str) -> contextlib.AbstractContextManager[int]:
+    """A WSGI server running a peer: Gunicorn sync or gthread, or Granian ("granian")."""
+    if worker == "granian":
+        command = [
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--working-dir", "{here}",
+            "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+            *GRANIAN_CHOSEN, "gunicorn_app:application",
+        ]  # fmt: skip
+        return _python_server(command, WORK / f"granian-wsgi-{peer}.log", peer, site)
     command = [
         sys.executable, "-m", "gunicorn", "--chdir", "{here}", "--bind", "127.0.0.1:{port}",
         "--workers", "2", "--log-level", "warning", "--backlog", "2048",
@@ -648,7 +681,9 @@ def report(data: dict) -> str:
     lines += _django_tables(data.get("django") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
-        mark = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
+        mark = {True: "yes", False: "**no**", None: "not measured", "recorded": "(recorded)"}[
+            target["met"]
+        ]
         lines.append(f"| {target['target']} | {target['measured']} | {mark} |")
     return "\n".join(lines) + "\n"
 
@@ -687,6 +722,31 @@ def _django_tables(django: dict) -> list[str]:
             lines.append(f"| {run_name} | {mine:.2f} | {other:.2f} | {_ratio(mine, other)} |")
         lines.append("")
     return lines
+
+
+def _granian_targets(add, serv: dict) -> None:
+    """Granian (WSGI): near the bare app, ahead of WhiteNoise, near nginx for big bodies."""
+    ours, bare, theirs = (
+        serv.get("staticmw (granian)"),
+        serv.get("bare (granian)"),
+        serv.get("whitenoise (granian)"),
+    )
+    nginx_row = serv.get("nginx")
+    if not ours:
+        return
+    for workload in ("1 KB (200)", "304 (If-None-Match)"):
+        if bare and bare.get(workload):
+            ratio = ours[workload]["rps"] / bare[workload]["rps"]
+            add(f"granian {workload} ≥ 0.95× bare app req/s", f"{ratio:.2f}×", ratio >= 0.95)
+    if theirs:
+        ratio = ours["1 KB (200)"]["rps"] / theirs["1 KB (200)"]["rps"]
+        add("granian 1 KB (200) ≥ 1.3× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 1.3)
+    if nginx_row:
+        ratio = ours["1 KB (200)"]["rps"] / nginx_row["1 KB (200)"]["rps"]
+        add("granian 1 KB (200) as a multiple of nginx", f"{ratio:.2f}×", "recorded")
+        for workload, limit in (("10 MiB (200)", 0.95), ("1 MiB range (206)", 0.9)):
+            ratio = ours[workload]["mbps"] / nginx_row[workload]["mbps"]
+            add(f"granian {workload} ≥ {limit}× nginx MiB/s", f"{ratio:.2f}×", ratio >= limit)
 
 
 def _django_targets(add, django: dict) -> None:
@@ -735,7 +795,7 @@ def _request_rate_targets(
 def targets(data: dict) -> list[dict]:
     found: list[dict] = []
 
-    def add(target: str, measured: str, met: bool | None) -> None:
+    def add(target: str, measured: str, met: bool | str | None) -> None:
         found.append({"target": target, "measured": measured, "met": met})
 
     proc = data.get("in_process") or {}
@@ -799,6 +859,7 @@ def targets(data: dict) -> list[dict]:
         for workload in ("10 MiB (200)", "1 MiB range (206)"):
             ratio = ours[workload]["mbps"] / serv["nginx"][workload]["mbps"]
             add(f"sync {workload} ≥ 0.95× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.95)
+    _granian_targets(add, serv)
     _django_targets(add, data.get("django") or {})
     start = data.get("startup") or {}
     big = start.get("staticmw", {}).get("100000")
@@ -852,14 +913,15 @@ def main(argv: list[str] | None = None) -> int:
         plan["served_names"] = ["bare", "staticmw"]
         plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi"]}
     elif args.quick:
-        plan = dict(rounds=5, scale=0.3, counts=[10_000], seconds=2, repeats=1, workers=["sync"])
+        plan = dict(rounds=5, scale=0.3, counts=[10_000], seconds=2, repeats=1)
+        plan["workers"] = ["sync", "granian"]
         plan["django_files"] = 400
         plan["served_names"] = ["bare", "staticmw", "whitenoise"]
         plan["asgi_servers"] = {"uvicorn": ["bare-asgi", "staticmw-asgi", "servestatic-asgi"]}
     else:
         plan = dict(rounds=9, scale=1.0, counts=[10_000, 100_000], seconds=3, repeats=3)
         plan["django_files"] = 2000
-        plan["workers"] = ["sync", "gthread"]
+        plan["workers"] = ["sync", "gthread", "granian"]
         plan["served_names"] = [n for n in names if not n.endswith("autorefresh")]
         plan["asgi_servers"] = {
             "uvicorn": ["bare-asgi", "staticmw-asgi", "servestatic-asgi", "starlette"],
@@ -889,6 +951,9 @@ def main(argv: list[str] | None = None) -> int:
         served_names = [n for n in plan["served_names"] if n in names]
         print(f"served: {', '.join(served_names)} ({', '.join(plan['workers'])})", file=sys.stderr)
         with_nginx = have_nginx and not args.smoke
+        if "granian" in plan["workers"]:
+            print("served: Granian settings, 1 KB", file=sys.stderr)
+            data["granian_settings"] = granian_sweep(site, plan["seconds"], plan["repeats"])
         data["served"] = served(
             site, served_names, plan["workers"], plan["seconds"], plan["repeats"], with_nginx
         )

@@ -178,7 +178,10 @@ def test_autorefresh_sees_new_variants(site, make):
     )
 
 
-def test_file_shrinking_mid_stream_aborts_instead_of_lying(site, make):
+def test_file_shrinking_mid_stream_aborts_instead_of_lying(site, make, monkeypatch):
+    from staticmw import bodies
+
+    monkeypatch.setattr(bodies, "BLOCK_SIZE", 16 * 1024)  # several blocks
     app = make()
     body = app(
         {"REQUEST_METHOD": "GET", "PATH_INFO": "/static/app.css", "wsgi.url_scheme": "http"},

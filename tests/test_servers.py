@@ -1,5 +1,5 @@
-"""One HTTP test set under every server we support: Gunicorn sync and gthread, Waitress
-and wsgiref for WSGI; Uvicorn, Hypercorn and Granian for ASGI. They decode paths and
+"""One HTTP test set under every server we support: Gunicorn sync and gthread, Waitress,
+wsgiref and Granian for WSGI; Uvicorn, Hypercorn and Granian for ASGI. They decode paths and
 handle file bodies differently; the answers must not differ."""
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ ASGI_SERVERS = {
 }  # fmt: skip
 
 
+GRANIAN_WSGI = [
+    sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+    "--port", "{port}", "--workers", "1", "wsgi_app:application",
+]  # fmt: skip
+
+
 def asgi_server(name: str, base) -> Server:
     return Server(base, [sys.executable, "-m", *ASGI_SERVERS[name], "asgi_app:application"], name)
 
@@ -65,6 +71,7 @@ SERVERS = {
     ),
     "waitress": lambda base: waitress(base, "wsgi_app:application"),
     "wsgiref": lambda base: wsgiref_server(base, "wsgi_app:application"),
+    "granian-wsgi": lambda base: Server(base, GRANIAN_WSGI, "granian-wsgi"),
     **{name: functools.partial(asgi_server, name) for name in ASGI_SERVERS},
 }
 
