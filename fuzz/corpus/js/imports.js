@@ -1,0 +1,3 @@
+import { a } from "./a.js";
+export * from "./b.js";
+import("./c.js");

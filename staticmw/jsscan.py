@@ -1,0 +1,261 @@
+"""Module specifiers in JavaScript source, found by a small lexer rather than a regular expression.
+
+The lexer knows strings, template literals (with nested ``${...}``), comments, regular
+expression literals and punctuators, so an ``import`` inside any of them is never taken
+for one. It reports the string literal of each static ``import ... from "x"``,
+``import "x"``, ``export ... from "x"`` and dynamic ``import("x")``, with its offsets
+and line, so a rewrite changes those literals and nothing else.
+
+A ``/`` after ``)`` is taken for division and after ``}`` for the start of a regular
+expression, which is right for real code except in contrived cases such as
+``if (x) /re/.test(y)`` or ``({}) / 2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+
+class Specifier(NamedTuple):
+    """One module specifier: the literal's span ``[start, end)`` (quotes included)."""
+
+    start: int
+    end: int
+    value: str
+    line: int
+    kind: str  # "import", "export", "side-effect" or "dynamic"
+
+
+class _Token(NamedTuple):
+    kind: str  # "name", "string", "punct", "template", "regex", "number"
+    start: int
+    end: int
+    text: str
+
+
+# After these keywords a "/" starts a regular expression, as after most punctuators.
+_REGEX_AFTER_KEYWORDS = frozenset(
+    {
+        "return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw",
+        "case", "do", "else", "yield", "await",
+    }
+)  # fmt: skip
+_NAME_START = frozenset("$_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NAME_PART = _NAME_START | frozenset("0123456789")
+_PUNCT_TWO = frozenset({"=>", "?.", "...", "**", "&&", "||", "??"})
+
+
+class _Lexer:
+    """Yields significant tokens; keeps a stack of open template substitutions."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.pos = 0
+        self.tokens: list[_Token] = []
+        # For each "{" seen: True when it opened a template's "${".
+        self.braces: list[bool] = []
+
+    def _regex_allowed(self) -> bool:
+        if not self.tokens:
+            return True
+        last = self.tokens[-1]
+        if last.kind == "name":
+            return last.text in _REGEX_AFTER_KEYWORDS
+        if last.kind in ("string", "number", "regex", "template"):
+            return False
+        return last.text not in (")", "]")
+
+    def run(self) -> list[_Token]:
+        source, size = self.source, len(self.source)
+        while self.pos < size:
+            char = source[self.pos]
+            if char in " \t\r\n\f\v\u00a0\u2028\u2029\ufeff":
+                self.pos += 1
+            elif source.startswith("//", self.pos):
+                end = source.find("\n", self.pos)
+                self.pos = size if end < 0 else end
+            elif source.startswith("/*", self.pos):
+                end = source.find("*/", self.pos + 2)
+                self.pos = size if end < 0 else end + 2
+            elif char in "'\"":
+                self._string(char)
+            elif char == "`":
+                self._template(self.pos + 1)
+            elif char == "}" and self.braces and self.braces[-1]:
+                self.braces.pop()
+                self._template(self.pos + 1)  # the template goes on after "${...}"
+            elif char == "/" and self._regex_allowed():
+                self._regex()
+            elif char in _NAME_START or ord(char) > 0x7F or char == "\\":
+                self._name()
+            elif char.isdigit() or (char == "." and source[self.pos + 1 : self.pos + 2].isdigit()):
+                self._number()
+            else:
+                self._punct(char)
+        return self.tokens
+
+    def _add(self, kind: str, start: int, end: int) -> None:
+        self.tokens.append(_Token(kind, start, end, self.source[start:end]))
+        self.pos = end
+
+    def _string(self, quote: str) -> None:
+        source, start = self.source, self.pos
+        index = start + 1
+        while index < len(source):
+            char = source[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == quote or char == "\n":
+                break
+            index += 1
+        self._add("string", start, min(index + 1, len(source)))
+
+    def _template(self, index: int) -> None:
+        """A template literal (or its part after ``}``) up to its end or to ``${``."""
+        source, start = self.source, index - 1
+        while index < len(source):
+            char = source[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == "`":
+                self._add("template", start, index + 1)
+                return
+            if source.startswith("${", index):
+                self._add("template", start, index + 2)
+                self.braces.append(True)
+                return
+            index += 1
+        self._add("template", start, len(source))
+
+    def _regex(self) -> None:
+        source, start = self.source, self.pos
+        index, in_class = start + 1, False
+        while index < len(source):
+            char = source[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == "\n":
+                break
+            if char == "[":
+                in_class = True
+            elif char == "]":
+                in_class = False
+            elif char == "/" and not in_class:
+                index += 1
+                while index < len(source) and source[index] in _NAME_PART:
+                    index += 1  # flags
+                break
+            index += 1
+        self._add("regex", start, min(index, len(source)))
+
+    def _name(self) -> None:
+        source, index = self.source, self.pos + 1
+        while index < len(source) and (
+            source[index] in _NAME_PART or ord(source[index]) > 0x7F or source[index] == "\\"
+        ):
+            index += 1
+        self._add("name", self.pos, index)
+
+    def _number(self) -> None:
+        source, index = self.source, self.pos + 1
+        while index < len(source) and (source[index] in _NAME_PART or source[index] == "."):
+            index += 1
+        self._add("number", self.pos, index)
+
+    def _punct(self, char: str) -> None:
+        if char == "{":
+            self.braces.append(False)
+        elif char == "}" and self.braces:
+            self.braces.pop()
+        for width in (3, 2):
+            if self.source[self.pos : self.pos + width] in _PUNCT_TWO:
+                self._add("punct", self.pos, self.pos + width)
+                return
+        self._add("punct", self.pos, self.pos + 1)
+
+
+def _literal_value(token: _Token) -> str | None:
+    """A plain string literal's value; ``None`` for one with escapes or left unclosed."""
+    text = token.text
+    if len(text) < 2 or text[-1] != text[0] or "\\" in text:
+        return None
+    return text[1:-1]
+
+
+def scan(source: str) -> list[Specifier]:
+    """Every module specifier written as a plain string literal, in source order."""
+    tokens = _Lexer(source).run()
+    found: list[Specifier] = []
+
+    def add(token: _Token, kind: str) -> None:
+        value = _literal_value(token)
+        if value is not None:
+            line = source.count("\n", 0, token.start) + 1
+            found.append(Specifier(token.start, token.end, value, line, kind))
+
+    for index, token in enumerate(tokens):
+        if token.kind != "name" or token.text not in ("import", "export"):
+            continue
+        if index and tokens[index - 1].text in (".", "?."):
+            continue  # a property named import, not the keyword
+        after = tokens[index + 1 : index + 2]
+        if not after:
+            continue
+        nxt = after[0]
+        if token.text == "import" and nxt.kind == "string":
+            add(nxt, "side-effect")
+        elif token.text == "import" and nxt.text == "(":
+            rest = tokens[index + 2 : index + 4]
+            if len(rest) == 2 and rest[0].kind == "string" and rest[1].text in (")", ","):
+                add(rest[0], "dynamic")
+        elif (token.text == "import" and (nxt.kind == "name" or nxt.text in ("{", "*"))) or (
+            token.text == "export" and nxt.text in ("{", "*")
+        ):
+            source_token = _from_clause(tokens, index + 1)
+            if source_token is not None:
+                add(source_token, token.text)
+    return found
+
+
+def _from_clause(tokens: list[_Token], index: int) -> _Token | None:
+    """The string after ``from`` that ends an import or export clause starting at *index*."""
+    depth = 0
+    for position in range(index, min(len(tokens), index + 2000)):
+        token = tokens[position]
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif depth <= 0 and token.text in (";", "="):
+            return None
+        elif (
+            depth <= 0
+            and token.kind == "name"
+            and token.text == "from"
+            and position + 1 < len(tokens)
+            and tokens[position + 1].kind == "string"
+        ):
+            return tokens[position + 1]
+        elif depth <= 0 and token.kind == "string":
+            return None
+    return None
+
+
+def rewrite(source: str, new_name: Callable[[Specifier], str | None]) -> str:
+    """*source* with each specifier that *new_name* maps replaced, quotes kept; nothing else."""
+    pieces, last = [], 0
+    for specifier in scan(source):
+        replacement = new_name(specifier)
+        if replacement is None or replacement == specifier.value:
+            continue
+        quote = source[specifier.start]
+        if any(char in replacement for char in (quote, "\\", "\n", "\r")):
+            raise ValueError(f"cannot write {replacement!r} inside a {quote}-quoted specifier")
+        pieces += [source[last : specifier.start], quote, replacement, quote]
+        last = specifier.end
+    pieces.append(source[last:])
+    return "".join(pieces)
