@@ -1,5 +1,6 @@
-"""Find and rewrite references between assets: ``url()`` and ``@import`` in CSS, and
-``sourceMappingURL`` in CSS and JavaScript, so hashed files point at hashed files.
+"""Find and rewrite references between assets: ``url()`` and ``@import`` in CSS, relative
+module specifiers in JavaScript (static and dynamic imports, re-exports), and
+``sourceMappingURL`` in both, so hashed files point at hashed files.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import posixpath
 import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlsplit
+
+from . import jsscan
 
 _COMMENT = re.compile(rb"/\*.*?\*/", re.S)
 _CSS_URL = re.compile(
@@ -71,6 +74,7 @@ def find_references(name: str, content: bytes) -> list[Reference]:
         spans += [_group(m) for m in _CSS_SOURCEMAP.finditer(content)]
     elif lowered.endswith(REWRITABLE_EXTENSIONS):
         spans += [_group(m) for m in _JS_SOURCEMAP.finditer(content)]
+        spans += _module_specifiers(content)
     references = []
     for start, end in sorted(set(spans)):
         url = content[start:end].decode("utf-8", "replace").strip()
@@ -78,6 +82,23 @@ def find_references(name: str, content: bytes) -> list[Reference]:
             line = content.count(b"\n", 0, start) + 1
             references.append(Reference(start, end, url, line))
     return references
+
+
+def _module_specifiers(content: bytes) -> list[tuple[int, int]]:
+    """Byte spans of relative module specifiers (``./x.js``, ``../y.js``), quotes excluded.
+
+    Bare names (``"chart"``, for an import map), absolute URLs and ``data:`` URLs
+    are not files of the build and are left alone.
+    """
+    if b"import" not in content and b"export" not in content:
+        return []
+    text = content.decode("utf-8", "surrogateescape")
+    spans = []
+    for specifier in jsscan.scan(text):
+        if specifier.value.startswith(("./", "../")):
+            start = len(text[: specifier.start + 1].encode("utf-8", "surrogateescape"))
+            spans.append((start, start + len(specifier.value.encode("utf-8", "surrogateescape"))))
+    return spans
 
 
 def local_target(referrer: str, url: str) -> str | None:

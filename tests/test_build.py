@@ -627,3 +627,50 @@ def test_an_unreadable_source_is_reported_once(tmp_path):
     assert not report.ok
     assert [e for e in report.errors if "cannot read" in e and "base.css" in e]
     assert not [w for w in report.warnings if "not found" in w]
+
+
+# -- JavaScript modules ----------------------------------------------------------------
+
+MODULE_BODY = b"export const pad = 1;\n" * 50
+
+
+def test_module_imports_point_to_hashed_names_and_cascade(tmp_path):
+    src = tmp_path / "src"
+    write(
+        src / "js" / "app.js", b'import { b } from "./lib/b.js";\nimport "chart";\n' + MODULE_BODY
+    )
+    write(src / "js" / "lib" / "b.js", b'export { c as b } from "./c.mjs";\n' + MODULE_BODY)
+    write(src / "js" / "lib" / "c.mjs", b"export const c = 1;\n" + MODULE_BODY)
+    write(src / "js" / "lazy.js", b'const m = import("./lib/c.mjs"); // import "./gone.js"\n')
+    assert run(tmp_path).ok
+    files = load(tmp_path)["files"]
+    out = tmp_path / "out"
+    app = (out / files["js/app.js"]["hashed"]).read_text()
+    b_hashed = files["js/lib/b.js"]["hashed"].rpartition("/")[2]
+    c_hashed = files["js/lib/c.mjs"]["hashed"].rpartition("/")[2]
+    assert f'from "./lib/{b_hashed}"' in app and 'import "chart"' in app  # bare: left alone
+    assert f'from "./{c_hashed}"' in (out / files["js/lib/b.js"]["hashed"]).read_text()
+    lazy = (out / files["js/lazy.js"]["hashed"]).read_text()
+    assert f'import("./lib/{c_hashed}")' in lazy and '// import "./gone.js"' in lazy
+    # A change in the deepest module renames every module above it.
+    first = {name: files[name]["hashed"] for name in ("js/app.js", "js/lib/b.js", "js/lazy.js")}
+    write(src / "js" / "lib" / "c.mjs", b"export const c = 2;\n" + MODULE_BODY)
+    assert run(tmp_path).ok
+    files = load(tmp_path)["files"]
+    for name, old in first.items():
+        assert files[name]["hashed"] != old, name
+
+
+def test_module_import_of_a_missing_file_names_file_and_line(tmp_path):
+    write(tmp_path / "src" / "app.js", b"// entry\nimport { x } from './nope.js';\n")
+    report = run(tmp_path)
+    assert report.ok and any("app.js:2: './nope.js' not found" in w for w in report.warnings)
+    strict = run(tmp_path, strict=True)
+    assert not strict.ok and any("app.js:2" in e for e in strict.errors)
+
+
+def test_module_cycles_are_reported_not_followed(tmp_path):
+    write(tmp_path / "src" / "a.js", b'import "./b.js";\n' + MODULE_BODY)
+    write(tmp_path / "src" / "b.js", b'import "./a.js";\n' + MODULE_BODY)
+    report = run(tmp_path)
+    assert report.ok and any("references it back" in w for w in report.warnings)
