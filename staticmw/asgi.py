@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -104,9 +104,25 @@ def asgi_request(scope: Scope, path: str) -> Request:
     return request
 
 
-async def _in_thread(function: Callable[..., _T], *args: Any) -> _T:
+async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` in the loop's default thread pool, so the loop never waits on it."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, functools.partial(function, *args))
+
+
+async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
+    """The blocks of a file body, each read off the loop; the descriptor is released at the
+    end, on an error, or when the iteration is closed early."""
+    body.block_size = BLOCK_SIZE
+    blocks: Iterator[bytes] = iter(body)
+    try:
+        while True:
+            block = await in_thread(next, blocks, None)
+            if block is None:
+                return
+            yield block
+    finally:
+        await in_thread(body.close)
 
 
 class StaticMiddleware(StaticFiles):
@@ -146,7 +162,7 @@ class StaticMiddleware(StaticFiles):
         answer = self.answer_from_memory(request)
         if answer is None:
             pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
-            answer = await _in_thread(self._answer_off_loop, request, pathsend)
+            answer = await in_thread(self._answer_off_loop, request, pathsend)
             if answer is None:
                 await self.app(scope, receive, send)
                 return
@@ -189,22 +205,23 @@ async def _stream(send: Send, receive: Receive, plan: Plan, body: FileBody) -> N
 
     The descriptor is released whatever happens.
     """
-    body.block_size = BLOCK_SIZE
     gone = asyncio.Event()
     watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
-    blocks: Iterator[bytes] = iter(body)
+    blocks = file_blocks(body)
     try:
         start = {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
         await send(start)
-        while not gone.is_set():
-            block = await _in_thread(next, blocks, None)
-            if block is None:
-                await send({"type": "http.response.body", "body": b""})
+        async for block in blocks:
+            if gone.is_set():
                 break
             await send({"type": "http.response.body", "body": block, "more_body": True})
+        else:
+            await send({"type": "http.response.body", "body": b""})
     finally:
         watcher.cancel()
-        await _in_thread(body.close)
+        await blocks.aclose()
+        if body.fileno() >= 0:  # the start was never sent: no block was read
+            await in_thread(body.close)
 
 
 async def _zerocopy(send: Send, plan: Plan, body: FileBody) -> None:
@@ -221,7 +238,7 @@ async def _zerocopy(send: Send, plan: Plan, body: FileBody) -> None:
         await send(start)
         await send({"type": _ZEROCOPY, "file": file, "offset": offset, "count": count})
     finally:
-        await _in_thread(file.close)
+        await in_thread(file.close)
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:

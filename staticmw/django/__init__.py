@@ -13,11 +13,10 @@ for its system checks and a ``runserver`` that leaves static files to the middle
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,10 +26,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
-from ..bodies import BLOCK_SIZE, FileBody, FileChangedError
+from ..asgi import file_blocks, in_thread
+from ..bodies import BLOCK_SIZE
 from ..core import Answer, StaticFiles
 from ..middleware import StaticMiddleware, honours_content_length, no_application, wsgi_request
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
+from ..plan import Plan
 
 log = logging.getLogger("staticmw.django")
 
@@ -202,58 +203,34 @@ class _FileResponse(StreamingHttpResponse):  # type: ignore[misc]
     block_size = BLOCK_SIZE
 
 
-def _span(file: io.FileIO, length: int) -> Iterator[bytes]:
-    """The span read through Python, when no file wrapper takes the file."""
-    while length > 0:
-        chunk = file.read(min(BLOCK_SIZE, length))
-        if not chunk:
-            raise FileChangedError(f"file shrank while being sent ({length} bytes short)")
-        length -= len(chunk)
-        yield chunk
+def _memory_response(plan: Plan, body: list[bytes]) -> HttpResponseBase:
+    return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
 
 
 def sync_response(answer: Answer, environ: Any) -> HttpResponseBase:
     """A Django response for a WSGI (or sync) request."""
     plan, body = answer
     if isinstance(body, list):
-        return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
+        return _memory_response(plan, body)
     span = body.span
     wrapper = environ.get("wsgi.file_wrapper") if environ is not None else None
     if span is not None and wrapper is not None and honours_content_length(wrapper):
-        offset, length = span
-        file = io.FileIO(body.detach(), "rb", closefd=True)
-        file.seek(offset)
-        response = _FileResponse(_span(file, length), status=plan.status)
+        # The body itself streams when no file wrapper takes the file; the file
+        # object shares its descriptor, which closing the body releases.
+        file = io.FileIO(body.fileno(), "rb", closefd=False)
+        file.seek(span[0])
+        response = _FileResponse(body, status=plan.status)
         response.file_to_stream = file
-        response._resource_closers.append(file.close)
         return _headers(response, plan.headers)
     return _headers(StreamingHttpResponse(body, status=plan.status), plan.headers)
-
-
-async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-
-async def _blocks(body: FileBody) -> AsyncIterator[bytes]:
-    """A file body read off the event loop; the descriptor is released at the end or on cancel."""
-    blocks = iter(body)
-    try:
-        while True:
-            block = await _in_thread(next, blocks, None)
-            if block is None:
-                return
-            yield block
-    finally:
-        await _in_thread(body.close)
 
 
 def async_response(answer: Answer) -> HttpResponseBase:
     """A Django response for an ASGI request: file bodies are async iterators."""
     plan, body = answer
     if isinstance(body, list):
-        return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
-    body.block_size = 512 * 1024
-    response = StreamingHttpResponse(_blocks(body), status=plan.status)
+        return _memory_response(plan, body)
+    response = StreamingHttpResponse(file_blocks(body), status=plan.status)
     response._resource_closers.append(body.close)
     return _headers(response, plan.headers)
 
@@ -326,7 +303,7 @@ class StaticFilesMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
         if static is None:
-            static = await _in_thread(self._current)
+            static = await in_thread(self._current)
         path = self._path(request)
         response: Awaitable[HttpResponseBase]
         if static is None or not static.handles(path):
@@ -335,7 +312,7 @@ class StaticFilesMiddleware:
         ours = wsgi_request(request.META, path)
         answer = static.answer_from_memory(ours)
         if answer is None:
-            answer = await _in_thread(static.answer, ours)
+            answer = await in_thread(static.answer, ours)
         if answer is None:
             response = self.get_response(request)
             return await response
