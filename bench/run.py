@@ -389,7 +389,7 @@ def granian_sweep(site: Path, seconds: float, repeats: int) -> dict:
     for label, settings in GRANIAN_SETTINGS.items():
         GRANIAN_CHOSEN[:] = settings
         for peer in ("bare", "staticmw"):
-            with gunicorn(peer, site, "granian") as port:
+            with wsgi_server(peer, site, "granian") as port:
                 runs = [wrk(port, path, headers, seconds, 8)["rps"] for _ in range(repeats)]
             rates.setdefault(label, {})[peer] = statistics.median(runs)
     best = max(rates, key=lambda label: rates[label]["staticmw"])
@@ -397,7 +397,7 @@ def granian_sweep(site: Path, seconds: float, repeats: int) -> dict:
     return {"rates": rates, "chosen": best, "arguments": GRANIAN_SETTINGS[best]}
 
 
-def gunicorn(peer: str, site: Path, worker: str) -> contextlib.AbstractContextManager[int]:
+def wsgi_server(peer: str, site: Path, worker: str) -> contextlib.AbstractContextManager[int]:
     """A WSGI server running a peer: Gunicorn sync or gthread, or Granian ("granian")."""
     if worker == "granian":
         command = [
@@ -548,7 +548,7 @@ def served(site: Path, names: list[str], workers: list[str], seconds: float, rep
     results: dict[str, dict[str, dict]] = {}
     for worker in workers:
         for name in names:
-            with gunicorn(name, site, worker) as port:
+            with wsgi_server(name, site, worker) as port:
                 results[f"{name} ({worker})"] = measure(port, seconds, repeats)
     if with_nginx:
         with nginx(site) as port:

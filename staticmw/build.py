@@ -292,8 +292,8 @@ def compress_file(codec: str, source: str | bytes, dest: str | None) -> int | No
     else:
         with open(source, "rb") as handle:
             data = handle.read()
-    packed = compress.compressor(codec)(data)
-    if len(packed) > len(data) * compress.KEEP_RATIO:
+    packed = compress.variant(codec, data)
+    if packed is None:
         return None
     if dest is not None:
         manifest.atomic_write(dest, packed)

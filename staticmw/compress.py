@@ -103,6 +103,12 @@ def compressor(codec: str) -> Callable[[bytes], bytes]:
     raise ValueError(f"unknown codec {codec!r}; choose from {', '.join(ALL_CODECS)}")
 
 
+def variant(codec: str, data: bytes) -> bytes | None:
+    """*data* compressed with *codec*, or ``None`` when that would not be worth keeping."""
+    packed = compressor(codec)(data)
+    return None if len(packed) > len(data) * KEEP_RATIO else packed
+
+
 def available() -> list[str]:
     """The codecs whose libraries are installed, in preference order."""
     found = []

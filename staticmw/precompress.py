@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import compress, manifest, mediatypes
@@ -31,7 +31,8 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
 
-def _digest(path: str) -> str:
+def file_digest(path: str) -> str:
+    """The SHA-256 of a file's bytes, in hex, as the record keeps it."""
     with open(path, "rb") as file:
         return hashlib.sha256(file.read()).hexdigest()
 
@@ -52,16 +53,15 @@ def _compress_one(codec: str, sources: list[str]) -> tuple[str, bool]:
     """
     with open(sources[0], "rb") as file:
         data = file.read()
-    packed = compress.compressor(codec)(data)
-    kept = len(packed) <= len(data) * compress.KEEP_RATIO
+    packed = compress.variant(codec, data)
     for source in sources:
         dest = source + compress.SUFFIXES[codec]
-        if kept:
+        if packed is not None:
             manifest.atomic_write(dest, packed)
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dest)
-    return codec, kept
+    return codec, packed is not None
 
 
 def _run(
@@ -102,14 +102,17 @@ def precompress(
     codecs: list[str] | None = None,
     jobs: int | None = None,
     skip_extensions: Iterable[str] = (),
+    known: Mapping[str, str] | None = None,
 ) -> Result:
     """Compress each of *names* (paths relative to *root*, ``/``-separated) with *codecs*.
 
     *codecs* defaults to every installed one; *jobs* to one worker process per core.
     Names ending in one of *skip_extensions* (``"map"`` or ``".map"``) are left alone.
     Files with identical bytes (an unhashed copy and its hashed name, when no
-    reference was rewritten) are compressed once.
+    reference was rewritten) are compressed once. *known* gives :func:`file_digest`
+    values the caller has already computed, by name, so those files are not read again.
     """
+    known = known or {}
     skipped_endings = tuple("." + ext.lower().lstrip(".") for ext in skip_extensions)
     codecs = compress.available() if codecs is None else codecs
     media = mediatypes.MediaTypes()
@@ -126,7 +129,7 @@ def precompress(
             continue
         path = os.path.join(root, *name.split("/"))
         try:
-            digest = _digest(path)
+            digest = known.get(name) or file_digest(path)
         except OSError as exc:
             result.errors.append(f"{name}: cannot read: {exc}")
             continue

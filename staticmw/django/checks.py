@@ -29,7 +29,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     else:
-        before = [name for name in middleware[: middleware.index(MIDDLEWARE)]]
+        before = middleware[: middleware.index(MIDDLEWARE)]
         answering = [name for name in before if name not in MAY_PRECEDE]
         if answering:
             found.append(

@@ -53,7 +53,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
     ) -> Iterator[tuple[str, str | None, Any]]:
         if dry_run:
             return
-        state = self._state(paths)
+        state, digests = self._state(paths)
         if self._unchanged_since_last_run(state):
             # Same bytes, same rules: Django would compute the very same manifest.
             log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
@@ -69,7 +69,9 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
                     self.delete(name)
                     names.discard(name)
         skip = setting("STATICMW_SKIP_COMPRESS_EXTENSIONS", ())
-        result = precompress.precompress(self.location, names, self.codecs, skip_extensions=skip)
+        result = precompress.precompress(
+            self.location, names, self.codecs, skip_extensions=skip, known=digests
+        )
         log.info(
             "staticmw: %d variants written, %d files unchanged, %d not compressible",
             result.compressed,
@@ -83,8 +85,9 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         if not result.errors:
             atomic_write(os.path.join(self.location, STATE), state.encode())
 
-    def _state(self, paths: dict[str, Any]) -> str:
-        """A digest of every collected file's bytes and of the rules that shape the manifest."""
+    def _state(self, paths: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """A digest of every collected file's bytes and of the rules that shape the manifest,
+        and each file's own digest (which precompression reuses)."""
         digest = hashlib.sha256()
         rules = (
             self.manifest_version,
@@ -94,14 +97,16 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             repr(self.patterns),
         )
         digest.update(repr(rules).encode())
+        files: dict[str, str] = {}
         for name in sorted(paths):
             digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
             try:
-                with open(self.path(name), "rb") as file:
-                    digest.update(hashlib.sha256(file.read()).digest())
+                files[name] = precompress.file_digest(self.path(name))
             except OSError:
                 digest.update(b"unreadable")
-        return digest.hexdigest()
+            else:
+                digest.update(files[name].encode())
+        return digest.hexdigest(), files
 
     def _unchanged_since_last_run(self, state: str) -> bool:
         """Whether the last run saw exactly these bytes and every name it hashed is still there."""
