@@ -17,11 +17,11 @@ import os
 import posixpath
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import compress, manifest, rewrite
+from . import compress, importmap, jsscan, manifest, rewrite
 from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
 from .paths import ALL_SIDECAR_SUFFIXES, is_within, sidecar_original
@@ -55,6 +55,7 @@ class BuildConfig:
     dry_run: bool = False
     django_manifest: bool = False
     jobs: int = 0  # 0: one per core
+    importmap: Mapping[str, str] = field(default_factory=dict)  # bare name -> module path
 
 
 @dataclass
@@ -210,6 +211,8 @@ class _File:
     content: bytes | None = None  # rewritten content, for CSS/JS only
     digest: str = ""
     hashed: str = ""
+    specifiers: list[jsscan.Specifier] = field(default_factory=list)  # modules only
+    integrity: str = ""  # modules only
 
 
 def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, _File]:
@@ -231,7 +234,13 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
         except OSError as exc:
             report.errors.append(f"{item.source}: cannot read: {exc.strerror or exc}")
             unreadable.add(item.name)
-    references = {name: rewrite.find_references(name, data) for name, data in raw.items()}
+    for name, data in raw.items():
+        if importmap.is_module(name):
+            files[name].specifiers = rewrite.module_specifiers(data)
+    references = {
+        name: rewrite.find_references(name, data, files[name].specifiers)
+        for name, data in raw.items()
+    }
     targets: dict[str, list[str | None]] = {}
     deps: dict[str, list[str]] = {}
     for name, refs in references.items():
@@ -262,7 +271,37 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
         item.content = None if content == raw[name] else content
         item.digest = hashlib.sha256(content).hexdigest()
         item.hashed = hashed_name(name, item.digest)
+        if importmap.is_module(name):
+            item.integrity = importmap.integrity(content)
     return {name: item for name, item in files.items() if item.hashed}
+
+
+def _written_names(config: BuildConfig) -> list[str]:
+    """The files the build writes at the top of its output, besides the assets."""
+    names = [manifest.MANIFEST_NAME, importmap.IMPORTMAP_NAME]
+    return [*names, manifest.DJANGO_MANIFEST_NAME] if config.django_manifest else names
+
+
+def _import_map(
+    files: dict[str, _File], declared: Mapping[str, str], report: Report
+) -> importmap.ImportMap | None:
+    """The record of the build's modules and their static imports; ``None`` without modules."""
+    modules: dict[str, importmap.Module] = {}
+    bare_imports: dict[str, list[tuple[int, str]]] = {}
+
+    def resolve(target: str) -> str | None:
+        return target if target in files and importmap.is_module(target) else None
+
+    for name, item in files.items():
+        if importmap.is_module(name):
+            imports, bare_imports[name] = importmap.static_links(name, item.specifiers, resolve)
+            modules[name] = importmap.Module(item.hashed, item.integrity, tuple(imports))
+    if not modules and not declared:
+        return None
+    record, errors, warnings = importmap.ImportMap.for_build(modules, declared, bare_imports)
+    report.errors += errors
+    report.warnings += warnings
+    return record
 
 
 def _same_file(path: str, size: int, digest: str | None) -> bool:
@@ -398,9 +437,16 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         _remove_leftovers(out)
     old_outputs, old_entries, old_codecs = _previous(out)
 
+    declared = importmap.check_declared(config.importmap)
     collected = collect(config.sources, config.exclude, report)
+    for reserved in _written_names(config):
+        if reserved in collected:
+            report.warnings.append(
+                f"{collected.pop(reserved)}: skipped; the build writes its own {reserved!r}"
+            )
     files = _plan(collected, report, config.strict)
     report.files = len(files)
+    modules = _import_map(files, declared, report)
     if report.errors:
         report.warnings.append("nothing written because of errors")
         report.seconds = time.perf_counter() - started
@@ -549,6 +595,8 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         if config.django_manifest:
             names = {name: entry["hashed"] for name, entry in entries.items()}
             manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
+        if modules is not None:
+            manifests[importmap.IMPORTMAP_NAME] = modules.dump()
         for name, data in manifests.items():
             path = os.path.join(out, name)
             if _would_change(path, data) if config.dry_run else manifest.atomic_write(path, data):

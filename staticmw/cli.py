@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TextIO
 
 from . import __version__, compress
 from .build import BuildConfig, BuildError, OutputError, Report, build
+from .importmap import ImportMapError, load_declarations, parse_declarations
+
+CONFIG_NAME = "staticmw.toml"
 
 
 def _size(n: int) -> str:
@@ -119,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="worker processes (default: cores)"
     )
+    b.add_argument("--importmap-entry", action="append", default=[], metavar="NAME=PATH",
+                   help="a bare module name for the import map, e.g. chart=vendor/chart.js; "
+                   "NAME/=DIR/ maps a folder (repeatable)")  # fmt: skip
+    b.add_argument("--config", metavar="FILE",
+                   help="read [importmap] from FILE (default: ./staticmw.toml)")  # fmt: skip
     b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     b.add_argument("--quiet", action="store_true", help="only errors")
     v = commands.add_parser(
@@ -301,6 +310,17 @@ def check(args: argparse.Namespace) -> int:
     return 1 if warnings else 0
 
 
+def _declared_imports(config: str | None, entries: Sequence[str]) -> dict[str, str]:
+    """Bare names from the config file, then from ``--importmap-entry`` (which wins)."""
+    declared: dict[str, str] = {}
+    if config is None and os.path.isfile(CONFIG_NAME):
+        config = CONFIG_NAME
+    if config is not None:
+        declared.update(load_declarations(config))
+    declared.update(parse_declarations(entries))
+    return declared
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
     args = _parser().parse_args(argv)
@@ -320,7 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs < 0:
         print("staticmw: --jobs must be >= 0", file=sys.stderr)
         return 2
+    try:
+        declared = _declared_imports(args.config, args.importmap_entry)
+    except ImportMapError as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
     config = BuildConfig(
+        importmap=declared,
         sources=args.sources,
         out=args.out,
         exclude=args.exclude,

@@ -12,10 +12,11 @@ import errno
 import logging
 import os
 import stat
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from . import encodings, responses
+from . import encodings, importmap, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
@@ -24,7 +25,7 @@ from .mounts import ManifestOption, MountInfo, Mounts, Redirect
 from .options import ConfigurationError, Options, check_option_names
 from .plan import Plan
 from .request import Request
-from .urls import StaticURLs, check_static_host
+from .urls import StaticURLs, check_static_host, join
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -144,6 +145,36 @@ class StaticFiles:
         """
         fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
         return self._mounts.static_url(name, fallback)
+
+    def importmap_tag(
+        self,
+        entry: str | None = None,
+        *,
+        script: bool = True,
+        nonce: str | None = None,
+        integrity: bool = True,
+    ) -> str:
+        """HTML for a page's JavaScript modules, from the build's ``importmap.json``.
+
+        ``<script type="importmap">`` mapping every module's plain URL and each declared
+        bare name to the hashed URL (with SRI integrity), ``<link rel="modulepreload">``
+        for what the logical name *entry* imports statically, and ``<script type="module">``
+        for *entry* (not with ``script=False``: then the entry is preloaded too). URLs are
+        on ``static_host`` when set. *nonce* goes on the script elements for a CSP.
+        """
+        maps = [
+            (m.importmap, partial(join, m.urls.host, m.prefix))
+            for m in self._mounts.added
+            if m.importmap is not None
+        ]
+        return importmap.render(
+            maps,
+            entry,
+            fallback=self.static_url,
+            script=script,
+            nonce=nonce,
+            with_integrity=integrity,
+        )
 
     @property
     def roots(self) -> list[tuple[str, str]]:

@@ -21,22 +21,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask.cli import with_appcontext
+from markupsafe import Markup
 
 from .build import BuildConfig, BuildError, build
 from .compress import CodecUnavailable
+from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, render
 from .manifest import MANIFEST_NAME, Manifest
 from .middleware import StaticMiddleware, no_application
 from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
-from .urls import NotInManifest, check_static_host
+from .urls import NotInManifest, check_static_host, join
 
 log = logging.getLogger("staticmw.flask")
 
 # The build manages the manifest here, so that one option is not taken from config.
 OPTIONS = tuple(name for name in KEYWORD_OPTIONS if name != "manifest")
 # Settings of the extension itself, beside one per option.
-SETTINGS = (*setting_names(OPTIONS), "STATICMW_ROOT", "STATICMW_DEVELOPMENT")
+SETTINGS = (*setting_names(OPTIONS), "STATICMW_ROOT", "STATICMW_DEVELOPMENT", "STATICMW_IMPORTMAP")
 
 
 def validate(app: Flask, defaults: dict[str, Any]) -> None:
@@ -49,6 +51,21 @@ def validate(app: Flask, defaults: dict[str, Any]) -> None:
         key = "STATICMW_" + option.upper()
         if key in app.config:
             _check_option(option, app.config[key], f"app.config[{key!r}]")
+    declared_imports(app)
+
+
+def declared_imports(app: Flask) -> dict[str, str]:
+    """``STATICMW_IMPORTMAP``: bare module name -> file path below the app's URL root
+    (``{"chart": "static/vendor/chart.js"}``), checked."""
+    declared = app.config.get("STATICMW_IMPORTMAP", {})
+    if not isinstance(declared, dict):
+        raise ConfigurationError(
+            f"staticmw: app.config['STATICMW_IMPORTMAP'] must be a dict, got {declared!r}"
+        )
+    try:
+        return check_declared(declared)
+    except ImportMapError as exc:
+        raise ConfigurationError(f"staticmw: app.config['STATICMW_IMPORTMAP']: {exc}") from None
 
 
 def _check_option(option: str, value: Any, where: str) -> None:
@@ -92,6 +109,7 @@ class _State:
         self.lock = threading.Lock()
         self.static: StaticMiddleware | None = None
         self.manifest: Manifest | None = None
+        self.importmap: ImportMap | None = None
         self.loaded = False
         self.prefixes: dict[str, str] = {}
 
@@ -120,8 +138,12 @@ class _State:
             if self.loaded:
                 return
             path = os.path.join(self.app.config["STATICMW_ROOT"], MANIFEST_NAME)
+            self.manifest = self.importmap = None
             if os.path.isfile(path) and not self.development():
                 self.manifest = Manifest.load(path)
+                modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
+                if os.path.isfile(modules):
+                    self.importmap = ImportMap.load(modules)
             self.prefixes = {endpoint: prefix for endpoint, prefix, _ in static_mounts(self.app)}
             self.loaded = True
 
@@ -170,6 +192,42 @@ class _State:
             log.warning("staticmw: %r is not in the manifest; using its unhashed URL", logical)
             return
         values["filename"] = hashed[len(sub) + 1 :] if sub else hashed
+
+    def importmap_tag(
+        self,
+        filename: str | None = None,
+        endpoint: str = "static",
+        *,
+        script: bool = True,
+        nonce: str | None = None,
+        integrity: bool = True,
+    ) -> Markup:
+        """The page's import map, preloads and entry module (see ``StaticFiles.importmap_tag``).
+
+        *filename* is as in ``url_for(endpoint, filename=...)``. Without a build (or in
+        development) the map holds ``STATICMW_IMPORTMAP``'s names at their plain URLs.
+        """
+        self.load()
+        entry = None
+        if filename is not None:
+            sub = _sub_path(self.prefixes.get(endpoint, "/static/"))
+            entry = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+        record = self.importmap or ImportMap.plain(declared_imports(self.app))
+        root = (request.script_root if has_request_context() else "") + "/"
+        host = check_static_host(self.options().get("static_host"))
+
+        def url(name: str) -> str:
+            return join(host, root, name)
+
+        html = render(
+            [(record, url)],
+            entry,
+            fallback=lambda _: url_for(endpoint, filename=filename),
+            script=script,
+            nonce=nonce,
+            with_integrity=integrity,
+        )
+        return Markup(html)
 
 
 class _Wrapper:
@@ -222,6 +280,7 @@ class StaticMW:
         app.url_for = url_for  # type: ignore[method-assign]
         if "jinja_env" in app.__dict__:  # created already: it holds the old method
             app.jinja_env.globals["url_for"] = url_for
+        app.add_template_global(state.importmap_tag, "importmap_tag")
         app.cli.add_command(staticmw_cli)
 
 
@@ -250,6 +309,7 @@ def build_command(
         raise click.ClickException("this app has no static folder to build")
     chosen = None if codecs is None else [c for c in codecs.split(",") if c and c != "none"]
     config = BuildConfig(
+        importmap=declared_imports(app),
         sources=sources,
         out=app.config["STATICMW_ROOT"],
         strict=strict,

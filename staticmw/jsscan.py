@@ -3,8 +3,9 @@
 The lexer knows strings, template literals (with nested ``${...}``), comments, regular
 expression literals and punctuators, so an ``import`` inside any of them is never taken
 for one. It reports the string literal of each static ``import ... from "x"``,
-``import "x"``, ``export ... from "x"`` and dynamic ``import("x")``, with its offsets
-and line, so a rewrite changes those literals and nothing else.
+``import "x"``, ``export ... from "x"``, dynamic ``import("x")`` and module-relative
+``new URL("x", import.meta.url)``, with its offsets and line, so a rewrite changes those
+literals and nothing else.
 
 A ``/`` after ``)`` is taken for division and after ``}`` for the start of a regular
 expression, which is right for real code except in contrived cases such as
@@ -24,7 +25,7 @@ class Specifier(NamedTuple):
     end: int
     value: str
     line: int
-    kind: str  # "import", "export", "side-effect" or "dynamic"
+    kind: str  # "import", "export", "side-effect", "dynamic" or "url" (new URL(...))
 
 
 class _Token(NamedTuple):
@@ -198,6 +199,16 @@ def scan(source: str) -> list[Specifier]:
             found.append(Specifier(token.start, token.end, value, line, kind))
 
     for index, token in enumerate(tokens):
+        if (
+            token.kind == "name"
+            and token.text == "URL"
+            and index
+            and tokens[index - 1].text == "new"
+        ):
+            url = _module_relative_url(tokens, index + 1)
+            if url is not None:
+                add(url, "url")
+            continue
         if token.kind != "name" or token.text not in ("import", "export"):
             continue
         if index and tokens[index - 1].text in (".", "?."):
@@ -219,6 +230,24 @@ def scan(source: str) -> list[Specifier]:
             if source_token is not None:
                 add(source_token, token.text)
     return found
+
+
+_META_URL = ["import", ".", "meta", ".", "url"]
+
+
+def _module_relative_url(tokens: list[_Token], index: int) -> _Token | None:
+    """The string in ``new URL("x", import.meta.url)``, the tokens after ``URL`` at *index*."""
+    window = tokens[index : index + 9]
+    if (
+        len(window) == 9
+        and window[0].text == "("
+        and window[1].kind == "string"
+        and window[2].text == ","
+        and [t.text for t in window[3:8]] == _META_URL
+        and window[8].text in (")", ",")
+    ):
+        return window[1]
+    return None
 
 
 def _from_clause(tokens: list[_Token], index: int) -> _Token | None:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from . import paths
 from .files import HeaderBuilder, Resource
+from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError
 from .manifest import Manifest, ManifestError, find_in_root
 from .options import ConfigurationError, Options, normalize_prefix
 from .urls import StaticURLs
@@ -39,9 +40,16 @@ class MountInfo(NamedTuple):
 class Mount:
     """One root: its URL prefix (as text and in PEP 3333 form), directory, manifest and URLs."""
 
-    __slots__ = ("directory", "hidden", "manifest", "prefix", "raw_prefix", "urls")
+    __slots__ = ("directory", "hidden", "importmap", "manifest", "prefix", "raw_prefix", "urls")
 
-    def __init__(self, prefix: str, directory: str, manifest: Manifest | None, urls: StaticURLs):
+    def __init__(
+        self,
+        prefix: str,
+        directory: str,
+        manifest: Manifest | None,
+        urls: StaticURLs,
+        modules: ImportMap | None = None,
+    ):
         self.prefix = prefix
         # Request paths carry bytes as latin-1 code points (PEP 3333).
         self.raw_prefix = prefix.encode("utf-8").decode("latin-1")
@@ -53,6 +61,9 @@ class Mount:
         if manifest is not None and paths.is_within(manifest.path, directory):
             relative = os.path.relpath(manifest.path, directory).replace(os.sep, "/")
             self.hidden = frozenset({relative})
+        self.importmap = modules
+        if modules is not None:
+            self.hidden |= {IMPORTMAP_NAME}
 
 
 def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manifest | None:
@@ -80,6 +91,20 @@ def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manife
         raise ConfigurationError(str(exc)) from None
     log.info("staticmw: %s manifest %s lists %d files", loaded.format, path, len(loaded))
     return loaded
+
+
+def load_importmap(directory: str, manifest: Manifest | None) -> ImportMap | None:
+    """The ``importmap.json`` that ``staticmw build`` or collectstatic wrote beside their
+    manifest in a root, if any."""
+    path = os.path.join(directory, IMPORTMAP_NAME)
+    if manifest is None or manifest.format not in ("staticmw", "django"):
+        return None
+    if not os.path.isfile(path):
+        return None
+    try:
+        return ImportMap.load(path)
+    except ImportMapError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def checked_root(root: str | os.PathLike[str]) -> str:
@@ -142,7 +167,8 @@ class Mounts:
         real = checked_root(root)
         normalized = normalize_prefix(prefix)
         loaded = load_manifest(real, normalized, manifest)
-        mount = Mount(normalized, real, loaded, StaticURLs(loaded, normalized, static_host, strict))
+        urls = StaticURLs(loaded, normalized, static_host, strict)
+        mount = Mount(normalized, real, loaded, urls, load_importmap(real, loaded))
         self.add(mount)
         return mount
 

@@ -51,11 +51,14 @@ def _group(match: re.Match[bytes]) -> tuple[int, int]:
     raise AssertionError("pattern without a URL group")
 
 
-def find_references(name: str, content: bytes) -> list[Reference]:
+def find_references(
+    name: str, content: bytes, specifiers: list[jsscan.Specifier] | None = None
+) -> list[Reference]:
     """References in a CSS or JavaScript file, in order; none in other files.
 
     In CSS, ``url()`` and ``@import`` inside comments are ignored, while a
-    ``/*# sourceMappingURL=... */`` comment is a reference.
+    ``/*# sourceMappingURL=... */`` comment is a reference. A JavaScript file's
+    *specifiers* are those :func:`module_specifiers` found, when already known.
     """
     lowered = name.lower()
     spans: list[tuple[int, int]] = []
@@ -74,7 +77,9 @@ def find_references(name: str, content: bytes) -> list[Reference]:
         spans += [_group(m) for m in _CSS_SOURCEMAP.finditer(content)]
     elif lowered.endswith(REWRITABLE_EXTENSIONS):
         spans += [_group(m) for m in _JS_SOURCEMAP.finditer(content)]
-        spans += _module_specifiers(content)
+        if specifiers is None:
+            specifiers = module_specifiers(content)
+        spans += _relative_spans(content, specifiers)
     references = []
     for start, end in sorted(set(spans)):
         url = content[start:end].decode("utf-8", "replace").strip()
@@ -84,17 +89,34 @@ def find_references(name: str, content: bytes) -> list[Reference]:
     return references
 
 
-def _module_specifiers(content: bytes) -> list[tuple[int, int]]:
+def module_specifiers(content: bytes) -> list[jsscan.Specifier]:
+    """Every module specifier of a JavaScript file (offsets in characters)."""
+    if b"import" not in content and b"export" not in content:
+        return []
+    return jsscan.scan(content.decode("utf-8", "surrogateescape"))
+
+
+def is_bare(specifier: str) -> bool:
+    """A bare module name (``"chart"``, ``"lit/html.js"``): resolved only by an import map."""
+    if specifier.startswith(("./", "../", "/")) or not specifier:
+        return False
+    try:
+        return not urlsplit(specifier).scheme
+    except ValueError:
+        return True
+
+
+def _relative_spans(content: bytes, specifiers: list[jsscan.Specifier]) -> list[tuple[int, int]]:
     """Byte spans of relative module specifiers (``./x.js``, ``../y.js``), quotes excluded.
 
     Bare names (``"chart"``, for an import map), absolute URLs and ``data:`` URLs
     are not files of the build and are left alone.
     """
-    if b"import" not in content and b"export" not in content:
+    if not specifiers:
         return []
     text = content.decode("utf-8", "surrogateescape")
     spans = []
-    for specifier in jsscan.scan(text):
+    for specifier in specifiers:
         if specifier.value.startswith(("./", "../")):
             start = len(text[: specifier.start + 1].encode("utf-8", "surrogateescape"))
             spans.append((start, start + len(specifier.value.encode("utf-8", "surrogateescape"))))

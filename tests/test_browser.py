@@ -9,13 +9,17 @@ that the video was fetched in ranges, and what a reload asked for again.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,6 +36,9 @@ PLAIN_HOST = "staticmw.test"
 HASHED = re.compile(r"\.[0-9a-f]{12}\.")
 CHECKS = ("module", "image", "font", "video")
 TEXT_ASSETS = ("css/site.", "js/main.", "js/checks.")
+# The page's module graph: the entry, three modules deep below it, and a library the entry
+# imports by a bare name through the import map.
+MODULES = ("js/main.", "js/checks.", "js/lib/label.", "js/lib/version.", "vendor/badge.")
 # Slow enough that the browser cannot have the whole clip before it seeks, so the seek and
 # the WebM index at the end of the file are fetched as ranges, as they are on real networks.
 THROTTLE = {"offline": False, "latency": 5, "downloadThroughput": 64 * 1024, "uploadThroughput": -1}
@@ -91,15 +98,21 @@ def settled_length(log: Path) -> int:
     raise AssertionError("the server's access log never stopped growing")
 
 
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    """The example's assets through the real build command, as its docstring says."""
-    out = tmp_path_factory.mktemp("media") / "build"
+def build_assets(assets: Path, out: Path) -> None:
+    """The real build command, as the example's docstring gives it."""
     subprocess.run(
-        [sys.executable, "-m", "staticmw", "build", str(EXAMPLE / "assets"),
-         "--out", str(out), "--codecs", "gzip,br", "--strict", "--quiet"],
+        [sys.executable, "-m", "staticmw", "build", str(assets), "--out", str(out),
+         "--importmap-entry", "badge=vendor/badge.js", "--codecs", "gzip,br", "--strict",
+         "--quiet"],
         check=True,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """The example's assets, built."""
+    out = tmp_path_factory.mktemp("media") / "build"
+    build_assets(EXAMPLE / "assets", out)
     return out
 
 
@@ -290,8 +303,8 @@ def assert_video_fetched_in_ranges(hits: list[Hit]) -> None:
 def assert_nothing_downloaded_again(first: list[Hit], second: list[Hit]) -> None:
     """On reload: hashed names are not asked for, others get 304, the video only new ranges."""
     hashed = {hit.path for hit in first if HASHED.search(hit.path) and "/video/" not in hit.path}
-    # stylesheet, entry module, the module it imports (its import rewritten), image, font
-    assert len(hashed) == 5, first
+    # stylesheet, the five modules, image, font
+    assert len(hashed) == 3 + len(MODULES), first
     for hit in second:
         assert hit.path not in hashed, hit
         if hit.path.startswith("/static/video/"):
@@ -316,6 +329,9 @@ def test_secure_origin_gets_brotli_and_a_reload_comes_from_the_cache(
         (hit,) = static(first_hits, start)
         assert hit.status == 200 and hit.content_encoding == "", hit
     assert_video_fetched_in_ranges(first_hits)
+    for stem in MODULES:  # each module once, by its hashed name (preloaded or imported)
+        (hit,) = static(first_hits, stem)
+        assert HASHED.search(hit.path) and hit.status == 200, hit
     # Every asset is fresh for a minute (hashed ones for a year): the page is the only
     # request, but for ranges of the video the first visit never fetched.
     assert [hit.path for hit in second_hits if "/video/" not in hit.path] == ["/"]
@@ -337,6 +353,85 @@ def test_plain_http_origin_gets_gzip_and_a_reload_revalidates(browser, build, tm
     assert HASHED.search(checks.path), checks
     assert not static(second_hits, "js/")
     assert_nothing_downloaded_again(first_hits, second_hits)
+
+
+def page_modules(visit: Visit) -> dict[str, str]:
+    """The page's import map as the browser got it: name below /static/ (or bare) -> path."""
+    text = visit.page.eval_on_selector('script[type="importmap"]', "element => element.textContent")
+    imports = json.loads(text)["imports"]
+    return {key.removeprefix("/static/"): urlsplit(url).path for key, url in imports.items()}
+
+
+def wait_for_new_workers(server: Gunicorn, old: set[int]) -> None:
+    """After SIGHUP: until Gunicorn's workers are all new ones, the deploy's code loaded."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        workers = set(server.worker_pids())
+        if len(workers) == 2 and not workers & old:
+            status, _, _ = server.request("GET", "/")
+            if status == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError("Gunicorn never replaced its workers after SIGHUP")
+
+
+def test_a_deploy_that_changes_the_deepest_module(browser, tmp_path):
+    """Change lib/version.js only, rebuild, reload: the page runs the new code, every module
+    that imports it (directly or not) has a new URL, and nothing else is asked for again."""
+    assets = tmp_path / "assets"
+    shutil.copytree(EXAMPLE / "assets", assets)
+    out = tmp_path / "build"
+    build_assets(assets, out)
+    server, log = serve(out, tmp_path, 60)
+    visit = None
+    try:
+        visit = Visit(browser, f"http://127.0.0.1:{server.port}/")
+        first = visit.load()
+        before = page_modules(visit), visit.page.evaluate("document.body.dataset.version")
+        count = settled_length(log)
+        version = assets / "js" / "lib" / "version.js"
+        version.write_text(version.read_text().replace("VERSION = 1;", "VERSION = 2;"))
+        build_assets(assets, out)  # into the same directory: old names stay for old pages
+        old = set(server.worker_pids())
+        os.kill(server.process.pid, signal.SIGHUP)  # Gunicorn's graceful reload: the deploy
+        wait_for_new_workers(server, old)
+        between = settled_length(log)
+        second = visit.reload()
+        after = page_modules(visit), visit.page.evaluate("document.body.dataset.version")
+        labels = visit.page.eval_on_selector_all(
+            "#report li", "items => items.map(i => i.textContent)"
+        )
+    finally:
+        if visit is not None:
+            visit.close()
+        server.stop()
+    assert not visit.problems, visit.problems
+    assert_every_check_passed(first)
+    assert_every_check_passed(second)
+    assert (before[1], after[1]) == ("1", "2")  # the new code runs
+    assert labels and all(label.endswith("(build 2)") for label in labels), labels
+    hits = read_log(log)
+    first_hits, second_hits = hits[:count], hits[between:]
+    # The modules on the version.js chain have new URLs; the bare-named library does not.
+    changed = {"js/main.js", "js/checks.js", "js/lib/label.js", "js/lib/version.js"}
+    modules = {name for name in before[0] if name.endswith(".js")}
+    assert modules >= changed | {"vendor/badge.js"}, modules
+    for name in modules:
+        moved = before[0][name] != after[0][name]
+        assert moved == (name in changed), name
+    assert before[0]["badge"] == after[0]["badge"]
+    # Over the wire on reload: the page, the four new modules, and nothing else but ranges
+    # of the video the first visit never asked for.
+    asked = {hit.path for hit in second_hits if not hit.path.startswith("/static/video/")}
+    assert asked == {"/"} | {after[0][name] for name in changed}, asked
+    assert all(hit.status == 200 for hit in second_hits if hit.path in asked), second_hits
+    hashed_before = {hit.path for hit in first_hits if HASHED.search(hit.path)}
+    assert len(hashed_before - {p for p in hashed_before if "/video/" in p}) == 3 + len(MODULES)
+    for hit in second_hits:
+        if hit.path.startswith("/static/video/"):
+            assert hit.status == 206 and hit.range_start, hit
+        else:
+            assert hit.path not in hashed_before, hit
 
 
 DJANGO = Path(__file__).resolve().parent.parent / "examples" / "django"

@@ -674,3 +674,28 @@ def test_module_cycles_are_reported_not_followed(tmp_path):
     write(tmp_path / "src" / "b.js", b'import "./a.js";\n' + MODULE_BODY)
     report = run(tmp_path)
     assert report.ok and any("references it back" in w for w in report.warnings)
+
+
+def test_module_relative_asset_urls_point_to_hashed_names_and_cascade(tmp_path):
+    """``new URL("./x", import.meta.url)`` names a file next to the module, as an import does."""
+    src = tmp_path / "src"
+    write(
+        src / "js" / "app.js",
+        b'const icon = new URL("../img/icon.png?v=1", import.meta.url);\n'
+        b"const worker = new Worker(new URL('./work.js', import.meta.url), { type: 'module' });\n"
+        b'const other = new URL("../img/icon.png", location.href);\n' + MODULE_BODY,
+    )
+    write(src / "js" / "work.js", MODULE_BODY)
+    write(src / "img" / "icon.png", b"\x89PNG\r\n" + bytes(200))
+    assert run(tmp_path).ok
+    files = load(tmp_path)["files"]
+    app = (tmp_path / "out" / files["js/app.js"]["hashed"]).read_text()
+    icon = files["img/icon.png"]["hashed"].rpartition("/")[2]
+    work = files["js/work.js"]["hashed"].rpartition("/")[2]
+    assert f'new URL("../img/{icon}?v=1", import.meta.url)' in app
+    assert f"new URL('./{work}', import.meta.url)" in app
+    assert 'new URL("../img/icon.png", location.href)' in app  # not relative to the module
+    before = files["js/app.js"]["hashed"]
+    write(src / "img" / "icon.png", b"\x89PNG\r\n" + bytes(201))
+    assert run(tmp_path).ok
+    assert load(tmp_path)["files"]["js/app.js"]["hashed"] != before

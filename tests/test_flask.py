@@ -152,3 +152,80 @@ def test_development_serves_the_sources_after_a_build(tmp_path, monkeypatch):
     html = create_app().test_client().get("/").get_data(as_text=True)
     assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", assets(html)[0])
     sys.modules.pop("app", None)
+
+
+def modules_app(tmp_path, **config):
+    """A Flask app whose static folder holds an ES module graph and a vendored library."""
+    from flask import Flask, render_template_string
+
+    from staticmw.flask import StaticMW
+
+    static = tmp_path / "static"
+    for name, text in {
+        "js/app.js": 'import { util } from "./util.js";\nimport { Chart } from "chart";\n',
+        "js/util.js": "export const util = 1;\n",
+        "vendor/chart.js": "export class Chart {}\n",
+    }.items():
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_text(text)
+    app = Flask("modules", static_folder=str(static))
+    config.setdefault("STATICMW_IMPORTMAP", {"chart": "static/vendor/chart.js"})
+    app.config.update(STATICMW_ROOT=str(tmp_path / "built"), **config)
+
+    @app.route("/")
+    def page():
+        return render_template_string("<head>{{ importmap_tag('js/app.js', nonce='xyz') }}</head>")
+
+    StaticMW(app)
+    return app
+
+
+def test_importmap_tag_before_and_after_a_build(tmp_path):
+    from staticmw.importmap import IMPORTMAP_NAME
+
+    app = modules_app(tmp_path)
+    html = app.test_client().get("/").get_data(as_text=True)
+    # Before a build: the bare name at its plain URL, the entry by its plain URL.
+    found = re.search(r'<script type="importmap" nonce="xyz">(.*?)</script>', html)
+    assert found and json.loads(found.group(1)) == {"imports": {"chart": "/static/vendor/chart.js"}}
+    assert '<script type="module" src="/static/js/app.js" nonce="xyz"></script>' in html
+    result = app.test_cli_runner().invoke(args=["staticmw", "build", "--codecs", "none"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "built" / IMPORTMAP_NAME).read_text())
+    assert record["bare"] == {"chart": "static/vendor/chart.js"}
+    client = modules_app(tmp_path).test_client()  # a fresh app, as after a deploy
+    html = client.get("/").get_data(as_text=True)
+    found = re.search(r'<script type="importmap" nonce="xyz">(.*?)</script>', html)
+    assert found
+    browser = json.loads(found.group(1))
+    chart = browser["imports"]["chart"]
+    assert re.fullmatch(r"/static/vendor/chart\.[0-9a-f]{12}\.js", chart)
+    assert browser["imports"]["/static/js/util.js"] in html  # preloaded
+    (util,) = re.findall(r'<link rel="modulepreload" href="([^"]+)"', html)[:1]
+    entry = re.search(r'<script type="module" src="([^"]+)" integrity="sha384-[^"]+"', html)
+    assert entry and re.fullmatch(r"/static/js/app\.[0-9a-f]{12}\.js", entry.group(1))
+    for url in (chart, util, entry.group(1)):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == IMMUTABLE
+    # The build's record is not an asset.
+    assert client.get("/" + IMPORTMAP_NAME).status_code == 404
+    assert client.get("/static/" + IMPORTMAP_NAME).status_code == 404
+
+
+def test_importmap_tag_on_the_cdn_host(tmp_path):
+    app = modules_app(tmp_path, STATICMW_STATIC_HOST="https://cdn.example")
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    html = modules_app(tmp_path, STATICMW_STATIC_HOST="https://cdn.example").test_client()
+    text = html.get("/").get_data(as_text=True)
+    urls = re.findall(r'(?:href|src)="([^"]+)"', text)
+    assert len(urls) == 3 and all(u.startswith("https://cdn.example/static/") for u in urls)
+
+
+def test_a_bad_importmap_setting_stops_the_app_at_startup(tmp_path):
+    from staticmw import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"STATICMW_IMPORTMAP.*relative or absolute"):
+        modules_app(tmp_path / "a", STATICMW_IMPORTMAP={"./x": "static/x.js"})
+    with pytest.raises(ConfigurationError, match=r"STATICMW_IMPORTMAP'\] must be a dict"):
+        modules_app(tmp_path / "b", STATICMW_IMPORTMAP=["chart"])

@@ -25,7 +25,12 @@ TABLE = [
     ("const s = \"import x from './string.js'\";", []),
     ("const t = `import x from './template.js'`;", []),
     ('const t = `${import.meta.url} and "./not.js"`;', []),
-    ('const u = new URL("./x.png", import.meta.url);', []),
+    ('const u = new URL("./x.png", import.meta.url);', ["./x.png"]),
+    ("new Worker(new URL('./w.js', import.meta.url), { type: 'module' });", ["./w.js"]),
+    # a URL resolved against anything else, or built at run time: not the module's file
+    ('new URL("./x.png", document.baseURI); new URL("./y.png");', []),
+    ('new URL("./x" + ext, import.meta.url); URL("./z.png", import.meta.url);', []),
+    ("const v = new URL(`./t.png`, import.meta.url);", []),
     ("const re = /import \"x\" from '\\/y'/g;", []),
     ('const q = a / 2; const r = b / 3; import "./after-division.js";', ["./after-division.js"]),
     ('if (x) { y(); } /import "z"/.test(s); import "./real.js";', ["./real.js"]),
@@ -46,6 +51,7 @@ def test_specifiers(source, expected):
 def test_offsets_lines_and_kinds():
     source = (
         'import a from "./a.js";\n\nexport * from "./b.js";\nimport("./c.js");\nimport "./d.js";'
+        '\nnew URL("./e.png", import.meta.url);'
     )
     found = scan(source)
     assert [(s.value, s.line, s.kind) for s in found] == [
@@ -53,6 +59,7 @@ def test_offsets_lines_and_kinds():
         ("./b.js", 3, "export"),
         ("./c.js", 4, "dynamic"),
         ("./d.js", 5, "side-effect"),
+        ("./e.png", 6, "url"),
     ]
     for s in found:
         assert source[s.start : s.end] in (f'"{s.value}"', f"'{s.value}'")

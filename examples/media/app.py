@@ -1,10 +1,12 @@
 """A page that uses every kind of asset a browser handles differently: a stylesheet with a
 web font and a background image, JavaScript modules, an image and a video.
 
-The page is rendered by the application with cache-busted URLs from the build's manifest;
-the assets come from the build directory through StaticMiddleware.
+The page is rendered by the application with cache-busted URLs from the build's manifest,
+and its JavaScript modules through the build's import map; the assets come from the build
+directory through StaticMiddleware.
 
-    staticmw build examples/media/assets --out examples/media/build
+    staticmw build examples/media/assets --out examples/media/build \
+        --importmap-entry badge=vendor/badge.js
     gunicorn --chdir examples/media --bind 127.0.0.1:8000 app:application
 """
 
@@ -25,7 +27,7 @@ PAGE = """<!doctype html>
   <title>staticmw media example</title>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="{css}">
-  <script type="module" src="{js}"></script>
+  {modules}
 </head>
 <body>
   <header><img src="{image}" alt="" width="64" height="48"><h1>staticmw media example</h1></header>
@@ -37,11 +39,12 @@ PAGE = """<!doctype html>
 """
 
 
-def page(url):
-    """The page's HTML, with every asset at the URL that *url* gives its logical name."""
+def page(static):
+    """The page's HTML, with every asset at the URL *static* (the middleware) gives it."""
+    url = static.static_url
     return PAGE.format(
         css=escape(url("css/site.css")),
-        js=escape(url("js/main.js")),
+        modules=static.importmap_tag("js/main.js").replace("\n", "\n  "),
         image=escape(url("img/tiles.png")),
         video=escape(url("video/clip.webm")),
     ).encode()
@@ -54,7 +57,7 @@ def site(environ, start_response):
         headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
         start_response("404 Not Found", headers)
         return [body]
-    body = page(application.static_url)
+    body = page(application)
     start_response(
         "200 OK",
         [

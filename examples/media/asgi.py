@@ -1,7 +1,8 @@
 """The same page as app.py, served through the ASGI middleware.
 
-staticmw build examples/media/assets --out examples/media/build
-uvicorn --app-dir examples/media asgi:application
+    staticmw build examples/media/assets --out examples/media/build \
+        --importmap-entry badge=vendor/badge.js
+    uvicorn --app-dir examples/media asgi:application
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ async def site(scope, receive, send):
         await send({"type": "http.response.start", "status": 404, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
-    body = page(application.static_url)
+    body = page(application)
     headers = [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", b"%d" % len(body)),

@@ -44,6 +44,7 @@ OWN_SETTINGS = (
     "STATICMW_KEEP_ONLY_HASHED_FILES",
     "STATICMW_SKIP_COMPRESS_EXTENSIONS",
     "STATICMW_JS_MODULES",
+    "STATICMW_IMPORTMAP",
 )
 
 # WhiteNoise's settings that mean the same here, honoured with a warning naming ours.

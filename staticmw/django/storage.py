@@ -20,9 +20,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.staticfiles import storage
+from django.core.exceptions import ImproperlyConfigured
 
 from .. import precompress
+from ..importmap import (
+    IMPORTMAP_NAME,
+    ImportMap,
+    ImportMapError,
+    Module,
+    check_declared,
+    integrity,
+    is_module,
+    static_links,
+)
 from ..manifest import atomic_write
+from ..rewrite import module_specifiers
 from . import setting
 
 # What the last successful post-processing saw (a dotfile, so never served).
@@ -54,7 +66,8 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         if dry_run:
             return
         state, digests = self._state(paths)
-        if self._unchanged_since_last_run(state):
+        unchanged = self._unchanged_since_last_run(state)
+        if unchanged:
             # Same bytes, same rules: Django would compute the very same manifest.
             log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
         else:
@@ -84,6 +97,51 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             yield name, None, RuntimeError(error)
         if not result.errors:
             atomic_write(os.path.join(self.location, STATE), state.encode())
+        if not (unchanged and os.path.isfile(os.path.join(self.location, IMPORTMAP_NAME))):
+            yield from self._write_importmap(paths)
+
+    def _write_importmap(self, paths: dict[str, Any]) -> Iterator[tuple[str, str | None, Any]]:
+        """``importmap.json`` for ``{% importmap %}``: every collected module's hashed name,
+        integrity and static imports, and the bare names of ``STATICMW_IMPORTMAP``."""
+        if IMPORTMAP_NAME in paths:
+            log.warning(
+                "staticmw: a collected file is named %s; import map not written", IMPORTMAP_NAME
+            )
+            return
+        try:
+            declared = check_declared(setting("STATICMW_IMPORTMAP", {}) or {})
+        except ImportMapError as exc:
+            yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {exc}")
+            return
+        by_hashed = {hashed: name for name, hashed in self.hashed_files.items()}
+
+        def resolve(target: str) -> str | None:
+            logical = by_hashed.get(target, target)
+            return logical if logical in self.hashed_files and is_module(logical) else None
+
+        modules: dict[str, Module] = {}
+        bare: dict[str, list[tuple[int, str]]] = {}
+        for name, hashed in self.hashed_files.items():
+            if not is_module(name):
+                continue
+            try:
+                with open(self.path(hashed), "rb") as handle:
+                    content = handle.read()
+            except OSError as exc:
+                yield name, None, exc
+                return
+            specifiers = module_specifiers(content)
+            imports, bare[name] = static_links(hashed, specifiers, resolve)
+            modules[name] = Module(hashed, integrity(content), tuple(imports))
+        if not modules and not declared:
+            return
+        record, errors, warnings = ImportMap.for_build(modules, declared, bare)
+        for message in warnings:
+            log.warning("staticmw: %s", message)
+        for message in errors:
+            yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {message}")
+        if not errors:
+            atomic_write(os.path.join(self.location, IMPORTMAP_NAME), record.dump())
 
     def _state(self, paths: dict[str, Any]) -> tuple[str, dict[str, str]]:
         """A digest of every collected file's bytes and of the rules that shape the manifest,
@@ -95,6 +153,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             self.max_post_process_passes,
             self.keep_intermediate_files,
             repr(self.patterns),
+            repr(setting("STATICMW_IMPORTMAP", None)),
         )
         digest.update(repr(rules).encode())
         files: dict[str, str] = {}

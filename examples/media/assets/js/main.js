@@ -1,12 +1,15 @@
-// The page's entry module (served under a hashed name, cached for a year). It imports a
-// second module by its plain name, which the browser revalidates.
-import { check, report } from "./checks.js";
+// The page's entry module, loaded with the import map the page carries. The build rewrites
+// its relative imports to hashed names, three modules deep (checks.js, lib/label.js,
+// lib/version.js); the bare name "badge" resolves through the import map.
+import { badge } from "badge";
+import { check, report, version } from "./checks.js";
 
 const video = document.querySelector("video");
 const image = document.querySelector("header img");
 const probe = document.querySelector(".probe");
 
-report("module", "JavaScript modules ran", true);
+document.body.dataset.version = String(version);
+report("module", "JavaScript modules ran, a bare import among them", badge() === "staticmw");
 
 check("image", "the image decoded", async () => {
   await image.decode();

@@ -1,0 +1,72 @@
+"""``{% load staticmw %}`` and ``{% importmap "js/app.js" %}``: a page's import map, module
+preloads and entry module, from the ``importmap.json`` that collectstatic writes.
+
+With the finders serving (``DEBUG``), or before any collectstatic, the map holds the bare
+names of ``STATICMW_IMPORTMAP`` at their plain URLs. ``nonce=...`` is put on the script
+elements for a Content Security Policy; ``script=False`` leaves the entry to a tag of the
+page's own (and preloads it); ``integrity=False`` leaves out the SRI values.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from urllib.parse import quote
+
+from django import template
+from django.conf import settings
+from django.templatetags.static import static
+from django.utils.safestring import SafeString, mark_safe
+
+from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, render
+from .. import setting, use_finders
+
+register = template.Library()
+
+_lock = threading.Lock()
+_loaded: dict[str, tuple[tuple[int, int], ImportMap]] = {}
+
+
+def _record() -> ImportMap:
+    """The collected import map (re-read when the file changes), or the declared names."""
+    root = getattr(settings, "STATIC_ROOT", None)
+    if root and not use_finders():
+        path = os.path.join(os.fspath(root), IMPORTMAP_NAME)
+        try:
+            info = os.stat(path)
+        except OSError:
+            pass
+        else:
+            key = (info.st_mtime_ns, info.st_size)
+            with _lock:
+                cached = _loaded.get(path)
+                if cached is None or cached[0] != key:
+                    cached = _loaded[path] = (key, ImportMap.load(path))
+            return cached[1]
+    return ImportMap.plain(check_declared(setting("STATICMW_IMPORTMAP", {}) or {}))
+
+
+def _url(name: str) -> str:
+    """The URL of a collected file by its stored name, hashed or not, on ``STATIC_URL``."""
+    base = str(settings.STATIC_URL)
+    return base + ("" if base.endswith("/") else "/") + quote(name)
+
+
+@register.simple_tag  # type: ignore[untyped-decorator]
+def importmap(
+    entry: str | None = None,
+    nonce: str | None = None,
+    script: bool = True,
+    integrity: bool = True,
+) -> SafeString:
+    """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
+    html = render(
+        [(_record(), _url)],
+        entry,
+        fallback=static,
+        script=script,
+        nonce=nonce,
+        with_integrity=integrity,
+    )
+    # render() escapes every value it puts in the HTML.
+    return mark_safe(html)

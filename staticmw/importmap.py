@@ -1,0 +1,335 @@
+"""Import maps for JavaScript modules: the build's record of them (``importmap.json``) and
+the HTML that puts them on a page.
+
+The record maps each module's logical name to its hashed name, with its SRI integrity
+and the modules it imports statically, plus the bare names the project declares
+(``"chart"`` -> ``vendor/chart.js``). It holds names, not URLs: the page's URLs depend
+on the prefix and CDN host it is served under, so :meth:`ImportMap.render` makes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .jsscan import Specifier
+from .rewrite import is_bare, local_target
+
+IMPORTMAP_NAME = "importmap.json"
+FORMAT_VERSION = 1
+MODULE_EXTENSIONS = (".js", ".mjs")
+# Static imports load before the module runs; a dynamic import() is the module's choice.
+STATIC_KINDS = frozenset({"import", "export", "side-effect"})
+
+
+class ImportMapError(ValueError):
+    """A declared bare name that cannot be mapped, or an unreadable ``importmap.json``."""
+
+
+def is_module(name: str) -> bool:
+    """Whether a file is a JavaScript module the import map lists."""
+    return name.lower().endswith(MODULE_EXTENSIONS)
+
+
+def integrity(content: bytes) -> str:
+    """The SRI value (sha384) of a response body."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode("ascii")
+
+
+def check_declared(declared: Mapping[str, str]) -> dict[str, str]:
+    """Bare name -> logical path, checked: a clear :class:`ImportMapError` names a bad one.
+
+    A name ending in ``/`` maps a folder (``"lodash/": "vendor/lodash/"``): every module
+    below it gets its own entry, since each has its own hashed name.
+    """
+    checked = {}
+    for name, target in declared.items():
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise ImportMapError(f"import map name {name!r} must be non-empty text without spaces")
+        if name.startswith(("./", "../", "/")):
+            raise ImportMapError(
+                f"import map name {name!r} is a relative or absolute path; "
+                "relative imports are rewritten by the build and need no entry"
+            )
+        if not isinstance(target, str) or not target.strip("/"):
+            raise ImportMapError(f"import map entry {name!r} needs a file path, got {target!r}")
+        clean = posixpath.normpath(target.strip().lstrip("/"))
+        if clean.startswith("..") or clean == ".":
+            raise ImportMapError(f"import map entry {name!r}: {target!r} leaves the build")
+        if name.endswith("/") != target.endswith("/"):
+            raise ImportMapError(
+                f"import map entry {name!r}: a name ending in '/' maps a folder ending in '/', "
+                f"got {target!r}"
+            )
+        checked[name] = clean + "/" if name.endswith("/") else clean
+    return checked
+
+
+def parse_declarations(items: Iterable[str]) -> dict[str, str]:
+    """``["chart=vendor/chart.js", ...]`` (the ``--importmap-entry`` option) -> a mapping."""
+    declared = {}
+    for item in items:
+        name, equals, target = item.partition("=")
+        if not equals:
+            raise ImportMapError(f"--importmap-entry {item!r}: expected NAME=PATH")
+        declared[name.strip()] = target.strip()
+    return check_declared(declared)
+
+
+def load_declarations(path: str) -> dict[str, str]:
+    """The ``[importmap]`` table of a ``staticmw.toml``; empty when it has none."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ImportMapError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ImportMapError(f"{path}: not valid TOML: {exc}") from None
+    table = data.get("importmap", {})
+    if not isinstance(table, dict):
+        raise ImportMapError(f'{path}: [importmap] must be a table of name = "path"')
+    return check_declared(table)
+
+
+def static_links(
+    referrer: str, specifiers: Iterable[Specifier], resolve: Callable[[str], str | None]
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """What a module imports statically: the modules its relative specifiers name (each
+    path passed through *resolve*, which gives a module's logical name or ``None``), and
+    its bare names with their lines. Absolute URLs and dynamic imports are not followed.
+    """
+    modules: list[str] = []
+    bare: list[tuple[int, str]] = []
+    for specifier in specifiers:
+        if specifier.kind not in STATIC_KINDS:
+            continue
+        if is_bare(specifier.value):
+            bare.append((specifier.line, specifier.value))
+            continue
+        target = local_target(referrer, specifier.value)
+        logical = resolve(target) if target else None
+        if logical is not None:
+            modules.append(logical)
+    return modules, bare
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module: its hashed name, SRI integrity ("" when unknown), static imports."""
+
+    hashed: str
+    integrity: str = ""
+    imports: tuple[str, ...] = ()
+
+
+@dataclass
+class ImportMap:
+    """Modules by logical name, and bare names by the logical name they stand for."""
+
+    modules: dict[str, Module] = field(default_factory=dict)
+    bare: dict[str, str] = field(default_factory=dict)
+
+    # -- building ----------------------------------------------------------------------
+
+    @classmethod
+    def for_build(
+        cls,
+        modules: Mapping[str, Module],
+        declared: Mapping[str, str],
+        bare_imports: Mapping[str, list[tuple[int, str]]],
+    ) -> tuple[ImportMap, list[str], list[str]]:
+        """The record for a build, with its errors and warnings.
+
+        *bare_imports* are each module's static bare imports as (line, name): they
+        become preloads when declared, and a warning when not (only once the project
+        declares any name, since a page may bring its own import map).
+        """
+        errors: list[str] = []
+        warnings: list[str] = []
+        bare: dict[str, str] = {}
+        for name, target in declared.items():
+            if name.endswith("/"):
+                below = {k: k for k in modules if k.startswith(target)}
+                if not below:
+                    errors.append(f"import map entry {name!r}: no module below {target!r}")
+                bare.update({name + k[len(target) :]: k for k in below})
+            elif target in modules:
+                bare[name] = target
+            else:
+                errors.append(f"import map entry {name!r}: {target!r} is not a module of the build")
+        linked = {}
+        for logical, module in modules.items():
+            extra = []
+            for line, specifier in bare_imports.get(logical, ()):
+                if specifier in bare:
+                    extra.append(bare[specifier])
+                elif declared:
+                    warnings.append(
+                        f"{logical}:{line}: bare import {specifier!r} is not in the import map"
+                    )
+            imports = tuple(dict.fromkeys((*module.imports, *extra)))
+            linked[logical] = Module(module.hashed, module.integrity, imports)
+        return cls(linked, bare), errors, warnings
+
+    @classmethod
+    def plain(cls, declared: Mapping[str, str]) -> ImportMap:
+        """Bare names to unhashed files, for development where nothing is built."""
+        return cls({t: Module(t) for t in declared.values() if not t.endswith("/")}, dict(declared))
+
+    def dump(self) -> bytes:
+        """Serialise deterministically, so that an unchanged build rewrites nothing."""
+        payload = {
+            "version": FORMAT_VERSION,
+            "bare": dict(sorted(self.bare.items())),
+            "modules": {
+                name: {"hashed": m.hashed, "integrity": m.integrity, "imports": list(m.imports)}
+                for name, m in sorted(self.modules.items())
+            },
+        }
+        return (json.dumps(payload, indent=2) + "\n").encode()
+
+    # -- reading -----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ImportMap:
+        try:
+            with open(path, "rb") as handle:
+                data = json.load(handle)
+        except OSError as exc:
+            raise ImportMapError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise ImportMapError(f"{os.fspath(path)} is not JSON: {exc}") from None
+        return cls.parse(data, os.fspath(path))
+
+    @classmethod
+    def parse(cls, data: Any, where: str = IMPORTMAP_NAME) -> ImportMap:
+        try:
+            if data.get("version") != FORMAT_VERSION:
+                raise ImportMapError(f"{where}: unknown version {data.get('version')!r}")
+            modules = {
+                str(name): Module(
+                    str(entry["hashed"]),
+                    str(entry.get("integrity", "")),
+                    tuple(str(i) for i in entry.get("imports", ())),
+                )
+                for name, entry in data["modules"].items()
+            }
+            bare = {str(k): str(v) for k, v in data.get("bare", {}).items()}
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ImportMapError(f"{where}: not an import map record ({exc!r})") from None
+        return cls(modules, bare)
+
+    def merged(self, other: ImportMap) -> ImportMap:
+        """This map with *other*'s names added where this one has none."""
+        return ImportMap({**other.modules, **self.modules}, {**other.bare, **self.bare})
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def preloads(self, entry: str) -> list[str]:
+        """The modules *entry* imports statically, directly or not, nearest first."""
+        seen = {entry}
+        order: list[str] = []
+        queue = [entry]
+        while queue:
+            module = self.modules.get(queue.pop(0))
+            for name in module.imports if module else ():
+                if name not in seen and name in self.modules:
+                    seen.add(name)
+                    order.append(name)
+                    queue.append(name)
+        return order
+
+    def browser_map(self, url: Callable[[str], str], with_integrity: bool = True) -> dict[str, Any]:
+        """The import map a browser reads, with *url* turning a name into a URL.
+
+        Every module's plain URL maps to its hashed one, so that ``import
+        "/static/js/app.js"`` (and an import left unrewritten in a cycle) gets the
+        current file; each bare name maps to its module's hashed URL.
+        """
+        imports: dict[str, str] = {}
+        for name, target in sorted(self.bare.items()):
+            module = self.modules.get(target)
+            imports[name] = url(module.hashed if module else target)
+        integrities: dict[str, str] = {}
+        for logical, module in sorted(self.modules.items()):
+            hashed = url(module.hashed)
+            if module.hashed != logical:
+                imports[url(logical)] = hashed
+            if with_integrity and module.integrity:
+                integrities[hashed] = module.integrity
+        result: dict[str, Any] = {"imports": imports}
+        if integrities:
+            result["integrity"] = integrities
+        return result
+
+
+URL = Callable[[str], str]
+
+
+def render(
+    maps: Iterable[tuple[ImportMap, URL]],
+    entry: str | None = None,
+    *,
+    fallback: URL | None = None,
+    script: bool = True,
+    nonce: str | None = None,
+    with_integrity: bool = True,
+) -> str:
+    """HTML for a page: ``<script type="importmap">`` merging *maps* (each with the function
+    that makes its names URLs; the first to name a specifier wins), ``<link
+    rel="modulepreload">`` for *entry*'s static imports, and with *script* ``<script
+    type="module">`` for *entry* itself.
+
+    An entry no map lists is loaded from ``fallback(entry)``, without preloads.
+    """
+    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+    merged: dict[str, Any] = {"imports": {}}
+    home: tuple[ImportMap, URL] | None = None
+    for record, url in maps:
+        browser = record.browser_map(url, with_integrity)
+        merged["imports"] = {**browser["imports"], **merged["imports"]}
+        if "integrity" in browser:
+            merged["integrity"] = {**browser["integrity"], **merged.get("integrity", {})}
+        if entry is not None and home is None and entry.lstrip("/") in record.modules:
+            home = (record, url)
+    data = json.dumps(merged, separators=(",", ":"), sort_keys=True)
+    # Nothing in the JSON can end the script element or open a comment inside it.
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    lines = [f'<script type="importmap"{nonce_attr}>{data}</script>']
+    if entry is None:
+        return "\n".join(lines)
+    entry = entry.lstrip("/")
+    if home is None:
+        if script:
+            source = html.escape((fallback or (lambda name: "/" + name))(entry))
+            lines.append(f'<script type="module" src="{source}"{nonce_attr}></script>')
+        return "\n".join(lines)
+    record, url = home
+    names = record.preloads(entry)
+    if not script:
+        names.insert(0, entry)
+    for name in names:
+        lines.append(
+            f'<link rel="modulepreload" {_source(record, name, url, "href", with_integrity)}>'
+        )
+    if script:
+        source = _source(record, entry, url, "src", with_integrity)
+        lines.append(f'<script type="module" {source}{nonce_attr}></script>')
+    return "\n".join(lines)
+
+
+def _source(record: ImportMap, name: str, url: URL, attr: str, with_integrity: bool) -> str:
+    module = record.modules[name]
+    text = f'{attr}="{html.escape(url(module.hashed))}"'
+    if with_integrity and module.integrity:
+        text += f' integrity="{html.escape(module.integrity)}"'
+    return text

@@ -1,0 +1,85 @@
+"""Import maps under Django: collectstatic's importmap.json and ``{% importmap %}``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.template import Context, Template
+from django.test import Client, override_settings
+
+from staticmw.importmap import IMPORTMAP_NAME
+
+from .test_django_storage import collect
+
+TAG = Template("{% load staticmw %}{% importmap 'js/app.js' nonce='n1' %}")
+
+
+def sri(path) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+
+
+def browser_map(html: str) -> dict:
+    found = re.search(r'<script type="importmap" nonce="n1">(.*?)</script>', html)
+    assert found, html
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("rewritten", [True, False], ids=["js-modules", "imports-unrewritten"])
+def test_collectstatic_records_modules_and_declared_names(tmp_path, rewritten):
+    collect(tmp_path, STATICMW_JS_MODULES=rewritten, STATICMW_IMPORTMAP={"util": "js/util.js"})
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    record = json.loads((tmp_path / IMPORTMAP_NAME).read_text())
+    assert record["bare"] == {"util": "js/util.js"}
+    assert sorted(record["modules"]) == ["js/app.js", "js/util.js"]
+    for name, module in record["modules"].items():
+        assert module["hashed"] == paths[name]
+        assert module["integrity"] == sri(tmp_path / paths[name])
+    # Found whether the import names the hashed file or the plain one.
+    assert record["modules"]["js/app.js"]["imports"] == ["js/util.js"]
+
+
+def test_the_tag_renders_the_collected_map_and_the_middleware_hides_it(tmp_path):
+    collect(tmp_path)
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    with override_settings(STATIC_ROOT=str(tmp_path), DEBUG=False):
+        html = TAG.render(Context())
+        browser = browser_map(html)
+        app, util = "/static/" + paths["js/app.js"], "/static/" + paths["js/util.js"]
+        assert browser["imports"] == {"/static/js/app.js": app, "/static/js/util.js": util}
+        assert browser["integrity"][app] == sri(tmp_path / paths["js/app.js"])
+        assert f'<link rel="modulepreload" href="{util}" integrity="sha384-' in html
+        assert re.search(
+            f'<script type="module" src="{re.escape(app)}" integrity=[^>]+ nonce="n1">', html
+        )
+        client = Client()
+        assert client.get(app).status_code == 200
+        assert client.get("/static/" + IMPORTMAP_NAME).status_code == 404
+        # A new collectstatic is picked up by the tag without a restart.
+        (tmp_path / IMPORTMAP_NAME).unlink()
+        collect(tmp_path, STATICMW_IMPORTMAP={"util": "js/util.js"})
+        assert browser_map(TAG.render(Context()))["imports"]["util"] == util
+
+
+def test_the_tag_on_a_cdn_and_in_development(tmp_path):
+    collect(tmp_path)
+    with override_settings(STATIC_ROOT=str(tmp_path), STATIC_URL="https://cdn.example/s/"):
+        html = TAG.render(Context())
+        urls = re.findall(r'(?:href|src)="([^"]+)"', html)
+        assert len(urls) == 2 and all(u.startswith("https://cdn.example/s/js/") for u in urls)
+    # With the finders serving, nothing is hashed: declared names at their plain URLs.
+    with override_settings(DEBUG=True, STATICMW_IMPORTMAP={"util": "js/util.js"}):
+        html = TAG.render(Context())
+        assert browser_map(html) == {"imports": {"util": "/static/js/util.js"}}
+        assert '<script type="module" src="/static/js/app.js" nonce="n1"></script>' in html
+
+
+def test_a_bad_importmap_setting_fails_collectstatic_naming_it(tmp_path):
+    with pytest.raises(ImproperlyConfigured, match=r"STATICMW_IMPORTMAP: .*'js/none\.js'"):
+        collect(tmp_path, STATICMW_IMPORTMAP={"x": "js/none.js"})
+    with pytest.raises(ImproperlyConfigured, match=r"STATICMW_IMPORTMAP: .*relative or absolute"):
+        collect(tmp_path / "b", STATICMW_IMPORTMAP={"/x": "js/util.js"})
