@@ -699,3 +699,31 @@ def test_module_relative_asset_urls_point_to_hashed_names_and_cascade(tmp_path):
     write(src / "img" / "icon.png", b"\x89PNG\r\n" + bytes(201))
     assert run(tmp_path).ok
     assert load(tmp_path)["files"]["js/app.js"]["hashed"] != before
+
+
+def test_a_module_source_map_still_lines_up_after_the_rewrite(tmp_path):
+    """Rewriting never adds or removes a line, and only the specifiers change on theirs, so a
+    map's lines still match; the map comment points at the hashed map."""
+    src = tmp_path / "src"
+    source = (
+        b'import { b } from "./b.js";\n'
+        b"export const a = b + 1; // import './not.js'\n"
+        b'const u = new URL("./b.js", import.meta.url);\n'
+        b"//# sourceMappingURL=a.js.map\n"
+    )
+    write(src / "a.js", source)
+    write(src / "b.js", MODULE_BODY)
+    write(src / "a.js.map", b'{"version":3,"sources":["a.ts"],"mappings":"AAAA;AACA;AACA"}')
+    assert run(tmp_path).ok
+    files = load(tmp_path)["files"]
+    out = tmp_path / "out"
+    rewritten = (out / files["a.js"]["hashed"]).read_bytes().split(b"\n")
+    original = source.split(b"\n")
+    assert len(rewritten) == len(original)
+    b_hashed = files["b.js"]["hashed"].encode()
+    map_hashed = files["a.js.map"]["hashed"].encode()
+    assert rewritten[0] == original[0].replace(b"./b.js", b"./" + b_hashed)
+    assert rewritten[1] == original[1]
+    assert rewritten[2] == original[2].replace(b"./b.js", b"./" + b_hashed)
+    assert rewritten[3] == b"//# sourceMappingURL=" + map_hashed
+    assert (out / files["a.js.map"]["hashed"]).read_bytes() == (src / "a.js.map").read_bytes()
