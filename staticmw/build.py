@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import compress, importmap, jsscan, manifest, rewrite
+from . import compress, dictionaries, importmap, jsscan, manifest, rewrite
 from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
 from .paths import ALL_SIDECAR_SUFFIXES, is_within, sidecar_original
@@ -32,6 +32,8 @@ HASH_LENGTH = 12
 _CHUNK = 1 << 20
 
 Progress = Callable[[str, int, int], None]
+# A compression task whose "codec" is this prefix and a dictionary's path makes a dcz delta.
+DELTA_CODEC = "dcz:"
 
 
 class BuildError(Exception):
@@ -56,6 +58,7 @@ class BuildConfig:
     django_manifest: bool = False
     jobs: int = 0  # 0: one per core
     importmap: Mapping[str, str] = field(default_factory=dict)  # bare name -> module path
+    dictionaries: int = 0  # earlier versions of each JS/CSS/WASM asset to make deltas against
 
 
 @dataclass
@@ -276,6 +279,44 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
     return {name: item for name, item in files.items() if item.hashed}
 
 
+def _versions(out: str, previous: dict[str, Any], current: str, keep: int) -> list[str]:
+    """The hashed names of an asset's last *keep* versions before *current*, newest first,
+    among those still in the output."""
+    found: list[str] = []
+    older = previous.get("versions", [])
+    for name in [previous.get("hashed"), *(older if isinstance(older, list) else ())]:
+        fresh = isinstance(name, str) and name != current and name not in found
+        if fresh and _is_output_file(out, name):
+            found.append(name)
+    return found[:keep]
+
+
+def _kept_deltas(
+    out: str,
+    made: dict[str, str],
+    sizes: dict[str, int | None],
+    entry: dict[str, Any],
+    report: Report,
+    config: BuildConfig,
+) -> dict[str, dict[str, Any]]:
+    """The deltas worth serving: smaller than every other coding of the file. The others
+    are removed (a client offered one would only get more bytes)."""
+    best = min([entry["size"], *entry["encodings"].values()])
+    kept: dict[str, dict[str, Any]] = {}
+    for dictionary_hash, key in made.items():
+        size = sizes.get(key)
+        if size is not None and size < best:
+            kept[dictionary_hash] = {"file": key, "size": size}
+            _stats(report, dictionaries.DCZ, entry["size"], size)
+        elif size is not None:
+            if key in report.written:
+                report.written.remove(key)
+            if not config.dry_run:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(out, key))
+    return kept
+
+
 def _written_names(config: BuildConfig) -> list[str]:
     """The files the build writes at the top of its output, besides the assets."""
     names = [manifest.MANIFEST_NAME, importmap.IMPORTMAP_NAME]
@@ -331,7 +372,14 @@ def compress_file(codec: str, source: str | bytes, dest: str | None) -> int | No
     else:
         with open(source, "rb") as handle:
             data = handle.read()
-    packed = compress.variant(codec, data)
+    if codec.startswith(DELTA_CODEC):
+        # A delta against an earlier version: the dictionary's path follows the prefix.
+        with open(codec[len(DELTA_CODEC) :], "rb") as handle:
+            packed: bytes | None = dictionaries.delta(handle.read(), data)
+        if packed is not None and len(packed) > len(data) * compress.KEEP_RATIO:
+            packed = None
+    else:
+        packed = compress.variant(codec, data)
     if packed is None:
         return None
     if dest is not None:
@@ -368,6 +416,13 @@ def _previous(out: str) -> tuple[set[str], dict[str, Any], set[str]]:
             if base:
                 outputs.add(base)
                 outputs.update(base + suffix for suffix in ALL_SIDECAR_SUFFIXES)
+        if isinstance(entry, dict):
+            outputs.update(v for v in entry.get("versions", ()) if isinstance(v, str))
+            deltas = entry.get("deltas", {})
+            if isinstance(deltas, dict):
+                outputs.update(
+                    d["file"] for d in deltas.values() if isinstance(d, dict) and "file" in d
+                )
     return outputs, files, codecs
 
 
@@ -457,6 +512,10 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     # and the bytes to compress in a dry run (the source file, or rewritten content)
     tasks: list[tuple[str, str, str, bool, str | bytes]] = []
     total = len(files)
+    # With --dictionaries: each asset's earlier versions kept, and its delta files by the
+    # dictionary's SHA-256 (hex).
+    versions: dict[str, list[str]] = {}
+    deltas: dict[str, dict[str, str]] = {}
 
     def note(path: str, changed: bool) -> None:
         outputs.add(path)
@@ -486,11 +545,20 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         except OSError as exc:
             report.errors.append(f"{item.name}: cannot write: {exc}")
             continue
-        if not codecs or not compress.worth_compressing(media.bare_type(item.name)):
-            continue
         previous = old_entries.get(item.name)
         previous = previous if isinstance(previous, dict) else {}
         hashed_bytes = item.content if item.content is not None else item.source
+        if config.dictionaries and dictionaries.wanted(item.name):
+            versions[item.name] = _versions(out, previous, item.hashed, config.dictionaries)
+            deltas[item.name] = {}
+            for version in versions[item.name]:
+                dictionary = os.path.join(out, version)
+                dictionary_hash = _sha256_file(dictionary)
+                key = dictionaries.delta_name(item.hashed, dictionary_hash)
+                deltas[item.name][dictionary_hash] = key
+                tasks.append((DELTA_CODEC + dictionary, hashed, key, True, hashed_bytes))
+        if not codecs or not compress.worth_compressing(media.bare_type(item.name)):
+            continue
         for codec in codecs:
             suffix = compress.SUFFIXES[codec]
             # Tried on these very bytes last time and not worth keeping: skip.
@@ -565,6 +633,12 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         if item.content is not None:
             entry["source_size"] = item.size
             entry["source_encodings"] = original_encodings
+        if item.name in versions:
+            entry["dictionary"] = True
+            entry["versions"] = versions[item.name]
+            entry["deltas"] = _kept_deltas(out, deltas[item.name], sizes, entry, report, config)
+            outputs.update(versions[item.name])  # the next build's dictionaries
+            outputs.update(d["file"] for d in entry["deltas"].values())
         entries[item.name] = entry
 
     # Variants of our outputs that this build did not produce would be served stale.

@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="worker processes (default: cores)"
     )
+    b.add_argument("--dictionaries", type=int, default=0, metavar="N",
+                   help="keep the last N versions of each JS, CSS and WASM asset and write "
+                   "dcz deltas against them (RFC 9842; default 0: off)")  # fmt: skip
     b.add_argument("--importmap-entry", action="append", default=[], metavar="NAME=PATH",
                    help="a bare module name for the import map, e.g. chart=vendor/chart.js; "
                    "NAME/=DIR/ maps a folder (repeatable)")  # fmt: skip
@@ -340,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs < 0:
         print("staticmw: --jobs must be >= 0", file=sys.stderr)
         return 2
+    if args.dictionaries < 0:
+        print("staticmw: --dictionaries must be >= 0", file=sys.stderr)
+        return 2
     try:
         declared = _declared_imports(args.config, args.importmap_entry)
     except ImportMapError as exc:
@@ -347,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     config = BuildConfig(
         importmap=declared,
+        dictionaries=args.dictionaries,
         sources=args.sources,
         out=args.out,
         exclude=args.exclude,

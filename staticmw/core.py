@@ -16,7 +16,7 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from . import encodings, importmap, responses
+from . import dictionaries, encodings, importmap, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
@@ -282,10 +282,39 @@ class StaticFiles:
                 # look again; a second miss passes through.
         return None
 
-    @staticmethod
-    def _choose(resource: Resource, request: Request) -> int:
-        """The index of the representation that Accept-Encoding prefers."""
-        return encodings.choose(resource.available, request.accept_encoding)
+    def _choose(self, resource: Resource, request: Request) -> int:
+        """The index of the representation to send: what Accept-Encoding prefers, or a delta
+        against the dictionary the client names (RFC 9842) when it offers ``dcz``."""
+        available = resource.available
+        index = encodings.choose(available, request.accept_encoding) if available else 0
+        if resource.deltas and request.available_dictionary is not None:
+            digest = dictionaries.parse_available_dictionary(request.available_dictionary)
+            delta = resource.deltas.get(digest) if digest is not None else None
+            if delta is not None and self._delta_wanted(request, available, index):
+                return delta
+        return index
+
+    def _delta_wanted(
+        self, request: Request, available: tuple[tuple[str, int], ...], index: int
+    ) -> bool:
+        """Whether ``dcz`` is acceptable, at least as wanted as the coding chosen otherwise,
+        and allowed for this request's fetch metadata (RFC 9842 §8.4)."""
+        header = request.accept_encoding
+        if header is None:
+            return False
+        prefs = encodings.cached_preferences(header)
+        wanted = encodings.quality(dictionaries.DCZ, prefs)
+        if not wanted:
+            return False
+        chosen = encodings.quality(available[index][0], prefs) if available else None
+        if chosen is not None and wanted < chosen:
+            return False
+        return dictionaries.allowed(
+            request.sec_fetch_site,
+            request.sec_fetch_mode,
+            request.origin,
+            "*" if self.options.allow_all_origins else None,
+        )
 
     def _cannot_open(self, path: str, exc: OSError) -> Answer | None:
         """A file that exists but cannot be opened: pass through, or 503 when out of resources."""

@@ -9,6 +9,7 @@ from wsgiref.headers import Headers
 from werkzeug.http import http_date
 
 from . import caching, etags
+from .dictionaries import DCZ, SUFFIX
 from .manifest import Entry
 from .options import Options
 from .plan import Plan
@@ -36,6 +37,12 @@ def _share(pair: tuple[str, str]) -> tuple[str, str]:
 
 
 Headers_ = tuple[tuple[str, str], ...]
+
+
+def _delta_tag(path: str) -> str:
+    """``dcz-<16 hex of the dictionary>``, from a delta file's name (see dictionaries)."""
+    name = os.path.basename(path)
+    return f"{DCZ}-{name[-len(SUFFIX) - 16 : -len(SUFFIX)]}"
 
 
 class Representation:
@@ -121,6 +128,7 @@ class Resource:
         "available",
         "cache_control",
         "content_type",
+        "deltas",
         "directory_mtime",
         "entry",
         "representations",
@@ -135,6 +143,7 @@ class Resource:
         cache_control: str | None,
         representations: tuple[Representation, ...],
         entry: Entry | None = None,
+        deltas: tuple[bytes, ...] = (),
     ):
         self.url = url
         self.content_type = content_type
@@ -144,19 +153,31 @@ class Resource:
         # its mtime when indexed (adding or removing a variant changes it).
         self.directory_mtime: tuple[str, int] | None = None
         self.representations = representations
-        self.vary = len(representations) > 1
+        # Deltas (RFC 9842 dcz) come last, one per dictionary: index by dictionary hash.
+        first_delta = len(representations) - len(deltas)
+        self.deltas = {digest: first_delta + i for i, digest in enumerate(deltas)}
+        self.vary = vary_header(len(representations) - len(deltas), bool(deltas))
         # (coding, size) pairs for the choice among variants; none without variants.
         self.available: tuple[tuple[str, int], ...] = ()
-        if self.vary:
-            self.available = tuple((rep.coding, rep.size) for rep in representations)
+        if first_delta > 1:
+            self.available = tuple((rep.coding, rep.size) for rep in representations[:first_delta])
 
     def replace(self, index: int, rep: Representation) -> None:
         """Swap in a representation rebuilt after the file changed on disk."""
         reps = list(self.representations)
         reps[index] = rep
         self.representations = tuple(reps)
-        if self.vary:
-            self.available = tuple((r.coding, r.size) for r in reps)
+        if self.available:
+            count = len(self.available)
+            self.available = tuple((r.coding, r.size) for r in reps[:count])
+
+
+def vary_header(codings: int, deltas: bool) -> str | None:
+    """``Vary`` for a file with *codings* representations, and deltas or not (§8 of RFC 9842:
+    every answer for a file with deltas varies on the dictionary too, delta or not)."""
+    if deltas:
+        return "Accept-Encoding, Available-Dictionary"
+    return "Accept-Encoding" if codings > 1 else None
 
 
 class HeaderBuilder:
@@ -173,22 +194,24 @@ class HeaderBuilder:
         name: str,
         files: list[tuple[str, str, os.stat_result]],
         entry: Entry | None = None,
+        deltas: list[bytes] | tuple[bytes, ...] = (),
     ) -> Resource:
         """A resource from ``(coding, path, stat)`` triples, identity first.
 
         *entry* is what a manifest knows of this file: listed as hashed, it is
-        immutable, and its content hash becomes the ETag.
+        immutable, and its content hash becomes the ETag. The last ``len(deltas)``
+        triples are ``dcz`` deltas against the dictionaries *deltas* name, in order.
         """
         content_type = self.options.media_types.content_type(name)
         primary = files[0][1]
         immutable = entry is not None or bool(self.options.immutable_file_test(primary, url))
         control = caching.cache_control(immutable, self.options.max_age)
-        vary = len(files) > 1
+        vary = vary_header(len(files) - len(deltas), bool(deltas))
         reps = tuple(
             self.representation(url, primary, content_type, control, vary, coding, path, st, entry)
             for coding, path, st in files
         )
-        return Resource(url, content_type, control, reps, entry)
+        return Resource(url, content_type, control, reps, entry, tuple(deltas))
 
     def refresh(self, resource: Resource, index: int, st: os.stat_result) -> Representation:
         """Rebuild one representation of *resource* from a newer ``stat`` and store it."""
@@ -213,7 +236,7 @@ class HeaderBuilder:
         primary: str,
         content_type: str,
         control: str | None,
-        vary: bool,
+        vary: str | None,
         coding: str,
         path: str,
         st: os.stat_result,
@@ -228,13 +251,17 @@ class HeaderBuilder:
         size = st.st_size
         mtime_ns = st.st_mtime_ns
         identity = coding == "identity"
-        etag = etags.make_etag(mtime_ns, size, None if identity else coding)
+        # A delta's tag names its dictionary too: two deltas of one file differ (§8.8.3.3).
+        tag = _delta_tag(path) if coding == DCZ else coding
+        etag = etags.make_etag(mtime_ns, size, None if identity else tag)
         if entry is not None and entry.content_hash:
             # The manifest's content hash is the same on every machine and
             # deploy; it is used only while the size on disk agrees with it.
             expected = entry.size if identity else entry.encodings.get(coding)
+            if coding == DCZ:
+                expected = size  # its size was checked against the manifest when found
             if expected == size:
-                etag = etags.make_content_etag(entry.content_hash, None if identity else coding)
+                etag = etags.make_content_etag(entry.content_hash, None if identity else tag)
 
         mtime = mtime_ns // 1_000_000_000
         now = int(time.time())
@@ -257,9 +284,11 @@ class HeaderBuilder:
         if control is not None:
             headers["Cache-Control"] = control
         if vary:
-            headers["Vary"] = "Accept-Encoding"
+            headers["Vary"] = vary
         if not identity:
             headers["Content-Encoding"] = coding
+        if entry is not None and entry.dictionary:
+            headers["Use-As-Dictionary"] = entry.dictionary
         headers["Accept-Ranges"] = "bytes"
         if options.allow_all_origins:
             headers["Access-Control-Allow-Origin"] = "*"

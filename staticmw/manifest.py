@@ -11,10 +11,12 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .atomic import replacing
+from .dictionaries import use_as_dictionary
 
 log = logging.getLogger("staticmw.manifest")
 
@@ -34,17 +36,23 @@ class ManifestError(ValueError):
 class Entry:
     """What a manifest knows of one hashed file."""
 
-    __slots__ = ("content_hash", "encodings", "size")
+    __slots__ = ("content_hash", "deltas", "dictionary", "encodings", "size")
 
     def __init__(
         self,
         content_hash: str | None = None,
         size: int | None = None,
         encodings: Mapping[str, int] | None = None,
+        dictionary: str | None = None,
+        deltas: Mapping[bytes, tuple[str, int]] | None = None,
     ):
         self.content_hash = content_hash
         self.size = size
         self.encodings = dict(encodings or {})
+        # RFC 9842: the Use-As-Dictionary value the file is served with, and its deltas
+        # against earlier versions: dictionary SHA-256 -> (file name beside it, size).
+        self.dictionary = dictionary
+        self.deltas = dict(deltas or {})
 
 
 class Manifest:
@@ -143,8 +151,29 @@ def _parse_ours(data: dict[str, Any]) -> Manifest:
             info.get("hash") if isinstance(info.get("hash"), str) else None,
             size if isinstance(size, int) else None,
             {k: v for k, v in encodings.items() if isinstance(k, str) and isinstance(v, int)},
+            use_as_dictionary(logical) if info.get("dictionary") is True else None,
+            _deltas(logical, info.get("deltas")),
         )
     return Manifest(names, hashed, "staticmw")
+
+
+def _deltas(logical: str, found: Any) -> dict[bytes, tuple[str, int]]:
+    """An entry's ``deltas``: dictionary hash -> (file name in the asset's folder, size)."""
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise ManifestError(f"'deltas' of {logical!r} must be an object")
+    deltas = {}
+    for dictionary_hash, info in found.items():
+        try:
+            digest = bytes.fromhex(dictionary_hash)
+            name, size = info["file"], info["size"]
+        except (ValueError, TypeError, KeyError):
+            raise ManifestError(f"bad delta {dictionary_hash!r} of {logical!r}") from None
+        if len(digest) != 32 or not isinstance(name, str) or not isinstance(size, int):
+            raise ManifestError(f"bad delta {dictionary_hash!r} of {logical!r}")
+        deltas[digest] = (posixpath.basename(name), size)
+    return deltas
 
 
 def _parse_django(data: dict[str, Any]) -> Manifest:

@@ -54,6 +54,10 @@ def wsgi_request(environ: Mapping[str, Any], path: str | None = None) -> Request
         get("HTTP_IF_MODIFIED_SINCE"),
         get("HTTP_RANGE"),
         get("HTTP_IF_RANGE"),
+        get("HTTP_AVAILABLE_DICTIONARY"),
+        get("HTTP_SEC_FETCH_SITE"),
+        get("HTTP_SEC_FETCH_MODE"),
+        get("HTTP_ORIGIN"),
     )
 
 
@@ -105,8 +109,13 @@ class StaticMiddleware(StaticFiles):
             # interval; everything else asks the core. core.from_memory, written
             # out (with §13.2.2's usual revalidation first): the hottest path there is.
             resource = self._resources.get(path)
-            # (Under autorefresh nothing is fresh: every request asks the core.)
-            if resource is not None and self._recheck_interval:
+            # (Under autorefresh nothing is fresh: every request asks the core, as does one
+            # that may get a delta.)
+            if (
+                resource is not None
+                and self._recheck_interval
+                and not (resource.deltas and "HTTP_AVAILABLE_DICTIONARY" in environ)
+            ):
                 reps = resource.representations
                 get = environ.get
                 rep = (

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from . import paths
+from .dictionaries import DCZ
 from .files import HeaderBuilder, Resource
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError
-from .manifest import Manifest, ManifestError, find_in_root
+from .manifest import Entry, Manifest, ManifestError, find_in_root
 from .options import ConfigurationError, Options, normalize_prefix
 from .urls import StaticURLs
 
@@ -293,9 +294,34 @@ class Mounts:
                         break
         name_in_root = "/".join(parts)
         entry = mount.manifest.entry(name_in_root) if mount.manifest is not None else None
-        resource = self.builder.resource(url, parts[-1], files, entry)
+        deltas: list[bytes] = []
+        if with_variants and entry is not None and entry.deltas:
+            deltas = self._deltas(mount, parts, entry, files)
+        resource = self.builder.resource(url, parts[-1], files, entry, deltas)
         if self.autorefresh:
             directory = os.path.join(mount.directory, *parts[:-1])
             with contextlib.suppress(OSError):
                 resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
         return resource
+
+    def _deltas(
+        self,
+        mount: Mount,
+        parts: tuple[str, ...],
+        entry: Entry,
+        files: list[tuple[str, str, os.stat_result]],
+    ) -> list[bytes]:
+        """Append the deltas the manifest lists for a file that are there, opened through the
+        resolver like any variant, and of the size it gives; their dictionaries' hashes."""
+        found = []
+        for digest, (name, size) in entry.deltas.items():
+            delta = self.resolver.open(mount.directory, (*parts[:-1], name))
+            if delta is None:
+                continue
+            delta.close()
+            if delta.is_dir or delta.stat.st_size != size:
+                log.warning("staticmw: %s is not the delta the manifest lists; not served", name)
+                continue
+            files.append((DCZ, delta.path, delta.stat))
+            found.append(digest)
+        return found

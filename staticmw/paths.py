@@ -38,6 +38,7 @@ import stat
 import unicodedata
 from collections.abc import Sequence
 
+from .dictionaries import delta_original
 from .openat2 import Opener, no_symlinks_opener
 
 # Bounds that keep every rejection cheap; no real asset needs more.
@@ -497,7 +498,11 @@ class _Walk:
 
 
 def sidecar_original(name: str) -> str | None:
-    """For ``app.css.gz`` return ``app.css``; ``None`` when *name* is no sidecar."""
+    """For ``app.css.gz`` return ``app.css`` (and for a delta, ``app.3f2a9c1b9d0e.css`` from
+    ``app.3f2a9c1b9d0e.css.0123456789abcdef.dcz``); ``None`` when *name* is no sidecar."""
+    delta = delta_original(name)
+    if delta is not None:
+        return delta
     lowered = name.lower()
     for suffix in ALL_SIDECAR_SUFFIXES:
         if lowered.endswith(suffix) and len(name) > len(suffix):

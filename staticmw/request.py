@@ -14,15 +14,19 @@ class Request:
 
     __slots__ = (
         "accept_encoding",
+        "available_dictionary",
         "if_match",
         "if_modified_since",
         "if_none_match",
         "if_range",
         "if_unmodified_since",
         "method",
+        "origin",
         "path",
         "query",
         "range",
+        "sec_fetch_mode",
+        "sec_fetch_site",
     )
 
     def __init__(
@@ -37,6 +41,10 @@ class Request:
         if_modified_since: str | None = None,
         range: str | None = None,
         if_range: str | None = None,
+        available_dictionary: str | None = None,
+        sec_fetch_site: str | None = None,
+        sec_fetch_mode: str | None = None,
+        origin: str | None = None,
     ):
         self.method = method
         self.path = path
@@ -48,6 +56,11 @@ class Request:
         self.if_modified_since = if_modified_since
         self.range = range
         self.if_range = if_range
+        # RFC 9842: the dictionary the client holds, and what §8.4 checks before using it.
+        self.available_dictionary = available_dictionary
+        self.sec_fetch_site = sec_fetch_site
+        self.sec_fetch_mode = sec_fetch_mode
+        self.origin = origin
 
     def __repr__(self) -> str:
         fields = ", ".join(
@@ -67,4 +80,8 @@ FIELDS = {
     "if-modified-since": "if_modified_since",
     "range": "range",
     "if-range": "if_range",
+    "available-dictionary": "available_dictionary",
+    "sec-fetch-site": "sec_fetch_site",
+    "sec-fetch-mode": "sec_fetch_mode",
+    "origin": "origin",
 }

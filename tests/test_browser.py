@@ -50,6 +50,8 @@ LOG_FORMAT = "\t".join(
         "%({if-none-match}i)s",
         "%({accept-encoding}i)s",
         "%({content-encoding}o)s",
+        "%({available-dictionary}i)s",
+        "%(B)s",
     )
 )
 
@@ -64,6 +66,8 @@ class Hit:
     if_none_match: str
     accept_encoding: str
     content_encoding: str
+    available_dictionary: str
+    sent: str  # body bytes
 
     @property
     def range_start(self) -> int | None:
@@ -78,7 +82,7 @@ def read_log(path: Path) -> list[Hit]:
     for line in path.read_text().replace('\\"', '"').splitlines():
         # The fields of LOG_FORMAT, in order; Gunicorn writes "-" for a missing header.
         request, status, *headers = line.split("\t")
-        assert len(headers) == 4, line
+        assert len(headers) == 6, line
         _, target, _ = request.split(" ")
         hits.append(Hit(target, int(status), *("" if v == "-" else v for v in headers)))
     return hits
@@ -98,12 +102,12 @@ def settled_length(log: Path) -> int:
     raise AssertionError("the server's access log never stopped growing")
 
 
-def build_assets(assets: Path, out: Path) -> None:
+def build_assets(assets: Path, out: Path, *extra: str) -> None:
     """The real build command, as the example's docstring gives it."""
     subprocess.run(
         [sys.executable, "-m", "staticmw", "build", str(assets), "--out", str(out),
          "--importmap-entry", "badge=vendor/badge.js", "--codecs", "gzip,br", "--strict",
-         "--quiet"],
+         "--quiet", *extra],
         check=True,
     )  # fmt: skip
 
@@ -238,6 +242,8 @@ async def application(scope, receive, send):
                 header(scope["headers"], "if-none-match"),
                 header(scope["headers"], "accept-encoding"),
                 header(message.get("headers", []), "content-encoding"),
+                header(scope["headers"], "available-dictionary"),
+                header(message.get("headers", []), "content-length"),
             ])
             with open(LOG, "a") as handle:
                 handle.write(line + "\n")
@@ -375,13 +381,17 @@ def wait_for_new_workers(server: Gunicorn, old: set[int]) -> None:
     raise AssertionError("Gunicorn never replaced its workers after SIGHUP")
 
 
-def test_a_deploy_that_changes_the_deepest_module(browser, tmp_path):
+@pytest.mark.parametrize("dictionaries", [False, True], ids=["full", "dcz-deltas"])
+def test_a_deploy_that_changes_the_deepest_module(browser, tmp_path, dictionaries):
     """Change lib/version.js only, rebuild, reload: the page runs the new code, every module
-    that imports it (directly or not) has a new URL, and nothing else is asked for again."""
+    that imports it (directly or not) has a new URL, and nothing else is asked for again.
+    With ``--dictionaries``, each changed module goes as a dcz delta against the version
+    the browser holds (RFC 9842), smaller than its brotli variant."""
     assets = tmp_path / "assets"
     shutil.copytree(EXAMPLE / "assets", assets)
     out = tmp_path / "build"
-    build_assets(assets, out)
+    extra = ("--codecs", "gzip,br,zstd", "--dictionaries", "2") if dictionaries else ()
+    build_assets(assets, out, *extra)
     server, log = serve(out, tmp_path, 60)
     visit = None
     try:
@@ -391,7 +401,7 @@ def test_a_deploy_that_changes_the_deepest_module(browser, tmp_path):
         count = settled_length(log)
         version = assets / "js" / "lib" / "version.js"
         version.write_text(version.read_text().replace("VERSION = 1;", "VERSION = 2;"))
-        build_assets(assets, out)  # into the same directory: old names stay for old pages
+        build_assets(assets, out, *extra)  # into the same directory: old names stay
         old = set(server.worker_pids())
         os.kill(server.process.pid, signal.SIGHUP)  # Gunicorn's graceful reload: the deploy
         wait_for_new_workers(server, old)
@@ -425,6 +435,15 @@ def test_a_deploy_that_changes_the_deepest_module(browser, tmp_path):
     asked = {hit.path for hit in second_hits if not hit.path.startswith("/static/video/")}
     assert asked == {"/"} | {after[0][name] for name in changed}, asked
     assert all(hit.status == 200 for hit in second_hits if hit.path in asked), second_hits
+    for hit in second_hits:
+        if hit.path.startswith("/static/js/"):
+            if not dictionaries:
+                assert hit.content_encoding == "br" and not hit.available_dictionary, hit
+                continue
+            # Delta against the module the first visit got, and smaller than brotli's.
+            assert hit.content_encoding == "dcz" and hit.available_dictionary, hit
+            brotli = (out / (hit.path.removeprefix("/static/") + ".br")).stat().st_size
+            assert int(hit.sent) < brotli, (hit, brotli)
     hashed_before = {hit.path for hit in first_hits if HASHED.search(hit.path)}
     assert len(hashed_before - {p for p in hashed_before if "/video/" in p}) == 3 + len(MODULES)
     for hit in second_hits:
