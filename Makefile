@@ -7,7 +7,7 @@ PORT ?= 8000
 # How long each fuzzer runs: briefly inside `make test`, longer with `make fuzz`.
 SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
-FUZZERS := paths headers assets js
+FUZZERS := paths headers assets js dictionaries
 
 .PHONY: serve test lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
 

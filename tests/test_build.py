@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import StaticMiddleware, build, cli, compress
+from staticmw import StaticMiddleware, build, cli, compress, dictionaries
 from staticmw.build import BuildConfig, BuildError, hashed_name
 from staticmw.caching import DEFAULT_IMMUTABLE_PATTERN
 
@@ -727,3 +728,120 @@ def test_a_module_source_map_still_lines_up_after_the_rewrite(tmp_path):
     assert rewritten[2] == original[2].replace(b"./b.js", b"./" + b_hashed)
     assert rewritten[3] == b"//# sourceMappingURL=" + map_hashed
     assert (out / files["a.js.map"]["hashed"]).read_bytes() == (src / "a.js.map").read_bytes()
+
+
+# -- compression dictionaries (--dictionaries) --------------------------------------------
+
+
+def module_version(number: int) -> bytes:
+    lines = [f"export function f{i}(x) {{ return x * {i % 97} + {i}; }}" for i in range(1500)]
+    lines[700] = f"export const VERSION = {number};"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def deploy(tmp_path, number: int, **options):
+    write(tmp_path / "src" / "js" / "app.js", module_version(number))
+    rules = [
+        f".c{i} {{ margin: {i % 13}px {i % 7}em; color: #{i * 2654435761 % 0xFFFFFF:06x}; }}"
+        for i in range(1500)
+    ]
+    rules[800] = f".version::after {{ content: '{number}'; }}"
+    write(tmp_path / "src" / "css" / "site.css", "\n".join(rules))
+    write(tmp_path / "src" / "img" / "logo.png", b"\x89PNG\r\n" + bytes(300 + number))
+    options.setdefault("dictionaries", 2)
+    report = run(tmp_path, **options)
+    assert report.ok, report.errors
+    return report
+
+
+def test_dictionaries_keep_the_last_versions_and_write_deltas_against_them(tmp_path):
+    hashed = []
+    for number in range(1, 5):
+        deploy(tmp_path, number)
+        hashed.append(load(tmp_path)["files"]["js/app.js"]["hashed"])
+    out = tmp_path / "out"
+    entry = load(tmp_path)["files"]["js/app.js"]
+    assert entry["dictionary"] is True
+    assert entry["versions"] == [hashed[2], hashed[1]]  # the last two, newest first
+    assert len(entry["deltas"]) == 2
+    new = (out / hashed[3]).read_bytes()
+    for version in entry["versions"]:
+        old = (out / version).read_bytes()
+        delta = entry["deltas"][hashlib.sha256(old).hexdigest()]
+        body = (out / delta["file"]).read_bytes()
+        assert len(body) == delta["size"] < entry["encodings"]["br"] // 20
+        assert dictionaries.undo(old, body) == new
+    assert len(load(tmp_path)["files"]["css/site.css"]["deltas"]) == 2
+    image = load(tmp_path)["files"]["img/logo.png"]
+    assert not {"dictionary", "versions", "deltas"} & set(image)
+    # Rebuilding unchanged writes nothing, and keeps the versions and deltas.
+    again = deploy(tmp_path, 4)
+    assert again.written == [] and load(tmp_path)["files"]["js/app.js"] == entry
+
+
+def test_prune_keeps_what_the_last_versions_need_and_nothing_more(tmp_path):
+    for number in range(1, 5):
+        deploy(tmp_path, number)
+    out = tmp_path / "out"
+    before = set(tree(out))
+    module = re.compile(r"js/app\.(?:[0-9a-f]{12}\.)?js")
+    assert len([n for n in before if module.fullmatch(n)]) == 5  # four versions, plain name
+    report = deploy(tmp_path, 4, prune=True)
+    after = set(tree(out))
+    entry = load(tmp_path)["files"]["js/app.js"]
+    kept_modules = {n for n in after if module.fullmatch(n)}
+    assert kept_modules == {"js/app.js", entry["hashed"], *entry["versions"]}
+    kept_deltas = {n for n in after if n.endswith(".dcz")}
+    assert kept_deltas == {
+        d["file"] for e in load(tmp_path)["files"].values() for d in e.get("deltas", {}).values()
+    }
+    # The oldest version, its variants and deltas made for earlier builds went.
+    assert report.removed and all(name not in after for name in report.removed)
+    assert not any(
+        n.endswith((".gz", ".br", ".zst")) and n.startswith(tuple(entry["versions"])) for n in after
+    )
+
+
+def test_without_dictionaries_nothing_changes(tmp_path):
+    deploy(tmp_path, 1, dictionaries=0)
+    deploy(tmp_path, 2, dictionaries=0)
+    entry = load(tmp_path)["files"]["js/app.js"]
+    assert not {"dictionary", "versions", "deltas"} & set(entry)
+    assert not list((tmp_path / "out").rglob("*.dcz"))
+
+
+def test_turning_dictionaries_on_uses_the_version_already_there(tmp_path):
+    deploy(tmp_path, 1, dictionaries=0)
+    deploy(tmp_path, 2)
+    entry = load(tmp_path)["files"]["js/app.js"]
+    assert len(entry["versions"]) == 1 and len(entry["deltas"]) == 1
+
+
+def test_a_dry_run_makes_deltas_in_memory_and_writes_none(tmp_path):
+    deploy(tmp_path, 1)
+    write(tmp_path / "src" / "js" / "app.js", module_version(2))
+    report = run(tmp_path, dictionaries=2, dry_run=True)
+    assert report.ok and any(name.endswith(".dcz") for name in report.written)
+    assert not list((tmp_path / "out").rglob("*.dcz"))
+
+
+def test_a_delta_no_smaller_than_brotli_is_not_kept(tmp_path):
+    write(tmp_path / "src" / "js" / "noise.js", os.urandom(20000).hex())
+    run(tmp_path, dictionaries=2)
+    write(tmp_path / "src" / "js" / "noise.js", os.urandom(20000).hex())  # all new
+    report = run(tmp_path, dictionaries=2)
+    entry = load(tmp_path)["files"]["js/noise.js"]
+    assert report.ok and entry["versions"] and entry["deltas"] == {}
+    assert not list((tmp_path / "out").rglob("*.dcz"))
+    assert not [name for name in report.written if name.endswith(".dcz")]
+
+
+def test_the_command_line_option(tmp_path, capsys):
+    write(tmp_path / "src" / "js" / "app.js", module_version(1))
+    argv = ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--quiet"]
+    assert cli.main([*argv, "--dictionaries", "-1"]) == 2
+    assert "--dictionaries must be >= 0" in capsys.readouterr().err
+    assert cli.main([*argv, "--dictionaries", "3"]) == 0
+    write(tmp_path / "src" / "js" / "app.js", module_version(2))
+    assert cli.main([*argv, "--dictionaries", "3"]) == 0
+    assert len(load(tmp_path)["files"]["js/app.js"]["deltas"]) == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import os
 import shutil
 import textwrap
@@ -11,6 +13,9 @@ import time
 import brotli
 import pytest
 
+from staticmw import dictionaries
+from staticmw.build import BuildConfig, build
+
 from .conftest import OLD
 from .helpers import gz, write
 from .servers import Gunicorn, Server, free_port
@@ -18,6 +23,8 @@ from .servers import Gunicorn, Server, free_port
 pytestmark = pytest.mark.server
 
 CSS = b"body { color: #123456; margin: 0 auto; }\n" * 300
+MODULE = "\n".join(f"export const v{i} = {i * 7919 % 1000};" for i in range(3000)).encode()
+MODULE += b"\nexport const VERSION = 0;\n"
 HASHED = "app.3f2a9c1b9d0e.css"
 APP = """
 from staticmw import StaticMiddleware
@@ -27,6 +34,7 @@ def app(environ, start_response):
     return [b"app"]
 
 application = StaticMiddleware(app, root="static", prefix="/static/", max_age=1)
+application.add_files("built", prefix="/built/")  # staticmw build --dictionaries
 """
 
 
@@ -48,7 +56,11 @@ def cdn(tmp_path_factory):
     write(root / "app.css.br", brotli.compress(CSS), OLD)
     write(root / HASHED, CSS, OLD)
     write(base / "wsgi_app.py", APP)
-    for path in (base, root, *root.iterdir()):
+    for version in (1, 2):  # two deploys: the second has a delta against the first
+        write(base / "src" / "app.js", MODULE.replace(b"VERSION = 0", b"VERSION = %d" % version))
+        config = BuildConfig([str(base / "src")], str(base / "built"), dictionaries=1, jobs=1)
+        assert build(config).ok
+    for path in (base, root, *root.iterdir(), base / "built", *(base / "built").iterdir()):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     origin = Gunicorn(base, "wsgi_app:application", "--access-logfile", str(base / "access.log"))
     proxy_dir = base / "proxy"
@@ -150,3 +162,30 @@ def test_a_deploy_is_picked_up_by_name(cdn):
     assert via(proxy, "/static/app.99aa88bb77cc.css")[3] == "HIT"
     # and the old hashed name is still served from the cache to pages that use it
     assert via(proxy, f"/static/{HASHED}")[2] == CSS
+
+
+def test_vary_keeps_deltas_from_clients_without_the_dictionary(cdn):
+    """A cache keyed by Vary must never hand a dcz delta to a client that lacks its dictionary."""
+    import json
+
+    base, _, proxy = cdn
+    entry = json.loads((base / "built" / "staticmw.json").read_text())["files"]["app.js"]
+    old = (base / "built" / entry["versions"][0]).read_bytes()
+    new = (base / "built" / entry["hashed"]).read_bytes()
+    url = "/built/" + entry["hashed"]
+    held = {
+        "Accept-Encoding": "gzip, br, zstd, dcb, dcz",
+        "Available-Dictionary": f":{base64.b64encode(hashlib.sha256(old).digest()).decode()}:",
+    }
+    other = {**held, "Available-Dictionary": f":{base64.b64encode(bytes(32)).decode()}:"}
+    plain = {"Accept-Encoding": "gzip, br, zstd"}
+    for attempt in ("MISS", "HIT"):
+        delta = via(proxy, url, held)
+        assert delta[3] == attempt and delta[1]["content-encoding"] == "dcz", delta[1]
+        assert dictionaries.undo(old, delta[2]) == new
+        assert len(delta[2]) < 100
+        for headers in (plain, other):  # same Accept-Encoding as the delta's, other dictionary
+            full = via(proxy, url, headers)
+            assert full[3] == attempt and full[1]["content-encoding"] == "br", full[1]
+            assert brotli.decompress(full[2]) == new
+        assert delta[1]["vary"] == full[1]["vary"] == "Accept-Encoding, Available-Dictionary"
