@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import deltas  # noqa: E402
 import djangobench  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
@@ -679,6 +680,7 @@ def report(data: dict) -> str:
             lines.append(f"| {workload} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += _django_tables(data.get("django") or {})
+    lines += deltas.table(data.get("deltas") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured", "recorded": "(recorded)"}[
@@ -973,6 +975,8 @@ def main(argv: list[str] | None = None) -> int:
                 "served": djangobench.served(site, plan["seconds"], plan["repeats"], WORK),
                 "collectstatic": djangobench.collectstatic(WORK, plan["django_files"]),
             }
+    print("deltas: a one-line change with and without compression dictionaries", file=sys.stderr)
+    data["deltas"] = deltas.measure(WORK)
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)

@@ -294,10 +294,21 @@ def staticmw_cli() -> None:
 @click.option("--strict", is_flag=True, help="A reference to a missing file fails the build.")
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--codecs", default=None, help="Comma-separated gzip,br,zstd; 'none' for none.")
+@click.option(
+    "--dictionaries",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Keep N earlier versions of each JS/CSS/WASM asset and write dcz deltas.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_appcontext
 def build_command(
-    prune: bool, strict: bool, dry_run: bool, codecs: str | None, as_json: bool
+    prune: bool,
+    strict: bool,
+    dry_run: bool,
+    codecs: str | None,
+    dictionaries: int,
+    as_json: bool,
 ) -> None:
     """Collect the app's and blueprints' static folders, hash and precompress them into
     STATICMW_ROOT, which the extension then serves."""
@@ -310,6 +321,7 @@ def build_command(
     chosen = None if codecs is None else [c for c in codecs.split(",") if c and c != "none"]
     config = BuildConfig(
         importmap=declared_imports(app),
+        dictionaries=dictionaries,
         sources=sources,
         out=app.config["STATICMW_ROOT"],
         strict=strict,

@@ -68,3 +68,13 @@ def test_gzip_variants_are_decoded_and_checked():
 def test_application_answers_are_not_file_bodies():
     checker = check("small-1.txt", b"hello from the app\n", {"content-length": "19"})
     assert checker.problems == [] and checker.checked == 0
+
+
+def test_the_delta_table_measures_real_deltas(tmp_path):
+    import deltas
+
+    results = deltas.measure(tmp_path)
+    assert len(results) == 2
+    for row in results.values():
+        assert 0 < row["dcz"] < row["br"] / 100 < row["identity"]
+    assert "| dcz delta |" in "\n".join(deltas.table(results))

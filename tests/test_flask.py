@@ -229,3 +229,34 @@ def test_a_bad_importmap_setting_stops_the_app_at_startup(tmp_path):
         modules_app(tmp_path / "a", STATICMW_IMPORTMAP={"./x": "static/x.js"})
     with pytest.raises(ConfigurationError, match=r"STATICMW_IMPORTMAP'\] must be a dict"):
         modules_app(tmp_path / "b", STATICMW_IMPORTMAP=["chart"])
+
+
+def test_build_with_dictionaries_serves_deltas(tmp_path):
+    import base64
+    import hashlib
+
+    app = modules_app(tmp_path)
+    util = tmp_path / "static" / "js" / "util.js"
+    body = "".join(f"export const u{i} = {i * 7919 % 1009};\n" for i in range(2000))
+    util.write_text("export const util = 1;\n" + body)
+    runner = app.test_cli_runner()
+    args = ["staticmw", "build", "--dictionaries", "1", "--json"]
+    assert runner.invoke(args=args).exit_code == 0
+    first = json.loads((tmp_path / "built" / "staticmw.json").read_text())["files"]
+    util.write_text("export const util = 2;\n" + body)
+    assert runner.invoke(args=args).exit_code == 0
+    entry = json.loads((tmp_path / "built" / "staticmw.json").read_text())["files"]
+    entry = entry["static/js/util.js"]
+    assert entry["versions"] == [first["static/js/util.js"]["hashed"]]
+    old = (tmp_path / "built" / entry["versions"][0]).read_bytes()
+    client = modules_app(tmp_path).test_client()
+    response = client.get(
+        "/" + entry["hashed"],
+        headers={
+            "Accept-Encoding": "br, dcz",
+            "Available-Dictionary": f":{base64.b64encode(hashlib.sha256(old).digest()).decode()}:",
+        },
+    )
+    assert response.headers.get("Content-Encoding") == "dcz", response.headers
+    assert response.headers["Use-As-Dictionary"] == 'match="util.*.js"'
+    assert runner.invoke(args=["staticmw", "build", "--dictionaries", "-1"]).exit_code != 0
