@@ -62,6 +62,16 @@ def TestOneInput(data: bytes) -> None:
             raise AssertionError(f"not a structured-field string: {header!r}")
         if any(not 0x20 <= ord(c) <= 0x7E for c in header):
             raise AssertionError(f"not printable ASCII: {header!r}")
+    parsed = dictionaries.parse_sf_string(text)
+    if (
+        parsed is not None
+        and dictionaries.parse_sf_string(dictionaries.sf_string(parsed)) != parsed
+    ):
+        raise AssertionError(f"a string that does not round-trip: {parsed!r}")
+    if header is not None:
+        match = dictionaries.parse_sf_string(header[len("match=") :])
+        if match != dictionaries.match_pattern(name):
+            raise AssertionError(f"{header!r} does not parse back to its pattern")
     original = dictionaries.delta_original(name)
     if original is not None and not name.startswith(original):
         raise AssertionError(f"{name!r} is no delta of {original!r}")

@@ -71,6 +71,31 @@ def sf_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def parse_sf_string(value: str) -> str | None:
+    """An RFC 8941 String's value (§4.2.5), or ``None`` when *value* is not exactly one,
+    such as a ``Dictionary-ID`` or the ``match`` of a ``Use-As-Dictionary``."""
+    text = value.strip(" \t")
+    if len(text) < 2 or text[0] != '"':
+        return None
+    found: list[str] = []
+    position = 1
+    while position < len(text):
+        char = text[position]
+        if char == "\\":
+            if position + 1 >= len(text) or text[position + 1] not in '"\\':
+                return None
+            found.append(text[position + 1])
+            position += 2
+        elif char == '"':
+            return "".join(found) if position == len(text) - 1 else None
+        elif not 0x20 <= ord(char) <= 0x7E:
+            return None
+        else:
+            found.append(char)
+            position += 1
+    return None
+
+
 def use_as_dictionary(logical: str) -> str | None:
     """The ``Use-As-Dictionary`` value for an asset; ``None`` when its name cannot be one
     (outside printable ASCII: the URL is percent-encoded, and such a pattern would not match)."""

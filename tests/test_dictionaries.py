@@ -84,6 +84,41 @@ def test_use_as_dictionary_matches_future_hashed_names(logical, pattern, header)
     assert use_as_dictionary(logical) == header
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"abc"', "abc"),
+        (' "a b" ', "a b"),
+        ('""', ""),
+        (r'"q\"uote"', 'q"uote'),
+        (r'"back\\slash"', "back\\slash"),
+        ('"open', None),
+        ('"two" "strings"', None),
+        ('"trailing"x', None),
+        (r'"bad \n escape"', None),
+        ('"tab\there"', None),
+        ('"caf\u00e9"', None),
+        ("token", None),
+        ("", None),
+        ('"', None),
+    ],
+)
+def test_structured_field_strings(value, expected):
+    assert dictionaries.parse_sf_string(value) == expected
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
+def test_strings_round_trip(text):
+    assert dictionaries.parse_sf_string(dictionaries.sf_string(text)) == text
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1))
+def test_the_match_of_any_printable_name_parses_back_to_its_pattern(name):
+    header = use_as_dictionary("js/" + name)
+    assert header is not None and header.startswith("match=")
+    assert dictionaries.parse_sf_string(header[len("match=") :]) == match_pattern(name)
+
+
 def test_a_name_outside_printable_ascii_gets_no_dictionary_header():
     assert use_as_dictionary("js/d\u00fcsseldorf.js") is None
     assert use_as_dictionary("js/tab\there.js") is None
