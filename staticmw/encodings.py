@@ -76,11 +76,12 @@ def quality(coding: str, prefs: dict[str, float]) -> float | None:
 def choose(available: Sequence[tuple[str, int]], header: str | None) -> int:
     """Index into *available* ``(coding, size)`` pairs of the variant to send.
 
-    ``available[0]`` must be identity. With no header, identity. Otherwise the
+    ``available[0]`` must be identity (an empty *available* means identity alone). With no
+    header, identity. Otherwise the
     highest q wins, then the smallest size, then the earlier entry. When nothing
     is acceptable the header is disregarded and identity is sent (§12.1).
     """
-    if header is None or len(available) == 1:
+    if header is None or len(available) <= 1:
         return 0
     prefs = cached_preferences(header)
     scores = [quality(coding, prefs) for coding, _ in available]

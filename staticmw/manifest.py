@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .atomic import replacing
-from .dictionaries import use_as_dictionary
+from .dictionaries import delta_original, use_as_dictionary
 
 log = logging.getLogger("staticmw.manifest")
 
@@ -172,7 +172,10 @@ def _deltas(logical: str, found: Any) -> dict[bytes, tuple[str, int]]:
             raise ManifestError(f"bad delta {dictionary_hash!r} of {logical!r}") from None
         if len(digest) != 32 or not isinstance(name, str) or not isinstance(size, int):
             raise ManifestError(f"bad delta {dictionary_hash!r} of {logical!r}")
-        deltas[digest] = (posixpath.basename(name), size)
+        base = posixpath.basename(name)
+        if delta_original(base) is None:  # only a delta's own name, beside its file
+            raise ManifestError(f"{name!r} is not a delta file name ({logical!r})")
+        deltas[digest] = (base, size)
     return deltas
 
 

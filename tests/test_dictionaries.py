@@ -405,3 +405,51 @@ def test_the_same_answers_through_wsgi_and_asgi(deployed, wsgi, headers):
             [(k.lower(), v) for k, v in expected.header_list],
             expected.body,
         )
+
+
+def test_a_file_with_deltas_and_no_other_variant(tmp_path):
+    """Built with ``--codecs none``: identity and a delta only, from disk and from memory."""
+    from staticmw import StaticMiddleware
+    from staticmw.build import BuildConfig, build
+
+    from .helpers import fallback_app
+
+    for seed in (7, 8):
+        (tmp_path / "src").mkdir(exist_ok=True)
+        (tmp_path / "src" / "app.js").write_bytes(big_module(seed))
+        config = BuildConfig(
+            [str(tmp_path / "src")], str(tmp_path / "out"), codecs=[], dictionaries=1, jobs=1
+        )
+        assert build(config).ok
+    entry = json.loads((tmp_path / "out" / "staticmw.json").read_text())["files"]["app.js"]
+    old = (tmp_path / "out" / entry["versions"][0]).read_bytes()
+    app = StaticMiddleware(fallback_app, tmp_path / "out", prefix="/static/")
+    url = "/static/" + entry["hashed"]
+    for _ in range(2):
+        plain = get(app, url, {"Accept-Encoding": "gzip, br"})
+        assert plain.status == 200 and "content-encoding" not in plain.headers
+        assert plain.headers["vary"] == "Accept-Encoding, Available-Dictionary"
+        delta = get(app, url, {"Accept-Encoding": BROWSER, "Available-Dictionary": held(old)})
+        assert delta.status == 200 and delta.headers["content-encoding"] == "dcz"
+    assert "dcz" in repr(app.explain(url, "gzip"))
+
+
+@pytest.mark.parametrize(
+    ("deltas", "message"),
+    [
+        ({"00" * 32: {"file": "../../etc/passwd", "size": 1}}, "not a delta file name"),
+        ({"00" * 32: {"file": "js/..", "size": 1}}, "not a delta file name"),
+        ({"00" * 32: {"file": "app.1.js.0123456789abcdef.dcz"}}, "bad delta"),
+        ({"xyz": {"file": "app.1.js.0123456789abcdef.dcz", "size": 1}}, "bad delta"),
+        ({"00" * 31: {"file": "app.1.js.0123456789abcdef.dcz", "size": 1}}, "bad delta"),
+        (["not", "an", "object"], "must be an object"),
+    ],
+)
+def test_a_manifest_with_a_bad_delta_is_refused_at_startup(tmp_path, deltas, message):
+    from staticmw import ConfigurationError, StaticFiles
+
+    files = {"app.js": {"hashed": "app.1.js", "hash": "00" * 32, "size": 1, "deltas": deltas}}
+    manifest = {"version": 1, "codecs": [], "retained": [], "files": files}
+    (tmp_path / "staticmw.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigurationError, match=message):
+        StaticFiles(root=tmp_path, prefix="/static/")
