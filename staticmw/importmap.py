@@ -85,14 +85,23 @@ def parse_declarations(items: Iterable[str]) -> dict[str, str]:
 
 def load_declarations(path: str) -> dict[str, str]:
     """The ``[importmap]`` table of a ``staticmw.toml``; empty when it has none."""
-    import tomllib
+    import importlib
 
     try:
+        toml = importlib.import_module("tomllib")  # Python 3.11 and later
+    except ImportError:
+        try:
+            toml = importlib.import_module("tomli")
+        except ImportError:
+            raise ImportMapError(
+                f"reading {path} needs Python 3.11, or `pip install tomli` before it"
+            ) from None
+    try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            data = toml.load(handle)
     except OSError as exc:
         raise ImportMapError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except toml.TOMLDecodeError as exc:
         raise ImportMapError(f"{path}: not valid TOML: {exc}") from None
     table = data.get("importmap", {})
     if not isinstance(table, dict):
