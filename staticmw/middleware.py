@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterable, Mapping
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -10,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 from . import encodings, responses
 from .bodies import BLOCK_SIZE, FileBody, FileChangedError
 from .core import Answer, StaticFiles
+from .files import Representation
 from .mounts import MountInfo, Redirect
 from .options import ConfigurationError
 from .request import Request
 
 if TYPE_CHECKING:
-    import os
-
     from typing_extensions import Unpack
 
     from .options import OptionValues
@@ -82,6 +82,10 @@ def wsgi_body(body: list[bytes] | FileBody, environ: Mapping[str, Any]) -> Itera
     return body
 
 
+# Stands for "not from memory" in the fast path: a representation that holds no bytes.
+_ASK_THE_CORE = Representation(os.devnull, "identity", 0, 0, '""', None, False, ())
+
+
 class StaticMiddleware(StaticFiles):
     """Serve files under URL prefixes from allowed roots; pass everything else to *application*.
 
@@ -109,20 +113,16 @@ class StaticMiddleware(StaticFiles):
             # interval; everything else asks the core. core.from_memory, written
             # out (with §13.2.2's usual revalidation first): the hottest path there is.
             resource = self._resources.get(path)
-            # (Under autorefresh nothing is fresh: every request asks the core, as does one
-            # that may get a delta.)
-            if (
-                resource is not None
-                and self._recheck_interval
-                and not (resource.deltas and "HTTP_AVAILABLE_DICTIONARY" in environ)
-            ):
+            # (Under autorefresh nothing is fresh: every request asks the core.)
+            if resource is not None and self._recheck_interval:
                 reps = resource.representations
                 get = environ.get
-                rep = (
-                    reps[0]
-                    if len(reps) == 1
-                    else reps[encodings.choose(resource.available, get("HTTP_ACCEPT_ENCODING"))]
-                )
+                if len(reps) == 1:
+                    rep = reps[0]
+                elif resource.deltas and "HTTP_AVAILABLE_DICTIONARY" in environ:
+                    rep = _ASK_THE_CORE  # it may get a delta: the core chooses
+                else:
+                    rep = reps[encodings.choose(resource.available, get("HTTP_ACCEPT_ENCODING"))]
                 content = rep.content
                 if content is not None and monotonic() - rep.checked < self._recheck_interval:
                     method = get("REQUEST_METHOD")
