@@ -43,11 +43,10 @@ _REGEX_AFTER_KEYWORDS = frozenset(
         "case", "do", "else", "yield", "await",
     }
 )  # fmt: skip
-_NAME_START = frozenset("$_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_NAME_PART = _NAME_START | frozenset("0123456789")
+_NAME_PART = frozenset("$_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _PUNCT_TWO = frozenset({"=>", "?.", "...", "**", "&&", "||", "??"})
-# The tokens run() takes in one step, exactly as its character-by-character branches would:
-# spaces, a line comment, a closed block comment, a name, a number starting with an ASCII
+# The tokens run() takes in one step: spaces, a line comment, a closed block comment, a name
+# (letters, digits, "$", "_", "\\" and anything beyond ASCII), a number starting with a
 # digit, a punctuator other than ".", "/", "{" and "}". Anything else (an unclosed comment,
 # a number such as ".5", a brace that a template may close) goes the long way.
 _FAST = re.compile(
@@ -93,14 +92,8 @@ class _Lexer:
                 self.pos = end
                 continue
             char = source[self.pos]
-            if char in " \t\r\n\f\v\u00a0\u2028\u2029\ufeff":
-                self.pos += 1
-            elif source.startswith("//", self.pos):
-                end = source.find("\n", self.pos)
-                self.pos = size if end < 0 else end
-            elif source.startswith("/*", self.pos):
-                end = source.find("*/", self.pos + 2)
-                self.pos = size if end < 0 else end + 2
+            if source.startswith("/*", self.pos):
+                self.pos = size  # a block comment never closed runs to the end
             elif char in "'\"":
                 self._string(char)
             elif char == "`":
@@ -110,10 +103,8 @@ class _Lexer:
                 self._template(self.pos + 1)  # the template goes on after "${...}"
             elif char == "/" and self._regex_allowed():
                 self._regex()
-            elif char in _NAME_START or ord(char) > 0x7F or char == "\\":
-                self._name()
-            elif char.isdigit() or (char == "." and source[self.pos + 1 : self.pos + 2].isdigit()):
-                self._number()
+            elif char == "." and source[self.pos + 1 : self.pos + 2].isdigit():
+                self._number()  # such as ".5" (one starting with a digit is taken above)
             else:
                 self._punct(char)
         return self.tokens
@@ -174,14 +165,6 @@ class _Lexer:
                 break
             index += 1
         self._add("regex", start, min(index, len(source)))
-
-    def _name(self) -> None:
-        source, index = self.source, self.pos + 1
-        while index < len(source) and (
-            source[index] in _NAME_PART or ord(source[index]) > 0x7F or source[index] == "\\"
-        ):
-            index += 1
-        self._add("name", self.pos, index)
 
     def _number(self) -> None:
         source, index = self.source, self.pos + 1
