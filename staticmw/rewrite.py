@@ -112,14 +112,18 @@ def _relative_spans(content: bytes, specifiers: list[jsscan.Specifier]) -> list[
     Bare names (``"chart"``, for an import map), absolute URLs and ``data:`` URLs
     are not files of the build and are left alone.
     """
-    if not specifiers:
+    relative = [s for s in specifiers if s.value.startswith(("./", "../"))]
+    if not relative:
         return []
     text = content.decode("utf-8", "surrogateescape")
     spans = []
-    for specifier in specifiers:
-        if specifier.value.startswith(("./", "../")):
-            start = len(text[: specifier.start + 1].encode("utf-8", "surrogateescape"))
-            spans.append((start, start + len(specifier.value.encode("utf-8", "surrogateescape"))))
+    # Character offsets to byte offsets, encoding each stretch of text once (in order).
+    position = offset = 0
+    for specifier in relative:
+        start = specifier.start + 1  # after the opening quote
+        offset += len(text[position:start].encode("utf-8", "surrogateescape"))
+        position = start
+        spans.append((offset, offset + len(specifier.value.encode("utf-8", "surrogateescape"))))
     return spans
 
 
