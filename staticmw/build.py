@@ -375,9 +375,8 @@ def compress_file(codec: str, source: str | bytes, dest: str | None) -> int | No
     if codec.startswith(DELTA_CODEC):
         # A delta against an earlier version: the dictionary's path follows the prefix.
         with open(codec[len(DELTA_CODEC) :], "rb") as handle:
-            packed: bytes | None = dictionaries.delta(handle.read(), data)
-        if packed is not None and len(packed) > len(data) * compress.KEEP_RATIO:
-            packed = None
+            delta = dictionaries.delta(handle.read(), data)
+        packed = delta if compress.worth_keeping(len(delta), len(data)) else None
     else:
         packed = compress.variant(codec, data)
     if packed is None:

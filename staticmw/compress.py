@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from typing import Any
 
 # Content coding -> file suffix the middleware looks for.
 SUFFIXES = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
@@ -77,19 +78,27 @@ def _zstd() -> Callable[[bytes], bytes]:
         ) from None
 
     def compress(data: bytes) -> bytes:
-        make = zstandard.ZstdCompressionParameters.from_level
-        params = make(ZSTD_LEVEL, source_size=len(data))
-        window_log = min(params.window_log, ZSTD_MAX_WINDOW_LOG)
-        params = make(
-            ZSTD_LEVEL,
-            source_size=len(data),
-            window_log=window_log,
-            write_checksum=1,
-            write_content_size=1,
-        )
+        params = zstd_parameters(len(data))
         return bytes(zstandard.ZstdCompressor(compression_params=params).compress(data))
 
     return compress
+
+
+def zstd_parameters(size: int) -> Any:
+    """zstd's settings for *size* bytes: level 19, the window at most 8 MiB (RFC 9659, and
+    RFC 9842 for ``dcz``), with a checksum and the content size in the frame."""
+    import zstandard
+
+    make = zstandard.ZstdCompressionParameters.from_level
+    window_log = min(make(ZSTD_LEVEL, source_size=size).window_log, ZSTD_MAX_WINDOW_LOG)
+    return make(
+        ZSTD_LEVEL, source_size=size, window_log=window_log, write_checksum=1, write_content_size=1
+    )
+
+
+def worth_keeping(packed: int, original: int) -> bool:
+    """Whether a variant of *packed* bytes is worth keeping beside *original* bytes."""
+    return packed <= original * KEEP_RATIO
 
 
 def compressor(codec: str) -> Callable[[bytes], bytes]:
@@ -106,7 +115,7 @@ def compressor(codec: str) -> Callable[[bytes], bytes]:
 def variant(codec: str, data: bytes) -> bytes | None:
     """*data* compressed with *codec*, or ``None`` when that would not be worth keeping."""
     packed = compressor(codec)(data)
-    return None if len(packed) > len(data) * KEEP_RATIO else packed
+    return packed if worth_keeping(len(packed), len(data)) else None
 
 
 def available() -> list[str]:

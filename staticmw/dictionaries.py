@@ -14,15 +14,16 @@ import hashlib
 import posixpath
 import re
 
+from . import compress
+
 DCZ = "dcz"
 # §5: a Zstandard skippable frame (magic 0x184D2A5E, little-endian) of 32 bytes, which hold
 # the SHA-256 of the dictionary; the zstd stream follows.
 DCZ_MAGIC = b"\x5e\x2a\x4d\x18\x20\x00\x00\x00"
 DCZ_HEADER_SIZE = len(DCZ_MAGIC) + 32
-# RFC 9659's 8 MiB window for HTTP holds for deltas too (RFC 9842 §5 allows more, up to
-# 1.25 times the dictionary, but a client need not accept more than 8 MB for a small one).
-WINDOW_LOG = 23
-LEVEL = 19
+# Deltas use compress.zstd_parameters: RFC 9659's 8 MiB window holds for them too (RFC 9842
+# §5 allows more, up to 1.25 times the dictionary, but a client need not accept more than
+# 8 MB for a small one).
 # Assets worth keeping old versions of: code and styles, which change a little per deploy.
 EXTENSIONS = (".js", ".mjs", ".css", ".wasm")
 # How a delta file is named beside its asset: <hashed name>.<16 hex of the dictionary>.dcz
@@ -141,11 +142,7 @@ def delta(dictionary: bytes, content: bytes) -> bytes:
     import zstandard
 
     prefix = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    make = zstandard.ZstdCompressionParameters.from_level
-    window = min(make(LEVEL, source_size=len(content)).window_log, WINDOW_LOG)
-    params = make(
-        LEVEL, source_size=len(content), window_log=window, write_checksum=1, write_content_size=1
-    )
+    params = compress.zstd_parameters(len(content))
     compressor = zstandard.ZstdCompressor(dict_data=prefix, compression_params=params)
     stream = compressor.compress(content)
     return frame(hashlib.sha256(dictionary).digest(), bytes(stream))
@@ -161,7 +158,9 @@ def undo(dictionary: bytes, body: bytes) -> bytes:
     if body[len(DCZ_MAGIC) : DCZ_HEADER_SIZE] != hashlib.sha256(dictionary).digest():
         raise ValueError("the dcz body names another dictionary")
     prefix = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    decompressor = zstandard.ZstdDecompressor(dict_data=prefix, max_window_size=1 << WINDOW_LOG)
+    decompressor = zstandard.ZstdDecompressor(
+        dict_data=prefix, max_window_size=1 << compress.ZSTD_MAX_WINDOW_LOG
+    )
     return bytes(decompressor.decompress(body[DCZ_HEADER_SIZE:]))
 
 
