@@ -487,6 +487,8 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     report = Report(dry_run=config.dry_run)
     out = _check_output(config)
     codecs = resolve_codecs(config.codecs, report)
+    if config.dictionaries:
+        compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
     if not config.dry_run:
         _remove_leftovers(out)
     old_outputs, old_entries, old_codecs = _previous(out)

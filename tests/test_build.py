@@ -845,3 +845,12 @@ def test_the_command_line_option(tmp_path, capsys):
     write(tmp_path / "src" / "js" / "app.js", module_version(2))
     assert cli.main([*argv, "--dictionaries", "3"]) == 0
     assert len(load(tmp_path)["files"]["js/app.js"]["deltas"]) == 1
+
+
+def test_dictionaries_without_zstandard_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    write(tmp_path / "src" / "js" / "app.js", module_version(1))
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    argv = ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--codecs", "gzip"]
+    assert cli.main([*argv, "--dictionaries", "1"]) == 2
+    assert "pip install 'staticmw[zstd]'" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "staticmw.json").exists()
