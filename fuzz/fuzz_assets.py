@@ -5,14 +5,13 @@ Run: python fuzz/fuzz_assets.py fuzz/work/assets fuzz/corpus/assets -max_total_t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import manifest, rewrite
+    from staticmw import dictionaries, manifest, paths, rewrite
 
 
 def TestOneInput(data: bytes) -> None:
@@ -32,8 +31,18 @@ def TestOneInput(data: bytes) -> None:
         decoded = json.loads(data)
     except (ValueError, RecursionError):
         return
-    with contextlib.suppress(manifest.ManifestError):
-        manifest.parse(decoded, "/static/")
+    try:
+        loaded = manifest.parse(decoded, "/static/")
+    except manifest.ManifestError:
+        return
+    # Whatever the manifest says, what it yields is only names the server would serve,
+    # and each delta is named for its own asset.
+    for hashed, entry in loaded.hashed.items():
+        if paths.split_request_path(hashed.split("?", 1)[0].split("#", 1)[0], True) is None:
+            raise AssertionError(f"unservable hashed name kept: {hashed!r}")
+        for digest, (name, _) in entry.deltas.items():
+            if name != dictionaries.delta_name(hashed.rsplit("/", 1)[-1], digest.hex()):
+                raise AssertionError(f"delta {name!r} kept for {hashed!r}")
 
 
 def main() -> None:

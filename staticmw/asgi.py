@@ -12,6 +12,7 @@ loop never waits on a disk. Runs under asyncio (Uvicorn, Hypercorn, Granian).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, MutableMapping
@@ -174,11 +175,20 @@ class StaticMiddleware(StaticFiles):
                 await _stream(send, receive, plan, body)
             return
         start = {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
-        await send(start)
         if isinstance(body, list):
+            await send(start)
             await send({"type": "http.response.body", "body": b"".join(body)})
-        else:
+            return
+        assert self._pins is not None
+        try:
+            await send(start)
             await send({"type": _PATHSEND, "path": body})
+        except BaseException:
+            self._pins.release(body)
+            raise
+        watcher = asyncio.ensure_future(_release_when_sent(receive, self._pins, body))
+        _WATCHERS.add(watcher)
+        watcher.add_done_callback(_WATCHERS.discard)
 
     def _answer_off_loop(
         self, request: Request, pathsend: bool
@@ -190,7 +200,7 @@ class StaticMiddleware(StaticFiles):
         plan, body = answer
         if isinstance(body, FileBody) and plan.status == 200 and body.span is not None:
             try:
-                name = self._pins.path(body.fileno())
+                name = self._pins.path(body.fileno(), in_flight=True)
             except BaseException:
                 body.close()
                 raise
@@ -198,6 +208,29 @@ class StaticMiddleware(StaticFiles):
                 body.detach()  # the descriptor is pinned now
                 return plan, name
         return answer
+
+
+# Watchers of pathsend responses still in flight (the loop keeps only weak references).
+_WATCHERS: set[asyncio.Future[None]] = set()
+# How long a pathsend response may stay in flight before its pin is let go regardless:
+# for a server that never answers receive() once the response is sent.
+IN_FLIGHT_LIMIT = 3600.0
+
+
+async def _until_sent(receive: Receive) -> None:
+    while (await receive()).get("type") != "http.disconnect":
+        pass
+
+
+async def _release_when_sent(receive: Receive, table: pins.Pins, name: str) -> None:
+    """Hold the pin *name* until the server reports the response sent (``http.disconnect``
+    from ``receive()``, which it gives once it has opened the file), then let it go."""
+    try:
+        # Whatever the server does (times out, raises), the pin is let go at the end.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(_until_sent(receive), IN_FLIGHT_LIMIT)
+    finally:
+        table.release(name)
 
 
 async def _stream(send: Send, receive: Receive, plan: Plan, body: FileBody) -> None:

@@ -24,7 +24,13 @@ from typing import Any
 from . import compress, dictionaries, importmap, jsscan, manifest, rewrite
 from .atomic import TMP_SUFFIX, replacing
 from .mediatypes import MediaTypes
-from .paths import ALL_SIDECAR_SUFFIXES, is_within, sidecar_original
+from .paths import (
+    ALL_SIDECAR_SUFFIXES,
+    MAX_SEGMENT_CHARS,
+    is_within,
+    sidecar_original,
+    split_request_path,
+)
 
 log = logging.getLogger("staticmw.build")
 
@@ -59,6 +65,7 @@ class BuildConfig:
     jobs: int = 0  # 0: one per core
     importmap: Mapping[str, str] = field(default_factory=dict)  # bare name -> module path
     dictionaries: int = 0  # earlier versions of each JS/CSS/WASM asset to make deltas against
+    follow_symlinks: bool = False  # follow symlinks out of the sources too
 
 
 @dataclass
@@ -137,13 +144,85 @@ def split_source(source: str | tuple[str, str]) -> tuple[str, str]:
     return directory, under
 
 
+def unservable(name: str) -> str | None:
+    """Why the server would never serve *name* (``a/b.css``) or its hashed copy and
+    variants, or ``None``: the request path rules, applied at build time."""
+    split = split_request_path(name, serve_hidden=False)
+    if split is None or split[1]:
+        return "a name the server refuses (see Path safety in the README)"
+    # The longest name the build derives: the hashed copy's delta file.
+    longest = dictionaries.delta_name(hashed_name(split[0][-1], "0" * 64), "0" * 64)
+    if len(longest) > MAX_SEGMENT_CHARS:
+        return f"too long once hashed (at most {MAX_SEGMENT_CHARS} characters a segment)"
+    return None
+
+
+class _Collector:
+    """Walks one source for :func:`collect`: what may be built, and a warning for the rest."""
+
+    def __init__(self, root: str, report: Report, follow_symlinks: bool, strict: bool):
+        self.root = root
+        self.report = report
+        self.follow_symlinks = follow_symlinks
+        self.strict = strict
+        self.visited: set[str] = set()
+
+    def skip(self, path: str, why: str, error: bool = False) -> None:
+        (self.report.errors if error else self.report.warnings).append(f"{path}: skipped; {why}")
+
+    def directories(self, directory: str, names: list[str]) -> list[str]:
+        """The subdirectories to walk into: no dotted ones, and links only when followed."""
+        kept = []
+        for name in sorted(names):
+            path = os.path.join(directory, name)
+            if name.startswith("."):
+                continue
+            if os.path.islink(path) and not self.follow_symlinks:
+                self.skip(path, "a symlinked directory (--follow-symlinks follows it)")
+                continue
+            kept.append(name)
+        return kept
+
+    def entered(self, directory: str) -> bool:
+        """Whether *directory* is new to the walk (a followed link may lead back)."""
+        real = os.path.realpath(directory)
+        if real in self.visited:
+            self.skip(directory, "already collected (a symlink loop or a second link to it)")
+            return False
+        self.visited.add(real)
+        return True
+
+    def file(self, path: str, relative: str) -> bool:
+        """Whether the file *path*, named *relative* in the output, may be built."""
+        if os.path.islink(path) and not self.follow_symlinks:
+            target = os.path.realpath(path)
+            inside = is_within(target, self.root) and not any(
+                part.startswith(".") for part in os.path.relpath(target, self.root).split(os.sep)
+            )
+            if not inside:
+                self.skip(path, "a symlink to outside the source (--follow-symlinks follows it)")
+                return False
+        problem = unservable(relative)
+        if problem is not None:
+            self.skip(path, problem, error=self.strict)
+            return False
+        return True
+
+
 def collect(
-    sources: Sequence[str | tuple[str, str]], exclude: Sequence[str], report: Report
+    sources: Sequence[str | tuple[str, str]],
+    exclude: Sequence[str],
+    report: Report,
+    follow_symlinks: bool = False,
+    strict: bool = False,
 ) -> dict[str, str]:
     """Logical name -> source file, first source winning; dotfiles and exclusions skipped.
 
     A source given with a sub-path is collected below that path in the output
-    (which never overlaps a source: the build refuses that before it starts).
+    (which never overlaps a source: the build refuses that before it starts). As
+    when serving, a symlink is followed only while it stays inside the source, unless
+    *follow_symlinks*; a name the server would refuse is not built. Each skipped
+    entry is reported once (an error under *strict* for names).
     """
     found: dict[str, str] = {}
     for entry in sources:
@@ -151,8 +230,12 @@ def collect(
         root = os.path.realpath(source)
         if not os.path.isdir(root):
             raise BuildError(f"source {source!r} is not a directory")
-        for directory, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        walker = _Collector(root, report, follow_symlinks, strict)
+        for directory, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+            if follow_symlinks and not walker.entered(directory):
+                dirnames[:] = []
+                continue
+            dirnames[:] = walker.directories(directory, dirnames)
             relative_dir = os.path.relpath(directory, root).replace(os.sep, "/")
             for filename in sorted(filenames):
                 if filename.startswith(".") or filename.endswith(TMP_SUFFIX):
@@ -163,6 +246,8 @@ def collect(
                 if under:
                     relative = f"{under}/{relative}"
                 path = os.path.join(directory, filename)
+                if not walker.file(path, relative):
+                    continue
                 if relative in found:
                     report.clashes.append((relative, found[relative], path))
                     continue
@@ -494,7 +579,9 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     old_outputs, old_entries, old_codecs = _previous(out)
 
     declared = importmap.check_declared(config.importmap)
-    collected = collect(config.sources, config.exclude, report)
+    collected = collect(
+        config.sources, config.exclude, report, config.follow_symlinks, config.strict
+    )
     for reserved in _written_names(config):
         if reserved in collected:
             report.warnings.append(

@@ -10,9 +10,13 @@ from .files import Representation, Resource
 
 # Bound on remembered files; the oldest entry goes first when it is reached.
 CACHE_ENTRIES = 200_000
-# Bound on remembered misses (each for the recheck interval): random URLs under a
-# prefix cost a dictionary lookup, not a file-system walk, and memory stays flat.
+# Bounds on remembered misses (each for the recheck interval): random URLs under a
+# prefix cost a dictionary lookup, not a file-system walk, and memory stays flat. The
+# paths are request text, so they are bounded in characters as well as in number.
 MISS_ENTRIES = 10_000
+MISS_CHARS = 1 << 20
+# A longer path is never remembered: the resolver refuses it without a file-system call.
+MISS_PATH_CHARS = 4096
 
 
 class ResourceCache:
@@ -24,7 +28,10 @@ class ResourceCache:
 
     def __init__(self, budget: int, miss_seconds: float):
         self.resources: dict[str, Resource] = {}
+        # path -> when the miss expires; in insertion order, so oldest (and first to
+        # expire) first. misses_chars is the length of the paths held.
         self.misses: dict[str, float] = {}
+        self.misses_chars = 0
         self.budget = budget
         self.held = 0
         self.miss_seconds = miss_seconds
@@ -33,7 +40,9 @@ class ResourceCache:
     def clear(self) -> None:
         for path in list(self.resources):
             self.forget(path)
-        self.misses.clear()
+        with self._lock:
+            self.misses.clear()
+            self.misses_chars = 0
 
     def known_miss(self, path: str) -> bool:
         """Whether *path* was looked up and not found within the recheck interval."""
@@ -45,17 +54,33 @@ class ResourceCache:
             return False
         if monotonic() < expiry:
             return True
-        misses.pop(path, None)
+        with self._lock:
+            if misses.pop(path, None) is not None:
+                self.misses_chars -= len(path)
         return False
 
     def remember_miss(self, path: str) -> None:
-        if self.miss_seconds <= 0:
+        """Remember that *path* is not there, for the recheck interval, within the bounds."""
+        if self.miss_seconds <= 0 or len(path) > MISS_PATH_CHARS:
             return
-        misses = self.misses
-        if len(misses) >= MISS_ENTRIES:
-            with contextlib.suppress(RuntimeError, StopIteration, KeyError):
-                del misses[next(iter(misses))]
-        misses[path] = monotonic() + self.miss_seconds
+        now = monotonic()
+        with self._lock:
+            misses = self.misses
+            if misses.pop(path, None) is not None:
+                self.misses_chars -= len(path)
+            # Drop what has expired, then the oldest, until the new path fits.
+            while misses:
+                oldest = next(iter(misses))
+                if (
+                    misses[oldest] > now
+                    and len(misses) < MISS_ENTRIES
+                    and self.misses_chars + len(path) <= MISS_CHARS
+                ):
+                    break
+                del misses[oldest]
+                self.misses_chars -= len(oldest)
+            misses[path] = now + self.miss_seconds
+            self.misses_chars += len(path)
 
     def remember(self, path: str, resource: Resource) -> None:
         resources = self.resources

@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
                    "NAME/=DIR/ maps a folder (repeatable)")  # fmt: skip
     b.add_argument("--config", metavar="FILE",
                    help="read [importmap] from FILE (default: ./staticmw.toml)")  # fmt: skip
+    b.add_argument("--follow-symlinks", action="store_true",
+                   help="follow symlinks out of a source (default: skip them)")  # fmt: skip
     b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     b.add_argument("--quiet", action="store_true", help="only errors")
     v = commands.add_parser(
@@ -363,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dry_run=args.dry_run,
         django_manifest=args.django_manifest,
         jobs=args.jobs,
+        follow_symlinks=args.follow_symlinks,
     )
     try:
         report = build(config, progress=None if args.quiet or args.json else _Bar(sys.stderr))

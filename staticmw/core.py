@@ -21,7 +21,7 @@ from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
 from .files import HeaderBuilder, Representation, Resource
-from .mounts import ManifestOption, MountInfo, Mounts, Redirect
+from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options, check_option_names
 from .plan import Plan
 from .request import Request
@@ -119,6 +119,8 @@ class StaticFiles:
         root: str | os.PathLike[str],
         prefix: str | None = None,
         manifest: ManifestOption = None,
+        *,
+        allow_hard_links: bool | None = None,
     ) -> None:
         """Serve the directory *root* under *prefix* (``None`` means ``/``).
 
@@ -126,9 +128,19 @@ class StaticFiles:
         root added first. A missing root fails now, not on the first request.
         *manifest* is a path (relative to *root*), ``None`` to look for
         ``staticmw.json``, ``staticfiles.json`` or ``.vite/manifest.json`` in
-        the root, or ``False`` for none.
+        the root, or ``False`` for none. ``allow_hard_links=False`` is for a root
+        that untrusted parties can write (uploads, unpacked archives): a regular file
+        with more than one hard link is not served from it, since its other name may
+        be anywhere on the file system. ``None`` takes the option of that name.
         """
-        self._mounts.mount(root, prefix, manifest, self.static_host or None, self.manifest_strict)
+        self._mounts.mount(
+            root,
+            prefix,
+            manifest,
+            self.static_host or None,
+            self.manifest_strict,
+            allow_hard_links,
+        )
         self._raw_prefixes = self._mounts.raw_prefixes
         self._bare_prefixes = self._mounts.bare_prefixes
         self._cache.clear()
@@ -244,11 +256,13 @@ class StaticFiles:
                 if cache.known_miss(path):
                     return None
                 try:
-                    found = self._mounts.find(path)
+                    found = self._mounts.search(path)
                 except OSError as exc:
                     return self._cannot_open(path, exc)
                 if found is None:
                     cache.remember_miss(path)
+                    return None
+                if isinstance(found, Refused):
                     return None
                 if isinstance(found, Redirect):
                     if method not in responses.ALLOWED_METHODS:

@@ -15,8 +15,11 @@ _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 # Parsed header values, keyed by the raw value. Browsers send a handful of
-# distinct values, so this turns the common case into one dict lookup.
+# distinct values, so this turns the common case into one dict lookup. Only values
+# of a browser's length are kept: a server may accept megabytes in one header, and
+# a cache keyed by request text must not hold what a client chose to send.
 _CACHE_LIMIT = 256
+CACHED_VALUE_CHARS = 256
 _cache: dict[str, dict[str, float]] = {}
 
 
@@ -47,10 +50,12 @@ def parse_accept_encoding(value: str) -> dict[str, float]:
 
 
 def cached_preferences(value: str) -> dict[str, float]:
-    """:func:`parse_accept_encoding` through a small bounded cache."""
+    """:func:`parse_accept_encoding` through a small cache bounded in entries and bytes."""
     prefs = _cache.get(value)
     if prefs is None:
         prefs = parse_accept_encoding(value)
+        if len(value) > CACHED_VALUE_CHARS:
+            return prefs
         if len(_cache) >= _CACHE_LIMIT:
             _cache.clear()
         _cache[value] = prefs

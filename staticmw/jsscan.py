@@ -197,12 +197,15 @@ def scan(source: str) -> list[Specifier]:
     """Every module specifier written as a plain string literal, in source order."""
     tokens = _Lexer(source).run()
     found: list[Specifier] = []
+    # Specifiers come in source order: lines are counted on from the previous one.
+    counted = [0, 1]  # position, line there
 
     def add(token: _Token, kind: str) -> None:
         value = _literal_value(token)
         if value is not None:
-            line = source.count("\n", 0, token.start) + 1
-            found.append(Specifier(token.start, token.end, value, line, kind))
+            counted[1] += source.count("\n", counted[0], token.start)
+            counted[0] = token.start
+            found.append(Specifier(token.start, token.end, value, counted[1], kind))
 
     for index, token in enumerate(tokens):
         if (
@@ -217,8 +220,8 @@ def scan(source: str) -> list[Specifier]:
             continue
         if token.kind != "name" or token.text not in ("import", "export"):
             continue
-        if index and tokens[index - 1].text in (".", "?."):
-            continue  # a property named import, not the keyword
+        if index and tokens[index - 1].text in (".", "?.", "as"):
+            continue  # a property or binding named import, not the keyword
         after = tokens[index + 1 : index + 2]
         if not after:
             continue
@@ -257,10 +260,21 @@ def _module_relative_url(tokens: list[_Token], index: int) -> _Token | None:
 
 
 def _from_clause(tokens: list[_Token], index: int) -> _Token | None:
-    """The string after ``from`` that ends an import or export clause starting at *index*."""
+    """The string after ``from`` that ends an import or export clause starting at *index*.
+
+    The clause ends at the next ``import`` or ``export`` keyword at the latest (one after
+    ``as`` is a name), so no token is looked at for two clauses: a file of unfinished
+    clauses costs what its length does.
+    """
     depth = 0
     for position in range(index, min(len(tokens), index + 2000)):
         token = tokens[position]
+        if (
+            token.kind == "name"
+            and token.text in ("import", "export")
+            and tokens[position - 1].text != "as"
+        ):
+            return None
         if token.text == "{":
             depth += 1
         elif token.text == "}":

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .atomic import replacing
-from .dictionaries import delta_original, use_as_dictionary
+from .dictionaries import delta_name, use_as_dictionary
+from .paths import split_request_path
 
 log = logging.getLogger("staticmw.manifest")
 
@@ -117,6 +118,40 @@ def _clean(name: Any) -> str:
     return name.lstrip("/")
 
 
+def _served(name: Any) -> str:
+    """A hashed name as the server can serve it, or :class:`ManifestError`: a name the path
+    rules refuse (a NUL, ``..``, a Windows-reserved character, ...) is never requested, so
+    it must not reach a URL or an open."""
+    cleaned = _clean(name)
+    path = cleaned.split("?", 1)[0].split("#", 1)[0]  # webpack may add a query
+    split = split_request_path(path, serve_hidden=True)
+    if split is None or split[1]:
+        raise ManifestError(f"{cleaned!r} is not a name the server would serve")
+    return cleaned
+
+
+class _Entries:
+    """Collects a manifest's entries; a bad one costs that entry and one log line.
+
+    A manifest in which every entry is bad is not a manifest of that format at all.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.hashed: dict[str, Entry] = {}
+        self.first_error: ManifestError | None = None
+
+    def drop(self, key: Any, error: ManifestError) -> None:
+        log.warning("staticmw: manifest entry %r dropped: %s", key, error)
+        if self.first_error is None:
+            self.first_error = error
+
+    def manifest(self, fmt: str) -> Manifest:
+        if self.first_error is not None and not self.names and not self.hashed:
+            raise self.first_error
+        return Manifest(self.names, self.hashed, fmt)
+
+
 def parse(data: Any, public_prefix: str = "/") -> Manifest:
     """Build a :class:`Manifest` from decoded JSON in any supported format."""
     if not isinstance(data, dict):
@@ -133,32 +168,51 @@ def parse(data: Any, public_prefix: str = "/") -> Manifest:
 
 
 def _parse_ours(data: dict[str, Any]) -> Manifest:
-    names: dict[str, str] = {}
-    hashed: dict[str, Entry] = {}
+    found = _Entries()
     files = data["files"]
     if not isinstance(files, dict):
         raise ManifestError("'files' must be an object")
     for logical, info in files.items():
-        if not isinstance(info, dict):
-            raise ManifestError(f"entry for {logical!r} must be an object")
-        target = _clean(info.get("hashed"))
-        names[_clean(logical)] = target
-        size = info.get("size")
-        encodings = info.get("encodings") or {}
-        if not isinstance(encodings, dict):
-            raise ManifestError(f"'encodings' of {logical!r} must be an object")
-        hashed[target] = Entry(
-            info.get("hash") if isinstance(info.get("hash"), str) else None,
-            size if isinstance(size, int) else None,
-            {k: v for k, v in encodings.items() if isinstance(k, str) and isinstance(v, int)},
-            use_as_dictionary(logical) if info.get("dictionary") is True else None,
-            _deltas(logical, info.get("deltas")),
-        )
-    return Manifest(names, hashed, "staticmw")
+        try:
+            target, entry = _our_entry(logical, info)
+        except ManifestError as exc:
+            found.drop(logical, exc)
+            continue
+        found.names[_clean(logical)] = target
+        found.hashed[target] = entry
+    return found.manifest("staticmw")
 
 
-def _deltas(logical: str, found: Any) -> dict[bytes, tuple[str, int]]:
-    """An entry's ``deltas``: dictionary hash -> (file name in the asset's folder, size)."""
+def _our_entry(logical: Any, info: Any) -> tuple[str, Entry]:
+    """One entry of ``staticmw.json``: its hashed name and what is known of it."""
+    if not isinstance(info, dict):
+        raise ManifestError(f"entry for {logical!r} must be an object")
+    _clean(logical)
+    target = _served(info.get("hashed"))
+    size = info.get("size")
+    encodings = info.get("encodings") or {}
+    if not isinstance(encodings, dict):
+        raise ManifestError(f"'encodings' of {logical!r} must be an object")
+    try:
+        dictionary = use_as_dictionary(logical) if info.get("dictionary") is True else None
+    except ValueError as exc:
+        raise ManifestError(f"{logical!r} cannot be a dictionary: {exc}") from None
+    entry = Entry(
+        info.get("hash") if isinstance(info.get("hash"), str) else None,
+        size if isinstance(size, int) else None,
+        {k: v for k, v in encodings.items() if isinstance(k, str) and isinstance(v, int)},
+        dictionary,
+        _deltas(logical, target, info.get("deltas")),
+    )
+    return target, entry
+
+
+def _deltas(logical: str, target: str, found: Any) -> dict[bytes, tuple[str, int]]:
+    """An entry's ``deltas``: dictionary hash -> (file name in the asset's folder, size).
+
+    Each must be named as the build names a delta of *target* against that dictionary, so
+    that no entry can make another file (or another asset's delta) pass for its delta.
+    """
     if found is None:
         return {}
     if not isinstance(found, dict):
@@ -173,40 +227,58 @@ def _deltas(logical: str, found: Any) -> dict[bytes, tuple[str, int]]:
         if len(digest) != 32 or not isinstance(name, str) or not isinstance(size, int):
             raise ManifestError(f"bad delta {dictionary_hash!r} of {logical!r}")
         base = posixpath.basename(name)
-        if delta_original(base) is None:  # only a delta's own name, beside its file
-            raise ManifestError(f"{name!r} is not a delta file name ({logical!r})")
+        expected = delta_name(posixpath.basename(target), digest.hex())
+        if base != expected:
+            raise ManifestError(
+                f"{name!r} is not a delta file name of {target!r} ({logical!r}); "
+                f"expected {expected!r}"
+            )
         deltas[digest] = (base, size)
     return deltas
 
 
 def _parse_django(data: dict[str, Any]) -> Manifest:
-    names = {_clean(k): _clean(v) for k, v in data["paths"].items()}
-    return Manifest(names, {v: Entry() for v in names.values()}, "django")
+    found = _Entries()
+    for logical, target in data["paths"].items():
+        try:
+            found.names[_clean(logical)] = _served(target)
+        except ManifestError as exc:
+            found.drop(logical, exc)
+    found.hashed = {v: Entry() for v in found.names.values()}
+    return found.manifest("django")
 
 
 def _parse_vite(data: dict[str, Any]) -> Manifest:
-    names: dict[str, str] = {}
-    hashed: dict[str, Entry] = {}
+    found = _Entries()
     for source, chunk in data.items():
-        target = _clean(chunk["file"])
-        names[_clean(source)] = target
-        hashed[target] = Entry()
-        for key in ("css", "assets"):
-            for extra in chunk.get(key) or ():
-                hashed[_clean(extra)] = Entry()
-    return Manifest(names, hashed, "vite")
+        try:
+            logical = _clean(source)
+            target = _served(chunk["file"])
+            extras = [_served(extra) for key in ("css", "assets") for extra in chunk.get(key) or ()]
+        except (ManifestError, TypeError, AttributeError) as exc:
+            found.drop(source, exc if isinstance(exc, ManifestError) else ManifestError(str(exc)))
+            continue
+        found.names[logical] = target
+        found.hashed[target] = Entry()
+        for extra in extras:
+            found.hashed[extra] = Entry()
+    return found.manifest("vite")
 
 
 def _parse_webpack(data: dict[str, Any], public_prefix: str) -> Manifest:
-    names: dict[str, str] = {}
+    found = _Entries()
     for logical, public in data.items():
         target = public
         if "://" in target:  # an absolute URL: keep its path
             target = "/" + target.split("://", 1)[1].partition("/")[2]
         if public_prefix != "/" and target.startswith(public_prefix):
             target = target[len(public_prefix) :]
-        names[_clean(logical)] = _clean(target)
-    return Manifest(names, {v: Entry() for v in names.values()}, "webpack")
+        try:
+            found.names[_clean(logical)] = _served(target)
+        except ManifestError as exc:
+            found.drop(logical, exc)
+    found.hashed = {v: Entry() for v in found.names.values()}
+    return found.manifest("webpack")
 
 
 def find_in_root(root: str) -> str | None:

@@ -30,6 +30,15 @@ class Redirect:
         self.segment = segment
 
 
+class Refused:
+    """A request path that breaks a path rule under every prefix it is under: not looked up."""
+
+    __slots__ = ()
+
+
+REFUSED = Refused()
+
+
 class MountInfo(NamedTuple):
     """One root as :attr:`staticmw.StaticMiddleware.mounts` describes it."""
 
@@ -138,7 +147,11 @@ class Mounts:
         # In the order they were added.
         self.added: list[Mount] = []
         self.roots: list[str] = []
-        self.resolver = paths.Resolver(self.roots, options.follow_symlinks, options.serve_hidden)
+        # Roots that refuse a file with more than one hard link (allow_hard_links=False).
+        self.single_link_roots: list[str] = []
+        self.resolver = paths.Resolver(
+            self.roots, options.follow_symlinks, options.serve_hidden, self.single_link_roots
+        )
         self.raw_prefixes: tuple[str, ...] = ()
         self.bare_prefixes: frozenset[str] = frozenset()
 
@@ -163,13 +176,25 @@ class Mounts:
         manifest: ManifestOption,
         static_host: str | None,
         strict: bool,
+        allow_hard_links: bool | None = None,
     ) -> Mount:
-        """Check, load and add a root; nothing is added when any part is wrong."""
+        """Check, load and add a root; nothing is added when any part is wrong.
+
+        *allow_hard_links* ``None`` takes the option of that name.
+        """
+        if allow_hard_links is None:
+            allow_hard_links = self.options.allow_hard_links
+        elif not isinstance(allow_hard_links, bool):
+            raise ConfigurationError(
+                f"allow_hard_links must be True, False or None, got {allow_hard_links!r}"
+            )
         real = checked_root(root)
         normalized = normalize_prefix(prefix)
         loaded = load_manifest(real, normalized, manifest)
         urls = StaticURLs(loaded, normalized, static_host, strict)
         mount = Mount(normalized, real, loaded, urls, load_importmap(real, loaded))
+        if not allow_hard_links and real not in self.single_link_roots:
+            self.single_link_roots.append(real)
         self.add(mount)
         return mount
 
@@ -210,28 +235,33 @@ class Mounts:
 
         Touches the file system; every file is opened through the resolver.
         """
+        found = self.search(path)
+        return None if isinstance(found, Refused) else found
+
+    def search(self, path: str) -> Resource | Redirect | Refused | None:
+        """As :meth:`find`, but :data:`REFUSED` when no root was looked in at all, because
+        the path breaks a rule wherever it could be: remembering it as a miss saves nothing."""
         index = self.options.index_file
+        looked = False
         for mount in self.ordered:
             if not path.startswith(mount.raw_prefix):
-                if (
-                    index
-                    and path == mount.raw_prefix[:-1]
-                    and mount.prefix != "/"
-                    and self.resolver.exists(mount.directory, (index,), directory=False)
-                ):
-                    return Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
+                if index and path == mount.raw_prefix[:-1] and mount.prefix != "/":
+                    looked = True
+                    if self.resolver.exists(mount.directory, (index,), directory=False):
+                        return Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
                 continue
             relative = paths.decode_path(path[len(mount.raw_prefix) :])
             if relative is None:
-                return None
+                break
             split = paths.split_request_path(relative, self.options.serve_hidden)
             if split is None:
                 continue
+            looked = True
             segments, trailing = split
             found = self._find_in(mount, segments, trailing, mount.prefix + relative)
             if found is not None:
                 return found
-        return None
+        return None if looked else REFUSED
 
     def _find_in(
         self, mount: Mount, segments: tuple[str, ...], trailing: bool, url: str

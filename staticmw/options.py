@@ -32,6 +32,7 @@ class OptionValues(TypedDict, total=False):
     immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None
     follow_symlinks: bool
     serve_hidden: bool
+    allow_hard_links: bool
     manifest: str | os.PathLike[str] | Manifest | bool | None
     static_host: str | None
     manifest_strict: bool
@@ -107,6 +108,7 @@ class Options:
     __slots__ = (
         "add_headers_function",
         "allow_all_origins",
+        "allow_hard_links",
         "autorefresh",
         "cache_bytes",
         "charset",
@@ -132,6 +134,7 @@ class Options:
         immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None = None,
         follow_symlinks: bool = False,
         serve_hidden: bool = False,
+        allow_hard_links: bool = True,
         cache_bytes: int = 32 * 1024 * 1024,
         recheck_interval: float = 1.0,
     ):
@@ -164,6 +167,8 @@ class Options:
         self.allow_all_origins = _check_bool("allow_all_origins", allow_all_origins)
         self.follow_symlinks = _check_bool("follow_symlinks", follow_symlinks)
         self.serve_hidden = _check_bool("serve_hidden", serve_hidden)
+        # False: a regular file with more than one link is not served (see add_files).
+        self.allow_hard_links = _check_bool("allow_hard_links", allow_hard_links)
 
         if charset is not None and (
             not isinstance(charset, str) or not mediatypes.is_valid_charset(charset)

@@ -28,6 +28,7 @@ _BOOLEANS = {
     "allow_all_origins",
     "follow_symlinks",
     "serve_hidden",
+    "allow_hard_links",
     "manifest_strict",
 }
 _TEXTS = {

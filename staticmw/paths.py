@@ -25,6 +25,9 @@ files, the bytes kept in memory, large files reopened on each request, autorefre
 
 ``follow_symlinks=True`` hands the path to the kernel and follows links anywhere,
 as configured. ``serve_hidden=False`` applies to the names of the final real path.
+A root listed in ``single_link_roots`` refuses a regular file with more than one hard
+link, judged on the ``fstat`` of the descriptor opened: a hard link is a second name of
+a file that may live anywhere on the same file system, and no walk can see where.
 Trusted: the roots' own paths, which the operator configures (they are opened by
 name), and device nodes, which only an administrator can create in a tree.
 """
@@ -32,6 +35,7 @@ name), and device nodes, which only an administrator can create in a tree.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import stat
@@ -40,6 +44,8 @@ from collections.abc import Sequence
 
 from .dictionaries import delta_original
 from .openat2 import Opener, no_symlinks_opener
+
+log = logging.getLogger("staticmw")
 
 # Bounds that keep every rejection cheap; no real asset needs more.
 MAX_PATH_CHARS = 4096
@@ -238,15 +244,20 @@ class Opened:
 class Resolver:
     """Opens request paths below the allowed roots; see the module docstring for the rule."""
 
-    __slots__ = ("follow_symlinks", "roots", "serve_hidden")
+    __slots__ = ("follow_symlinks", "roots", "serve_hidden", "single_link_roots")
 
     def __init__(
-        self, roots: Sequence[str], follow_symlinks: bool = False, serve_hidden: bool = False
+        self,
+        roots: Sequence[str],
+        follow_symlinks: bool = False,
+        serve_hidden: bool = False,
+        single_link_roots: Sequence[str] = (),
     ):
         # Real paths, read on every call: roots added later count at once.
         self.roots = roots
         self.follow_symlinks = follow_symlinks
         self.serve_hidden = serve_hidden
+        self.single_link_roots = single_link_roots
 
     def open(self, root: str, parts: Sequence[str]) -> Opened | None:
         """Open ``root/parts`` if it is a regular file or a directory that may be served.
@@ -263,10 +274,56 @@ class Resolver:
         except BaseException:
             os.close(fd)
             raise
-        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) or not self.links_ok(
+            path, st
+        ):
             os.close(fd)
             return None
         return Opened(fd, path, st)
+
+    def links_ok(self, path: str, st: os.stat_result) -> bool:
+        """The hard-link rule for the file opened as *path*, whose ``fstat`` is *st*.
+
+        In a root that refuses hard links, a regular file is served only when, after it
+        was opened, its one and only name is *path*. The count alone would not do: a
+        second name may be removed between the open and the ``fstat``. So the name is
+        looked at last, through its directory opened as any request path is: a file
+        with one name, in a directory inside the root, has no name outside it.
+        """
+        if not self.single_link_roots or not stat.S_ISREG(st.st_mode):
+            return True
+        if containing_root(path, self.single_link_roots) is None:
+            return True
+        if st.st_nlink > 1:
+            log.warning(
+                "staticmw: %s has %d hard links; not served from a root that refuses them",
+                path,
+                st.st_nlink,
+            )
+            return False
+        named = self._stat_name(path)
+        return named is not None and (named.st_dev, named.st_ino, named.st_nlink) == (
+            st.st_dev,
+            st.st_ino,
+            1,
+        )
+
+    def _stat_name(self, path: str) -> os.stat_result | None:
+        """``lstat`` of *path*, through its directory opened as a request path would be."""
+        directory, name = os.path.split(path)
+        try:
+            if self.follow_symlinks or not _HAS_DIR_FD:
+                return os.stat(path, follow_symlinks=False)
+            root = containing_root(directory, self.roots)
+            found = None if root is None else self._open_below(root, directory)
+            if found is None:
+                return None
+            try:
+                return os.stat(name, dir_fd=found[0], follow_symlinks=False)
+            finally:
+                os.close(found[0])
+        except OSError:
+            return None
 
     def exists(self, root: str, parts: Sequence[str], directory: bool | None = None) -> bool:
         """Whether :meth:`open` would succeed (and give a directory or not, if asked)."""
@@ -279,16 +336,27 @@ class Resolver:
     def reopen(self, path: str) -> int | None:
         """A new descriptor for a *path* that :meth:`open` returned earlier, checked again."""
         if self.follow_symlinks:
-            return _open_following(path)
-        for root in self.roots:
-            if is_within(path, root):
-                found = self._open_below(root, path)
-                return None if found is None else found[0]
-        return None
+            fd = _open_following(path)
+        else:
+            root = containing_root(path, self.roots)
+            found = None if root is None else self._open_below(root, path)
+            fd = None if found is None else found[0]
+        if fd is not None and self.single_link_roots:
+            try:
+                ok = self.links_ok(path, os.fstat(fd))
+            except BaseException:
+                os.close(fd)
+                raise
+            if not ok:
+                os.close(fd)
+                return None
+        return fd
 
     def open_fd(self, root: str, parts: Sequence[str]) -> tuple[int, str] | None:
         """The descriptor and real path for ``root/parts``, of whatever type, or ``None``."""
         path = os.path.join(root, *parts)
+        if "\x00" in path:
+            return None  # no file has such a name; os calls would raise ValueError
         if self.follow_symlinks:
             fd = _open_following(path)
             return None if fd is None else (fd, path)

@@ -7,12 +7,15 @@ between our check and its open serve something else. So the name handed over is
 that same file, whatever happens to the tree.
 
 The descriptor must stay open, and its number must keep meaning that file, until
-the server has opened it. A pinned descriptor is kept for :data:`GRACE` seconds
-after it was last handed out, shared by every request for the same unchanged file.
-It is then retired: its number is pointed at ``/dev/null`` (a late open reads
-nothing and the response comes up short) and only reused, by ``dup2``, for
-another checked file. A pinned number therefore never names anything but a
-checked file or ``/dev/null``.
+the server has opened it. A response that names a pin holds it *in flight* until the
+server says the response has been sent: ASGI has ``receive()`` answer
+``http.disconnect`` once it has (Granian does so right after it opened the file). A
+pin is never retired while any response holds it, and not for :data:`GRACE` seconds
+after the last one let go, shared by every request for the same unchanged file. It
+is then retired: its number is pointed at ``/dev/null`` (a late open reads nothing
+and the response comes up short) and only reused, by ``dup2``, for another checked
+file. A pinned number therefore never names anything but a checked file or
+``/dev/null``, and never another file while a response that named it is in flight.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import stat
 import threading
 from time import monotonic
+from typing import Any
 
 log = logging.getLogger("staticmw")
 
@@ -57,18 +61,20 @@ class Pins:
         self.grace = grace
         self.limit = limit
         self._lock = threading.Lock()
-        # file identity -> (descriptor number, when it may be retired)
-        self._pinned: dict[_Key, tuple[int, float]] = {}
+        # file identity -> [descriptor number, when it may be retired, responses in flight]
+        self._pinned: dict[_Key, list[Any]] = {}
+        self._keys: dict[int, _Key] = {}
         # retired numbers, each pointing at /dev/null, ready for reuse
         self._spare: list[int] = []
         self._null = -1
         self._next_sweep = 0.0
 
-    def path(self, fd: int) -> str | None:
+    def path(self, fd: int, in_flight: bool = False) -> str | None:
         """The name to hand over for the checked descriptor *fd*, which this takes over.
 
         ``None`` (and *fd* is left open, still the caller's) when too many files
-        are pinned already.
+        are pinned already. With *in_flight*, the pin is held until :meth:`release`
+        is called with the name, and retired no sooner than the grace period after.
         """
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -80,10 +86,10 @@ class Pins:
                 self._sweep(now)
             found = self._pinned.get(key)
             if found is not None:
-                number = found[0]
-                self._pinned[key] = (number, now + self.grace)
+                found[1] = now + self.grace
+                found[2] += in_flight
                 os.close(fd)
-                return PROC_FD + str(number)
+                return PROC_FD + str(found[0])
             if len(self._pinned) >= self.limit:
                 return None
             if self._spare:
@@ -92,19 +98,35 @@ class Pins:
                 os.close(fd)
             else:
                 number = fd
-            self._pinned[key] = (number, now + self.grace)
+            self._pinned[key] = [number, now + self.grace, int(in_flight)]
+            self._keys[number] = key
             return PROC_FD + str(number)
+
+    def release(self, name: str) -> None:
+        """A response that named *name* (with ``in_flight``) has been sent or abandoned."""
+        number = int(name[len(PROC_FD) :])
+        with self._lock:
+            key = self._keys.get(number)
+            found = None if key is None else self._pinned.get(key)
+            if found is None or found[2] <= 0:
+                log.error("staticmw: pin %s released more often than handed out", name)
+                return
+            found[2] -= 1
+            found[1] = monotonic() + self.grace
 
     def _sweep(self, now: float) -> None:
         """Retire what has not been handed out for the grace period (lock held)."""
         self._next_sweep = now + 1.0
-        expired = [key for key, (_, until) in self._pinned.items() if until <= now]
+        expired = [
+            key for key, (_, until, users) in self._pinned.items() if until <= now and not users
+        ]
         if not expired:
             return
         if self._null < 0:
             self._null = os.open(os.devnull, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         for key in expired:
-            number, _ = self._pinned.pop(key)
+            number = self._pinned.pop(key)[0]
+            del self._keys[number]
             os.dup2(self._null, number, inheritable=False)
             self._spare.append(number)
 

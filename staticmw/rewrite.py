@@ -13,9 +13,12 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import jsscan
 
-_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
+# Each pattern can match in only one way at a given start, and each match attempt reads
+# no further than the next quote, parenthesis or line, so a crafted or broken file (an
+# unclosed comment or ``url(``, a megabyte of spaces) costs what its length does.
 _CSS_URL = re.compile(
-    rb"""url\(\s*(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^'"\s)]*))\s*\)""", re.I
+    rb"""url\(\s*(?:"(?P<dq>[^"\n]*)"\s*|'(?P<sq>[^'\n]*)'\s*|(?P<bare>[^'"\s()]+)\s*|)\)""",
+    re.I,
 )
 _CSS_IMPORT = re.compile(rb"""@import\s+(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)')""", re.I)
 _CSS_SOURCEMAP = re.compile(rb"/\*[#@][ \t]*sourceMappingURL=(?P<bare>[^\s*]+)[ \t]*\*/")
@@ -48,7 +51,31 @@ def _group(match: re.Match[bytes]) -> tuple[int, int]:
     for group in ("dq", "sq", "bare"):
         if group in match.re.groupindex and match.group(group) is not None:
             return match.span(group)
-    raise AssertionError("pattern without a URL group")
+    return match.end(), match.end()  # "url()": an empty URL, skipped below
+
+
+def css_comments(content: bytes) -> list[tuple[int, int]]:
+    """The spans of CSS comments, in order; one never closed runs to the end."""
+    spans = []
+    position = content.find(b"/*")
+    while position >= 0:
+        end = content.find(b"*/", position + 2)
+        if end < 0:
+            spans.append((position, len(content)))
+            break
+        spans.append((position, end + 2))
+        position = content.find(b"/*", end + 2)
+    return spans
+
+
+def line_numbers(content: bytes, offsets: list[int]) -> list[int]:
+    """The 1-based line of each of *offsets* (in increasing order), counted in one pass."""
+    lines, line, position = [], 1, 0
+    for offset in offsets:
+        line += content.count(b"\n", position, offset)
+        position = offset
+        lines.append(line)
+    return lines
 
 
 def find_references(
@@ -63,7 +90,7 @@ def find_references(
     lowered = name.lower()
     spans: list[tuple[int, int]] = []
     if lowered.endswith(".css"):
-        comments = [m.span() for m in _COMMENT.finditer(content)]
+        comments = css_comments(content)
         starts = [start for start, _ in comments]
 
         def in_comment(position: int) -> bool:
@@ -80,11 +107,12 @@ def find_references(
         if specifiers is None:
             specifiers = module_specifiers(content)
         spans += _relative_spans(content, specifiers)
+    ordered = sorted(set(spans))
+    lines = line_numbers(content, [start for start, _ in ordered])
     references = []
-    for start, end in sorted(set(spans)):
+    for (start, end), line in zip(ordered, lines, strict=True):
         url = content[start:end].decode("utf-8", "replace").strip()
         if url:
-            line = content.count(b"\n", 0, start) + 1
             references.append(Reference(start, end, url, line))
     return references
 

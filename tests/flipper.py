@@ -1,12 +1,16 @@
 """Swap a directory for a link to somewhere else, and back, as fast as possible.
 
     python tests/flipper.py DIRECTORY TARGET SECONDS
+    python tests/flipper.py --hardlink FILE TARGET SECONDS
 
 Prints ``ready`` once it starts and the number of swaps when it stops (after
 SECONDS, or on SIGTERM). Race tests run it beside a server: at any instant
 DIRECTORY is the real directory, missing, or a link to TARGET. The real directory
 is held for 200 µs and the link for 50 µs (busy-waiting), so that requests meet
 both, not only the gaps between renames, which take tens of µs each on ext4.
+
+With ``--hardlink``, FILE is swapped (by rename, so it is never missing) between a
+regular file with its original bytes and a hard link to TARGET, an outside file.
 """
 
 from __future__ import annotations
@@ -17,26 +21,57 @@ import sys
 import time
 
 
-def main() -> int:
-    directory, target, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def _hold(seconds: float) -> None:
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def _flip_directory(directory: str, target: str) -> None:
     away = directory + ".away"
+    os.rename(directory, away)
+    os.symlink(target, directory)
+    _hold(50e-6)
+    os.unlink(directory)
+    os.rename(away, directory)
+    _hold(200e-6)
+
+
+def _hard_link_flipper(path: str, target: str):
+    """One swap of FILE for a hard link to TARGET and back, as a function."""
+    with open(path, "rb") as original:
+        data = original.read()
+    st = os.stat(path)
+    folder, name = os.path.split(path)
+    linked, copy = os.path.join(folder, f".{name}.link"), os.path.join(folder, f".{name}.copy")
+
+    def flip(_: str, __: str) -> None:
+        os.link(target, linked)
+        os.replace(linked, path)
+        _hold(50e-6)
+        with open(copy, "wb") as fresh:
+            fresh.write(data)
+        os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(copy, path)
+        _hold(200e-6)
+
+    return flip
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    flip = _flip_directory
+    if args[0] == "--hardlink":
+        args = args[1:]
+        flip = _hard_link_flipper(args[0], args[1])
+    directory, target, seconds = args[0], args[1], float(args[2])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     deadline = time.monotonic() + seconds
     swaps = 0
     print("ready", flush=True)
-    clock = time.perf_counter
     while not stopping and time.monotonic() < deadline:
-        os.rename(directory, away)
-        os.symlink(target, directory)
-        until = clock() + 50e-6
-        while clock() < until:
-            pass
-        os.unlink(directory)
-        os.rename(away, directory)
-        until = clock() + 200e-6
-        while clock() < until:
-            pass
+        flip(directory, target)
         swaps += 1
     print(swaps, flush=True)
     return 0

@@ -854,3 +854,61 @@ def test_dictionaries_without_zstandard_is_a_clear_error(tmp_path, monkeypatch, 
     assert cli.main([*argv, "--dictionaries", "1"]) == 2
     assert "pip install 'staticmw[zstd]'" in capsys.readouterr().err
     assert not (tmp_path / "out" / "staticmw.json").exists()
+
+
+# -- build inputs: the serving rules, applied before anything is written ---------------------
+
+
+def test_symlinks_out_of_the_source_are_skipped_and_reported_once(tmp_path):
+    make_site(tmp_path)
+    write(tmp_path / "outside" / "secret.txt", b"TOP SECRET\n")
+    write(tmp_path / "outside" / "dir" / "x.txt", b"OUTSIDE DIR\n")
+    src = tmp_path / "src"
+    os.symlink(tmp_path / "outside" / "secret.txt", src / "leak.txt")
+    os.symlink(tmp_path / "outside" / "dir", src / "linked-dir")
+    os.symlink("css/app.css", src / "alias.css")  # stays inside the source: built
+    report = run(tmp_path)
+    assert report.ok
+    built = tree(tmp_path / "out")
+    assert not [name for name, data in built.items() if b"TOP SECRET" in data]
+    assert not [name for name, data in built.items() if b"OUTSIDE DIR" in data]
+    assert "alias.css" in load(tmp_path)["files"]
+    assert len([w for w in report.warnings if "leak.txt" in w]) == 1
+    assert len([w for w in report.warnings if "linked-dir" in w]) == 1
+    # Asked for, links are followed anywhere.
+    followed = run(tmp_path, follow_symlinks=True)
+    assert followed.ok and "leak.txt" in load(tmp_path)["files"]
+    assert "linked-dir/x.txt" in load(tmp_path)["files"]
+
+
+def test_a_symlink_loop_is_walked_once_when_links_are_followed(tmp_path):
+    make_site(tmp_path)
+    os.symlink("..", tmp_path / "src" / "css" / "up")
+    report = run(tmp_path, follow_symlinks=True)
+    assert report.ok
+    assert not [name for name in load(tmp_path)["files"] if "/up/" in name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a:b.css", "x?.js", "pipe|.txt", "ctl\x01.txt", "dot.", "space ", "con.txt", 'q".txt'],
+)
+def test_names_the_server_would_refuse_are_not_built(tmp_path, name):
+    make_site(tmp_path)
+    write(tmp_path / "src" / name, b"x{}\n")
+    report = run(tmp_path)
+    assert report.ok
+    assert name not in load(tmp_path)["files"]
+    assert [w for w in report.warnings if "server refuses" in w and repr(name)[1:-1] in repr(w)]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(name[:2])]
+    strict = run(tmp_path, strict=True)
+    assert not strict.ok and [e for e in strict.errors if "server refuses" in e]
+
+
+def test_a_name_too_long_once_hashed_is_not_built(tmp_path):
+    make_site(tmp_path)
+    long_name = "n" * 240 + ".js"  # fits the file system; its hashed delta name would not
+    write(tmp_path / "src" / long_name, b"export const n = 1;\n")
+    report = run(tmp_path)
+    assert report.ok and long_name not in load(tmp_path)["files"]
+    assert [w for w in report.warnings if "too long once hashed" in w]

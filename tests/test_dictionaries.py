@@ -453,3 +453,79 @@ def test_a_manifest_with_a_bad_delta_is_refused_at_startup(tmp_path, deltas, mes
     (tmp_path / "staticmw.json").write_text(json.dumps(manifest))
     with pytest.raises(ConfigurationError, match=message):
         StaticFiles(root=tmp_path, prefix="/static/")
+
+
+def _tampered(tmp_path, deployed, change):
+    """A copy of the deployed build whose manifest *change* edits, and a second asset."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(deployed[0], out)
+    (out / "js" / "other.js").write_bytes(b"export const other = 1;\n")
+    data = json.loads((out / "staticmw.json").read_text())
+    data["files"]["js/other.js"] = {"hashed": "js/other.js", "size": 24}
+    change(data["files"]["js/app.js"])
+    (out / "staticmw.json").write_text(json.dumps(data))
+    return out
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_a_nul_in_a_delta_name_costs_that_entry_and_never_a_5xx(
+    tmp_path, deployed, caplog, adapter
+):
+    from staticmw import StaticMiddleware
+    from staticmw.asgi import StaticMiddleware as ASGIStaticMiddleware
+
+    from .helpers import fallback_app
+    from .test_asgi import asgi_call, asgi_fallback
+
+    entry, old = deployed[1], deployed[2]
+
+    def poison(app_entry):
+        for listed in app_entry["deltas"].values():
+            listed["file"] = "js/\x00" + listed["file"].rsplit("/", 1)[-1]
+
+    out = _tampered(tmp_path, deployed, poison)
+    headers = {"Accept-Encoding": BROWSER, "Available-Dictionary": held(old)}
+    url = "/static/" + entry["hashed"]
+    if adapter == "wsgi":
+        app = StaticMiddleware(fallback_app, out, prefix="/static/")
+        answers = [get(app, url, headers) for _ in range(2)]
+        statuses = [(a.status, a.headers.get("content-encoding")) for a in answers]
+        assert get(app, "/static/js/other.js", {}).body == b"export const other = 1;\n"
+        assert app.static_url("js/other.js") == "/static/js/other.js"
+    else:
+        asgi = ASGIStaticMiddleware(asgi_fallback, str(out), prefix="/static/")
+        statuses = []
+        for _ in range(2):
+            status, got, _, _ = asgi_call(asgi, url, "GET", headers)
+            statuses.append((status, dict(got).get("content-encoding")))
+    # The asset is served without its delta; the rest of the manifest still counts.
+    assert statuses == [(200, "br"), (200, "br")]
+    dropped = [r for r in caplog.records if "manifest entry 'js/app.js' dropped" in r.getMessage()]
+    assert len(dropped) == 1
+
+
+def test_another_assets_delta_listed_under_an_asset_is_not_served_as_its_delta(
+    tmp_path, deployed, caplog
+):
+    from staticmw import StaticMiddleware
+
+    from .helpers import fallback_app
+
+    entry, old = deployed[1], deployed[2]
+    (digest, listed), *_ = entry["deltas"].items()
+    # A delta file of another asset (util.js), made a valid-looking delta name, listed under
+    # app.js with the dictionary app.js's clients hold.
+    foreign = "js/util.0123456789ab.js." + digest[:16] + ".dcz"
+
+    def swap(app_entry):
+        app_entry["deltas"] = {digest: {"file": foreign, "size": listed["size"]}}
+
+    out = _tampered(tmp_path, deployed, swap)
+    (out / foreign).write_bytes((out / listed["file"]).read_bytes())
+    app = StaticMiddleware(fallback_app, out, prefix="/static/")
+    headers = {"Accept-Encoding": BROWSER, "Available-Dictionary": held(old)}
+    answer = get(app, "/static/" + entry["hashed"], headers)
+    assert answer.status == 200 and answer.headers["content-encoding"] == "br"
+    assert "is not a delta file name of" in caplog.text

@@ -59,3 +59,49 @@ def test_the_checks_run_with_manage_py_check():
 
     registered = checks.registry.registry.get_checks()
     assert check_settings in registered
+
+
+# -- a served root that exposes the project ---------------------------------------------
+
+
+def exposure(**settings) -> list:
+    from staticmw.django.checks import check_exposure
+
+    with override_settings(**settings):
+        return check_exposure()
+
+
+def test_a_static_root_that_holds_the_project_is_an_error():
+    from .django_project import EXAMPLE
+
+    for root in (EXAMPLE, EXAMPLE / "mysite"):
+        (message,) = exposure(STATIC_ROOT=str(root), DEBUG=False, STATIC_URL="/")
+        assert message.id == "staticmw.E001" and message.level >= 40
+        assert "settings.py" in message.msg and "BASE_DIR" in message.hint
+    (message,) = exposure(STATICMW_ROOT=str(EXAMPLE), STATIC_ROOT="/nowhere", DEBUG=False)
+    assert message.id == "staticmw.E001"
+
+
+def test_finders_that_search_the_project_are_an_error_under_debug():
+    from .django_project import EXAMPLE
+
+    found = exposure(DEBUG=True, STATICFILES_DIRS=[str(EXAMPLE)])
+    assert [m.id for m in found] == ["staticmw.E001"]
+
+
+def test_python_files_in_a_static_root_are_a_warning(tmp_path):
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "app.css").write_text("a{}")
+    assert exposure(STATIC_ROOT=str(tmp_path), DEBUG=False) == []
+    (tmp_path / "tools" / "deep").mkdir(parents=True)
+    (tmp_path / "tools" / "deep" / "helper.py").write_text("x = 1\n")
+    (message,) = exposure(STATIC_ROOT=str(tmp_path), DEBUG=False)
+    assert message.id == "staticmw.W006" and "helper.py" in message.msg
+
+
+def test_the_exposure_check_runs_with_manage_py_check():
+    from django.core import checks
+
+    from staticmw.django.checks import check_exposure
+
+    assert check_exposure in checks.registry.registry.get_checks()

@@ -7,6 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from staticmw.jsscan import rewrite, scan
+from staticmw.rewrite import find_references
+
+from .helpers import best_time, within
 
 # (source, the specifiers it holds, in order)
 TABLE = [
@@ -121,3 +124,42 @@ def test_any_text_scans_to_string_literals_inside_it(text):
     for s in scan(text):
         assert 0 <= s.start < s.end <= len(text)
         assert text[s.start] in "'\"" and text[s.end - 1] == text[s.start]
+
+
+# -- linear on crafted or broken input -------------------------------------------------------
+
+MB = 1 << 20
+# An ordinary module of 1 MB: one import, then code the lexer must read through.
+PLAIN_JS = (b'import a from "./a.js";\n' + b"const b = f(1, 'x'); // note\n" * (MB // 30))[:MB]
+LIMIT = 6
+
+
+def _scan(data: bytes) -> None:
+    find_references("x.js", data)
+
+
+@pytest.fixture(scope="module")
+def plain_seconds() -> float:
+    return best_time(_scan, PLAIN_JS)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param(b'import a from "./a.js";\n', id="a-specifier-on-every-line"),
+        pytest.param(b"import a\n", id="import-without-from"),
+        pytest.param(b"import {\n", id="unclosed-braces"),
+        pytest.param(b"export * as import ", id="import-as-a-name"),
+    ],
+)
+def test_a_crafted_megabyte_scans_like_an_ordinary_one(hostile, plain_seconds):
+    data = (hostile * (MB // len(hostile) + 1))[:MB]
+    ratio = within(_scan, data, plain_seconds, LIMIT)
+    assert ratio < LIMIT, f"{ratio:.1f} times an ordinary module"
+
+
+@pytest.mark.parametrize("opener", [b"/*", b"`", b"'", b"/["])
+def test_an_unclosed_comment_or_literal_costs_no_more_than_code(opener, plain_seconds):
+    data = b'import a from "./a.js";\n' + opener + PLAIN_JS[: MB - 30]
+    ratio = within(_scan, data, plain_seconds, LIMIT)
+    assert ratio < LIMIT, f"{ratio:.1f} times an ordinary module"

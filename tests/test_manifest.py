@@ -4,6 +4,8 @@ import json
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from staticmw import (
     ConfigurationError,
@@ -296,3 +298,94 @@ def test_jinja2_usage_from_the_readme(built):
         "https://cdn.example.com/static/css/app.1234567890ab.css"
         in env.from_string("{{ static('css/app.css') }}").render()
     )
+
+
+# -- hostile manifests: a bad entry costs that entry, never the server ----------------------
+
+_HOSTILE_NAMES = st.one_of(
+    st.sampled_from(
+        [
+            "app.1.js", "js/app.1.js", "../../etc/passwd", "/abs.js", "a\x00b.js", "a/../b.js",
+            "c:x.js", "con.txt", "a?.js", "trail.", "sp ", "", ".env", "js//x.js", "ok.css",
+        ]
+    ),
+    st.text(max_size=20),
+)  # fmt: skip
+
+
+def _delta_for(hashed: str, digest: str) -> str:
+    from staticmw.dictionaries import delta_name
+
+    return delta_name(hashed.rsplit("/", 1)[-1], digest)
+
+
+@st.composite
+def _hostile_ours(draw):
+    files = {}
+    for logical in draw(st.lists(_HOSTILE_NAMES, max_size=6)):
+        hashed = draw(st.one_of(_HOSTILE_NAMES, st.integers(), st.none()))
+        digest = draw(st.sampled_from(["00" * 32, "ab" * 32, "xyz", "00" * 31]))
+        delta_file = draw(
+            st.one_of(
+                st.just(_delta_for(hashed, digest) if isinstance(hashed, str) else "x"),
+                st.just("util.1.js.0123456789abcdef.dcz"),
+                _HOSTILE_NAMES,
+            )
+        )
+        files[logical] = {
+            "hashed": hashed,
+            "size": draw(st.one_of(st.integers(0, 100), st.text(max_size=3))),
+            "encodings": draw(st.one_of(st.just({"gzip": 3}), st.just([]), st.none())),
+            "dictionary": draw(st.booleans()),
+            "deltas": draw(
+                st.one_of(
+                    st.none(),
+                    st.just({digest: {"file": delta_file, "size": 1}}),
+                    st.just({digest: "x"}),
+                )
+            ),
+        }
+    return {"version": 1, "codecs": [], "retained": [], "files": files}
+
+
+@given(
+    st.one_of(
+        _hostile_ours(),
+        st.builds(lambda d: {"paths": d}, st.dictionaries(_HOSTILE_NAMES, _HOSTILE_NAMES)),
+        st.dictionaries(_HOSTILE_NAMES, _HOSTILE_NAMES, min_size=1),
+        st.dictionaries(
+            _HOSTILE_NAMES, st.fixed_dictionaries({"file": _HOSTILE_NAMES}), min_size=1
+        ),
+    )
+)
+def test_any_manifest_loads_to_servable_names_or_a_clear_error(tmp_path_factory, data):
+    from staticmw import StaticFiles
+    from staticmw.paths import split_request_path
+    from staticmw.request import Request
+
+    try:
+        loaded = parse(data, "/static/")
+    except ManifestError:
+        return
+    for hashed, entry in loaded.hashed.items():
+        path = hashed.split("?", 1)[0].split("#", 1)[0]
+        assert split_request_path(path, serve_hidden=True) is not None, hashed
+        for digest, (name, _) in entry.deltas.items():
+            assert name == _delta_for(hashed, digest.hex())
+    # Served: every listed name answers without raising, and never with a 5xx.
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "staticmw.json").write_text(json.dumps(data))
+    for hashed in loaded.hashed:
+        target = root / hashed.split("?", 1)[0]
+        assert target.resolve().is_relative_to(root.resolve())
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(b"x")
+    static = StaticFiles(root=root, prefix="/static/")
+    for hashed in [*loaded.hashed, *loaded.names]:
+        request = Request("GET", "/static/" + hashed.encode().decode("latin-1"))
+        request.accept_encoding = "gzip, br, dcz"
+        request.available_dictionary = ":" + "A" * 43 + "=:"
+        answer = static.answer(request)
+        assert answer is None or answer[0].status < 500
+        static.static_url(hashed)

@@ -494,6 +494,7 @@ def test_traversal_attempts(make, path):
         ({"autorefresh": "yes"}, "autorefresh"),
         ({"follow_symlinks": 1}, "follow_symlinks"),
         ({"serve_hidden": None}, "serve_hidden"),
+        ({"allow_hard_links": "no"}, "allow_hard_links"),
         ({"allow_all_origins": "no"}, "allow_all_origins"),
         ({"mimetypes": {".x": "not a type"}}, "mimetypes"),
         ({"mimetypes": {"a/b": "text/plain"}}, "mimetypes"),
@@ -641,3 +642,68 @@ def test_keyword_options_list_matches_the_signature(site):
     defaults.update(manifest=None, static_host=None, manifest_strict=False)
     StaticMiddleware(fallback_app, site, **defaults)
     ASGIStaticMiddleware(fallback_app, site, **defaults)
+
+
+# -- hard links: a second name of a file that may live anywhere -------------------------
+
+
+@pytest.fixture
+def uploads(tmp_path):
+    """An upload area with an upload, and a hard link in it to the app's secrets."""
+    media = tmp_path / "media"
+    write(media / "uploads" / "photo.txt", b"a real upload\n", OLD)
+    write(tmp_path / "app" / ".env", b"SECRET_KEY=hunter2\n", OLD)
+    os.link(tmp_path / "app" / ".env", media / "uploads" / "avatar.txt")
+    big = b"a large upload, streamed\n" * 10_000
+    write(tmp_path / "app" / "dump.sql", big, OLD)
+    os.link(tmp_path / "app" / "dump.sql", media / "uploads" / "big.txt")
+    return media
+
+
+@pytest.mark.parametrize("per_root", [True, False], ids=["add_files", "option"])
+def test_a_root_that_refuses_hard_links(uploads, resolve_mode, per_root, caplog):
+    if per_root:
+        app = StaticMiddleware(fallback_app)
+        app.add_files(uploads, "/media/", allow_hard_links=False)
+    else:
+        app = StaticMiddleware(fallback_app, uploads, "/media/", allow_hard_links=False)
+    assert call(app, "/media/uploads/photo.txt").body == b"a real upload\n"
+    for _ in range(2):
+        assert call(app, "/media/uploads/avatar.txt").passed_through
+        assert call(app, "/media/uploads/big.txt").passed_through
+    assert "has 2 hard links" in caplog.text
+
+
+def test_hard_links_are_served_by_default_and_per_root(uploads, tmp_path):
+    # Deploy tools hard-link build trees, so a root allows them unless told otherwise...
+    app = StaticMiddleware(fallback_app, uploads, "/media/")
+    assert call(app, "/media/uploads/avatar.txt").body == b"SECRET_KEY=hunter2\n"
+    # ...and the rule is per root: the same file through another root is served.
+    write(tmp_path / "static" / "x.txt", b"x", OLD)
+    os.link(uploads / "uploads" / "photo.txt", tmp_path / "static" / "photo.txt")
+    mixed = StaticMiddleware(fallback_app, tmp_path / "static", "/static/")
+    mixed.add_files(uploads, "/media/", allow_hard_links=False)
+    assert call(mixed, "/static/photo.txt").body == b"a real upload\n"
+    assert call(mixed, "/media/uploads/photo.txt").passed_through
+    with pytest.raises(ConfigurationError, match="allow_hard_links"):
+        mixed.add_files(uploads, "/other/", allow_hard_links="no")
+
+
+def test_a_file_whose_extra_link_is_removed_after_the_open_is_still_refused(uploads, resolve_mode):
+    """Between the open and the fstat the second name may go: the name is checked last."""
+    from staticmw import paths
+
+    resolver = paths.Resolver([str(uploads)], single_link_roots=[str(uploads)])
+    secret = uploads.parent / "app" / ".env"
+    opened_fd, real = resolver.open_fd(str(uploads), ("uploads", "avatar.txt"))
+    try:
+        os.unlink(uploads / "uploads" / "avatar.txt")  # the .env now has one link: its own
+        write(uploads / "uploads" / "avatar.txt", b"SECRET_KEY=hunter2\n", OLD)
+        st = os.fstat(opened_fd)
+        assert st.st_nlink == 1 and st.st_ino == os.stat(secret).st_ino
+        assert not resolver.links_ok(real, st)
+    finally:
+        os.close(opened_fd)
+    fresh = resolver.open(str(uploads), ("uploads", "avatar.txt"))
+    assert fresh is not None and resolver.links_ok(fresh.path, fresh.stat)
+    fresh.close()

@@ -89,3 +89,75 @@ def test_beyond_the_limit_the_caller_keeps_its_descriptor(tmp_path):
     os.close(fd)
     with pytest.raises(ValueError, match="regular"):
         table.path(_open(tmp_path))
+
+
+def test_a_pin_in_flight_is_never_retired_and_retires_after_its_release(tmp_path, monkeypatch):
+    write(tmp_path / "a.bin", b"a" * 100, OLD)
+    write(tmp_path / "b.bin", b"b" * 50, OLD)
+    clock = [1000.0]
+    monkeypatch.setattr(pins, "monotonic", lambda: clock[0])
+    table = pins.Pins(grace=30)
+    name = table.path(_open(tmp_path / "a.bin"), in_flight=True)
+    clock[0] += 3600  # a server that takes an hour to open it
+    table.path(_open(tmp_path / "b.bin"))  # sweeps
+    assert _read(name) == b"a" * 100
+    table.release(name)
+    clock[0] += 29
+    table.path(_open(tmp_path / "b.bin"))
+    assert _read(name) == b"a" * 100  # the grace period runs from the release
+    clock[0] += 2
+    table.path(_open(tmp_path / "b.bin"))
+    assert _read(name) == b""
+
+
+def test_the_asgi_adapter_holds_a_pathsend_pin_until_the_server_says_it_was_sent(
+    tmp_path, monkeypatch
+):
+    """A server that opens the name late: until ``receive()`` reports ``http.disconnect``,
+    the number keeps naming the file whatever time passes and whatever else is pinned."""
+    import asyncio
+
+    from staticmw.asgi import StaticMiddleware
+    from staticmw.bodies import SMALL_BODY
+
+    from .test_asgi import PATHSEND, asgi_fallback, scope_for
+
+    write(tmp_path / "big.bin", b"B" * (SMALL_BODY + 1), OLD)
+    write(tmp_path / "other.bin", b"O" * (SMALL_BODY + 1), OLD)
+    clock = [1000.0]
+    monkeypatch.setattr(pins, "monotonic", lambda: clock[0])
+    app = StaticMiddleware(asgi_fallback, tmp_path, prefix="/static/")
+
+    async def scenario():
+        sent_done = asyncio.Event()
+        names = []
+
+        async def receive():
+            if not names:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await sent_done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message["type"] == PATHSEND:
+                names.append(message["path"])
+
+        async def request(path, recv):
+            scope = scope_for(path)
+            scope["extensions"] = {PATHSEND: {}}
+            await app(scope, recv, send)
+
+        await request("/static/big.bin", receive)
+        (name,) = names
+        clock[0] += 3600
+        await request("/static/other.bin", receive)  # sweeps the table
+        await asyncio.sleep(0)
+        assert _read(name) == b"B" * (SMALL_BODY + 1)  # still in flight: still the file
+        sent_done.set()
+        for _ in range(5):
+            await asyncio.sleep(0)  # the watcher sees the disconnect and lets go
+        clock[0] += 3600
+        await request("/static/other.bin", receive)
+        assert _read(name) == b""  # retired once released and the grace period passed
+
+    asyncio.run(scenario())

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from staticmw.rewrite import find_references, local_target, replace_path, rewrite
 
+from .helpers import best_time, within
+
 
 def urls(name: str, text: str) -> list[str]:
     return [ref.url for ref in find_references(name, text.encode())]
@@ -107,3 +109,55 @@ def test_every_url_form_is_found_and_rewritten(name, suffix, quote, pad):
     assert local_target("css/a.css", url) == "img/" + name
     out = rewrite(css, refs, lambda ref: replace_path(ref.url, "HASHED"))
     assert out == f"x{{background:url({pad}{quote}../img/HASHED{suffix}{quote}{pad})}}".encode()
+
+
+# -- linear on crafted or broken input -------------------------------------------------------
+
+MB = 1 << 20
+# An ordinary stylesheet of 1 MB, with a reference on every rule.
+PLAIN_CSS = (b"a.x { color: red; background: url(img/a.png) no-repeat }\n" * (MB // 56 + 1))[:MB]
+LIMIT = 6
+
+
+def _scan(data: bytes) -> None:
+    find_references("x.css", data)
+
+
+@pytest.fixture(scope="module")
+def plain_seconds() -> float:
+    return best_time(_scan, PLAIN_CSS)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param(b"/* x ", id="unclosed-comments"),
+        pytest.param(b"url(", id="unclosed-urls"),
+        pytest.param(b'url("', id="unclosed-quoted-urls"),
+        pytest.param(b"url(a", id="unclosed-bare-urls"),
+        pytest.param(b"@import ", id="imports-without-a-url"),
+        pytest.param(b"/*# sourceMappingURL=a", id="unclosed-source-maps"),
+        pytest.param(b"a{background:url(x.png)}\n", id="a-reference-on-every-line"),
+    ],
+)
+def test_a_crafted_megabyte_scans_like_an_ordinary_one(hostile, plain_seconds):
+    data = (hostile * (MB // len(hostile) + 1))[:MB]
+    ratio = within(_scan, data, plain_seconds, LIMIT)
+    assert ratio < LIMIT, f"{ratio:.1f} times an ordinary stylesheet"
+
+
+@pytest.mark.parametrize("opener", [b"url(", b"/*", b"url( ", b"@import"])
+@pytest.mark.parametrize("filler", [b" ", b"a", b"*"])
+def test_one_unclosed_construct_before_a_megabyte_of_text(opener, filler, plain_seconds):
+    data = opener + filler * (MB - len(opener))
+    ratio = within(_scan, data, plain_seconds, LIMIT)
+    assert ratio < LIMIT, f"{ratio:.1f} times an ordinary stylesheet"
+
+
+def test_the_unambiguous_url_pattern_finds_what_it_found_before():
+    css = (
+        b"a{background:url( \"x.png\" )} b{background:url('y.png')} c{background:url( z.png )}"
+        b" d{background:url()} e{background:url( )} /* url(no.png) */ @import 'i.css';"
+    )
+    assert [r.url for r in find_references("s.css", css)] == ["x.png", "y.png", "z.png", "i.css"]
+    assert [r.line for r in find_references("s.css", b"\n\nurl(a.png)\nurl(b.png)")] == [3, 4]

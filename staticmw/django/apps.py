@@ -18,3 +18,4 @@ class StaticmwConfig(AppConfig):  # type: ignore[misc]
         # Not tagged "staticfiles": collectstatic, which creates STATIC_ROOT, runs only
         # those, and should not be told that STATIC_ROOT is missing.
         checks.register(ours.check_settings)
+        checks.register(ours.check_exposure, checks.Tags.security)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Warning
+from django.core.checks import CheckMessage, Error, Warning
+
+from ..paths import is_within
 
 MIDDLEWARE = "staticmw.django.StaticFilesMiddleware"
 # Middleware that may come before ours: it answers nothing itself.
@@ -100,3 +104,86 @@ def _manifest_storage() -> bool:
     except ImportError:
         return False
     return isinstance(storage_class, type) and issubclass(storage_class, ManifestFilesMixin)
+
+
+# A served root is walked for Python files up to this many entries (the check must stay quick).
+_WALK_LIMIT = 100_000
+
+
+def check_exposure(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """An error for a served root that holds the project's code (settings, ``manage.py``, the
+    project package), a warning for one that holds any ``.py`` file."""
+    from . import finder_roots, use_finders
+
+    if use_finders():
+        roots = [directory for directory, _ in finder_roots()]
+    else:
+        root = getattr(settings, "STATICMW_ROOT", None) or getattr(settings, "STATIC_ROOT", None)
+        roots = [os.fspath(root)] if root else []
+    secrets = _project_files()
+    found: list[CheckMessage] = []
+    for root in dict.fromkeys(os.path.realpath(r) for r in roots if os.path.isdir(r)):
+        exposed = [path for path in secrets if is_within(path, root)]
+        if exposed:
+            found.append(
+                Error(
+                    f"{root} is served as static files and holds the project's code "
+                    f"({', '.join(exposed)}): anyone can download it.",
+                    hint="Point STATIC_ROOT (or STATICMW_ROOT, or STATICFILES_DIRS) at a "
+                    "directory of its own, such as BASE_DIR / 'staticfiles', never BASE_DIR.",
+                    id="staticmw.E001",
+                )
+            )
+            continue
+        python = _first_python_file(root)
+        if python is not None:
+            found.append(
+                Warning(
+                    f"{root} is served as static files and holds Python source ({python}).",
+                    hint="Keep code out of static roots: collect static files into a "
+                    "directory of their own.",
+                    id="staticmw.W006",
+                )
+            )
+    return found
+
+
+def _project_files() -> list[str]:
+    """The settings module, the package that holds it, and ``manage.py``, where they are."""
+    found: list[str] = []
+    module = str(
+        getattr(settings, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    )
+    spec = None
+    if module:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+    if spec is not None and spec.origin and os.path.isfile(spec.origin):
+        origin = os.path.realpath(spec.origin)
+        found.append(origin)
+        if "." in module:
+            package = os.path.dirname(origin)
+            found.append(package)
+            found.append(os.path.join(os.path.dirname(package), "manage.py"))
+        else:
+            found.append(os.path.join(os.path.dirname(origin), "manage.py"))
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script) == "manage.py":
+        found.append(os.path.realpath(script))
+    return [path for path in dict.fromkeys(found) if os.path.exists(path)]
+
+
+def _first_python_file(root: str) -> str | None:
+    """A ``.py`` file below *root*, if the first entries of a walk show one."""
+    seen = 0
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                return os.path.join(directory, name)
+        seen += len(dirnames) + len(filenames)
+        if seen > _WALK_LIMIT:
+            return None
+    return None
