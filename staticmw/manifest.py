@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .atomic import replacing
@@ -238,14 +238,19 @@ def _deltas(logical: str, target: str, found: Any) -> dict[bytes, tuple[str, int
 
 
 def _parse_django(data: dict[str, Any]) -> Manifest:
+    return _names_only(data["paths"].items(), "django")
+
+
+def _names_only(pairs: Iterable[tuple[Any, Any]], fmt: str) -> Manifest:
+    """A manifest of logical -> hashed names and nothing more (Django's, webpack's)."""
     found = _Entries()
-    for logical, target in data["paths"].items():
+    for logical, target in pairs:
         try:
             found.names[_clean(logical)] = _served(target)
         except ManifestError as exc:
             found.drop(logical, exc)
     found.hashed = {v: Entry() for v in found.names.values()}
-    return found.manifest("django")
+    return found.manifest(fmt)
 
 
 def _parse_vite(data: dict[str, Any]) -> Manifest:
@@ -266,19 +271,14 @@ def _parse_vite(data: dict[str, Any]) -> Manifest:
 
 
 def _parse_webpack(data: dict[str, Any], public_prefix: str) -> Manifest:
-    found = _Entries()
-    for logical, public in data.items():
-        target = public
-        if "://" in target:  # an absolute URL: keep its path
-            target = "/" + target.split("://", 1)[1].partition("/")[2]
-        if public_prefix != "/" and target.startswith(public_prefix):
-            target = target[len(public_prefix) :]
-        try:
-            found.names[_clean(logical)] = _served(target)
-        except ManifestError as exc:
-            found.drop(logical, exc)
-    found.hashed = {v: Entry() for v in found.names.values()}
-    return found.manifest("webpack")
+    def target(public: str) -> str:
+        if "://" in public:  # an absolute URL: keep its path
+            public = "/" + public.split("://", 1)[1].partition("/")[2]
+        if public_prefix != "/" and public.startswith(public_prefix):
+            public = public[len(public_prefix) :]
+        return public
+
+    return _names_only(((k, target(v)) for k, v in data.items()), "webpack")
 
 
 def find_in_root(root: str) -> str | None:
