@@ -17,8 +17,8 @@ import atheris
 with atheris.instrument_imports():
     from staticmw import dictionaries, encodings
     from staticmw.core import StaticFiles
-    from staticmw.files import Representation, Resource
     from staticmw.request import Request
+    from staticmw.resources import Representation, Resource
 
 FIELDS = ("accept_encoding", "available_dictionary", "sec_fetch_site", "sec_fetch_mode", "origin")
 DIGEST = hashlib.sha256(b"version one").digest()

@@ -12,8 +12,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import conditional, encodings, etags, ranges, responses
     from staticmw.files import Representation
+
+    from staticmw import conditional, encodings, etags, ranges, responses
     from staticmw.request import Request
 
 FIELDS = (

@@ -3,10 +3,10 @@
 from .bodies import FileChangedError
 from .core import StaticFiles
 from .manifest import Manifest, ManifestError
-from .middleware import StaticMiddleware
 from .options import ConfigurationError
 from .request import Request
 from .urls import NotInManifest, StaticURLs
+from .wsgi import StaticMiddleware
 
 __version__ = "0.1.0"
 

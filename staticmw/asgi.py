@@ -1,4 +1,6 @@
-"""The ASGI adapter: ``StaticMiddleware(app, root, prefix, **options)`` over the same core.
+"""The ASGI adapter: ``ASGIStaticMiddleware(app, root, prefix, **options)`` over the same core.
+
+``StaticMiddleware`` is the same class under its first name.
 
 The same options, ``add_files``, ``static_url`` and ``roots`` as the WSGI
 middleware: :class:`~staticmw.core.StaticFiles` makes every decision (path rules,
@@ -16,12 +18,12 @@ import contextlib
 import functools
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from . import pins
 from .bodies import FileBody
-from .core import StaticFiles
+from .core import Answer, StaticFiles
 from .options import ConfigurationError
 from .plan import Plan
 from .request import FIELDS, Request
@@ -126,7 +128,7 @@ async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
         await in_thread(body.close)
 
 
-class StaticMiddleware(StaticFiles):
+class ASGIStaticMiddleware(StaticFiles):
     """Serve files under URL prefixes from allowed roots; pass everything else to *app*.
 
     The options are :class:`~staticmw.core.StaticFiles`'s, as for the WSGI
@@ -153,20 +155,20 @@ class StaticMiddleware(StaticFiles):
             await self.app(scope, receive, send)
             return
         path = path_info(scope)
-        if not (path.startswith(self._raw_prefixes) or path in self._bare_prefixes) or (
-            self._cache.misses and self._cache.known_miss(path)
-        ):
+        if not self.handles(path) or self.known_miss(path):
             await self.app(scope, receive, send)
             return
         request = asgi_request(scope, path)
-        answer: tuple[Plan, list[bytes] | FileBody | str] | None
-        answer = self.answer_from_memory(request)
+        answer: Answer | Pinned | None = self.answer_from_memory(request)
         if answer is None:
             pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
             answer = await in_thread(self._answer_off_loop, request, pathsend)
             if answer is None:
                 await self.app(scope, receive, send)
                 return
+        if isinstance(answer, Pinned):
+            await self._pathsend(answer, receive, send)
+            return
         plan, body = answer
         if isinstance(body, FileBody):
             if body.span is not None and _ZEROCOPY in scope.get("extensions", ()):
@@ -174,25 +176,28 @@ class StaticMiddleware(StaticFiles):
             else:
                 await _stream(send, receive, plan, body)
             return
-        start = {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
-        if isinstance(body, list):
-            await send(start)
-            await send({"type": "http.response.body", "body": b"".join(body)})
-            return
+        await send(
+            {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": b"".join(body)})
+
+    async def _pathsend(self, answer: Pinned, receive: Receive, send: Send) -> None:
+        """Send a whole file by its pinned name; the pin is held until the server has sent it."""
         assert self._pins is not None
+        plan, name = answer
         try:
-            await send(start)
-            await send({"type": _PATHSEND, "path": body})
+            await send(
+                {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
+            )
+            await send({"type": _PATHSEND, "path": name})
         except BaseException:
-            self._pins.release(body)
+            self._pins.release(name)
             raise
-        watcher = asyncio.ensure_future(_release_when_sent(receive, self._pins, body))
+        watcher = asyncio.ensure_future(_release_when_sent(receive, self._pins, name))
         _WATCHERS.add(watcher)
         watcher.add_done_callback(_WATCHERS.discard)
 
-    def _answer_off_loop(
-        self, request: Request, pathsend: bool
-    ) -> tuple[Plan, list[bytes] | FileBody | str] | None:
+    def _answer_off_loop(self, request: Request, pathsend: bool) -> Answer | Pinned | None:
         """The core's answer; a whole file for a pathsend server becomes a pinned name."""
         answer = self.answer(request)
         if answer is None or not pathsend or self._pins is None:
@@ -206,8 +211,19 @@ class StaticMiddleware(StaticFiles):
                 raise
             if name is not None:
                 body.detach()  # the descriptor is pinned now
-                return plan, name
+                return Pinned(plan, name)
         return answer
+
+
+# The name this class had first, kept so that earlier imports keep working.
+StaticMiddleware = ASGIStaticMiddleware
+
+
+class Pinned(NamedTuple):
+    """A whole file sent by name through pathsend: a pinned descriptor's path."""
+
+    plan: Plan
+    name: str
 
 
 # Watchers of pathsend responses still in flight (the loop keeps only weak references).

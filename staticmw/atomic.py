@@ -32,3 +32,20 @@ def replacing(path: str) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def atomic_write(path: str, data: bytes) -> bool:
+    """Write *data* to *path* via a temporary file and rename; skip when unchanged.
+
+    Returns whether the file was written. A crash or interrupt never leaves a
+    partial file under *path*; the temporary name is a dotfile, never served.
+    """
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(data) + 1) == data:
+                return False
+    except FileNotFoundError:
+        pass
+    with replacing(path) as handle:
+        handle.write(data)
+    return True

@@ -7,11 +7,9 @@ a final name and a repeated build changes nothing.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import fnmatch
 import hashlib
-import json
 import logging
 import os
 import posixpath
@@ -19,13 +17,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import compress, dictionaries, importmap, jsscan, manifest, rewrite
-from .atomic import TMP_SUFFIX, replacing
+from . import compress, dictionaries, engine, importmap, jsscan, manifest, modulegraph, rewrite
+from .atomic import TMP_SUFFIX, atomic_write, replacing
+from .encodings import ALL_SIDECAR_SUFFIXES
 from .mediatypes import MediaTypes
 from .paths import (
-    ALL_SIDECAR_SUFFIXES,
     MAX_SEGMENT_CHARS,
     is_within,
     sidecar_original,
@@ -38,8 +36,6 @@ HASH_LENGTH = 12
 _CHUNK = 1 << 20
 
 Progress = Callable[[str, int, int], None]
-# A compression task whose "codec" is this prefix and a dictionary's path makes a dcz delta.
-DELTA_CODEC = "dcz:"
 
 
 class BuildError(Exception):
@@ -117,14 +113,6 @@ def hashed_name(name: str, digest: str) -> str:
     if not stem:  # ".htaccess"-like names have no extension to keep
         stem, ext = tail, ""
     return posixpath.join(head, f"{stem}.{digest[:HASH_LENGTH]}{ext}")
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _excluded(relative: str, patterns: Sequence[str]) -> bool:
@@ -315,7 +303,7 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
                 item.source_hash = hashlib.sha256(raw[item.name]).hexdigest()
                 item.size = len(raw[item.name])
             else:
-                item.source_hash = _sha256_file(item.source)
+                item.source_hash = engine.file_digest(item.source)
                 item.size = os.path.getsize(item.source)
                 item.digest = item.source_hash
                 item.hashed = hashed_name(item.name, item.digest)
@@ -376,29 +364,22 @@ def _versions(out: str, previous: dict[str, Any], current: str, keep: int) -> li
     return found[:keep]
 
 
-def _kept_deltas(
-    out: str,
-    made: dict[str, str],
-    sizes: dict[str, int | None],
-    entry: dict[str, Any],
-    report: Report,
-    config: BuildConfig,
-) -> dict[str, dict[str, Any]]:
+def _kept_deltas(run: _Run, name: str, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The deltas worth serving: smaller than every other coding of the file. The others
     are removed (a client offered one would only get more bytes)."""
     best = min([entry["size"], *entry["encodings"].values()])
     kept: dict[str, dict[str, Any]] = {}
-    for dictionary_hash, key in made.items():
-        size = sizes.get(key)
+    for dictionary_hash, key in run.deltas[name].items():
+        size = run.sizes.get(key)
         if size is not None and size < best:
             kept[dictionary_hash] = {"file": key, "size": size}
-            _stats(report, dictionaries.DCZ, entry["size"], size)
+            _stats(run.report, dictionaries.DCZ, entry["size"], size)
         elif size is not None:
-            if key in report.written:
-                report.written.remove(key)
-            if not config.dry_run:
+            if key in run.report.written:
+                run.report.written.remove(key)
+            if not run.config.dry_run:
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(out, key))
+                    os.unlink(run.path(key))
     return kept
 
 
@@ -412,19 +393,16 @@ def _import_map(
     files: dict[str, _File], declared: Mapping[str, str], report: Report
 ) -> importmap.ImportMap | None:
     """The record of the build's modules and their static imports; ``None`` without modules."""
-    modules: dict[str, importmap.Module] = {}
-    bare_imports: dict[str, list[tuple[int, str]]] = {}
 
     def resolve(target: str) -> str | None:
         return target if target in files and importmap.is_module(target) else None
 
-    for name, item in files.items():
-        if importmap.is_module(name):
-            imports, bare_imports[name] = importmap.static_links(name, item.specifiers, resolve)
-            modules[name] = importmap.Module(item.hashed, item.integrity, tuple(imports))
-    if not modules and not declared:
-        return None
-    record, errors, warnings = importmap.ImportMap.for_build(modules, declared, bare_imports)
+    sources = (
+        modulegraph.Source(name, item.hashed, item.integrity, name, item.specifiers)
+        for name, item in files.items()
+        if importmap.is_module(name)
+    )
+    record, errors, warnings = modulegraph.assemble(sources, declared, resolve)
     report.errors += errors
     report.warnings += warnings
     return record
@@ -436,39 +414,12 @@ def _same_file(path: str, size: int, digest: str | None) -> bool:
             return False
     except OSError:
         return False
-    return digest is None or _sha256_file(path) == digest
+    return digest is None or engine.file_digest(path) == digest
 
 
 def _copy_atomic(source: str, dest: str) -> None:
     with replacing(dest) as handle, open(source, "rb") as src:
         shutil.copyfileobj(src, handle, _CHUNK)
-
-
-def compress_file(codec: str, source: str | bytes, dest: str | None) -> int | None:
-    """Compress *source* (a path, or the bytes themselves) into *dest* when worth it.
-
-    Worth it means at most 95% of the original. Returns the variant's size, or
-    ``None`` when it is not kept; a stale *dest* is then removed, and reported,
-    with the build's other stale variants. With *dest* ``None`` (a dry run)
-    nothing is written. Runs in worker processes.
-    """
-    if isinstance(source, bytes):
-        data = source
-    else:
-        with open(source, "rb") as handle:
-            data = handle.read()
-    if codec.startswith(DELTA_CODEC):
-        # A delta against an earlier version: the dictionary's path follows the prefix.
-        with open(codec[len(DELTA_CODEC) :], "rb") as handle:
-            delta = dictionaries.delta(handle.read(), data)
-        packed = delta if compress.worth_keeping(len(delta), len(data)) else None
-    else:
-        packed = compress.variant(codec, data)
-    if packed is None:
-        return None
-    if dest is not None:
-        manifest.atomic_write(dest, packed)
-    return len(packed)
 
 
 def _remove_leftovers(out: str) -> None:
@@ -478,36 +429,6 @@ def _remove_leftovers(out: str) -> None:
             if filename.endswith(TMP_SUFFIX):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(directory, filename))
-
-
-def _previous(out: str) -> tuple[set[str], dict[str, Any], set[str]]:
-    """What earlier builds left: their outputs, the last manifest's entries, the codecs tried.
-
-    Outputs include those older builds kept without ``--prune`` (``retained``).
-    """
-    path = os.path.join(out, manifest.MANIFEST_NAME)
-    try:
-        with open(path, "rb") as handle:
-            data = json.load(handle)
-        files = dict(data["files"])
-        codecs = {c for c in data.get("codecs", ()) if isinstance(c, str)}
-        retained = {r for r in data.get("retained", ()) if isinstance(r, str)}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return set(), {}, set()
-    outputs: set[str] = set(retained)
-    for name, entry in files.items():
-        for base in (name, entry.get("hashed", "") if isinstance(entry, dict) else ""):
-            if base:
-                outputs.add(base)
-                outputs.update(base + suffix for suffix in ALL_SIDECAR_SUFFIXES)
-        if isinstance(entry, dict):
-            outputs.update(v for v in entry.get("versions", ()) if isinstance(v, str))
-            deltas = entry.get("deltas", {})
-            if isinstance(deltas, dict):
-                outputs.update(
-                    d["file"] for d in deltas.values() if isinstance(d, dict) and "file" in d
-                )
-    return outputs, files, codecs
 
 
 def resolve_codecs(requested: Sequence[str] | None, report: Report) -> list[str]:
@@ -561,6 +482,73 @@ def _check_output(config: BuildConfig) -> str:
     return out
 
 
+def _earlier_outputs(record: manifest.BuildRecord) -> set[str]:
+    """Every output the builds behind *record* made: each entry's names and their variants,
+    its kept versions and deltas, and what they retained without ``--prune``."""
+    outputs: set[str] = set(record.retained)
+    for name, entry in record.files.items():
+        for base in (name, entry.get("hashed", "")):
+            if isinstance(base, str) and base:
+                outputs.add(base)
+                outputs.update(base + suffix for suffix in ALL_SIDECAR_SUFFIXES)
+        outputs.update(v for v in entry.get("versions", ()) if isinstance(v, str))
+        made = entry.get("deltas", {})
+        if isinstance(made, dict):
+            outputs.update(d["file"] for d in made.values() if isinstance(d, dict) and "file" in d)
+    return outputs
+
+
+class _Scheduled(NamedTuple):
+    """A variant the build wants: its output name, the work, and whether that name carries
+    the content's hash (so an existing file under it is already right)."""
+
+    key: str
+    task: engine.Task
+    content_addressed: bool
+
+
+@dataclass
+class _Run:
+    """One build under way: what it was asked, what the last build left, what it has made."""
+
+    config: BuildConfig
+    report: Report
+    out: str
+    codecs: list[str]
+    before: manifest.BuildRecord
+    files: dict[str, _File] = field(default_factory=dict)
+    outputs: set[str] = field(default_factory=set)
+    sizes: dict[str, int | None] = field(default_factory=dict)  # variant sizes by output name
+    # With --dictionaries: each asset's earlier versions kept, and its delta files by the
+    # dictionary's SHA-256 (hex).
+    versions: dict[str, list[str]] = field(default_factory=dict)
+    deltas: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def path(self, key: str) -> str:
+        return os.path.join(self.out, key)
+
+    def note(self, key: str, changed: bool) -> None:
+        """An output this build keeps, written now or already right."""
+        self.outputs.add(key)
+        if changed:
+            self.report.written.append(key)
+        else:
+            self.report.unchanged += 1
+
+    def previous(self, name: str) -> dict[str, Any]:
+        """The last build's entry for *name*, or an empty one."""
+        return self.before.files.get(name, {})
+
+    def task(
+        self, key: str, codec: str, source: str, dry_source: str | bytes, **extra: Any
+    ) -> engine.Task:
+        """Work that writes output *key* from *source*; a dry run compresses *dry_source*
+        (the source file, or rewritten content) in memory and writes nothing."""
+        if self.config.dry_run:
+            return engine.Task(codec, dry_source, (), **extra)
+        return engine.Task(codec, source, (self.path(key),), **extra)
+
+
 def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     """Run the build described by *config*; errors are collected in the report.
 
@@ -570,14 +558,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     """
     started = time.perf_counter()
     report = Report(dry_run=config.dry_run)
-    out = _check_output(config)
-    codecs = resolve_codecs(config.codecs, report)
-    if config.dictionaries:
-        compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
-    if not config.dry_run:
-        _remove_leftovers(out)
-    old_outputs, old_entries, old_codecs = _previous(out)
-
+    run = _start(config, report)
     declared = importmap.check_declared(config.importmap)
     collected = collect(
         config.sources, config.exclude, report, config.follow_symlinks, config.strict
@@ -587,184 +568,248 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             report.warnings.append(
                 f"{collected.pop(reserved)}: skipped; the build writes its own {reserved!r}"
             )
-    files = _plan(collected, report, config.strict)
-    report.files = len(files)
-    modules = _import_map(files, declared, report)
+    run.files = _plan(collected, report, config.strict)
+    report.files = len(run.files)
+    modules = _import_map(run.files, declared, report)
     if report.errors:
         report.warnings.append("nothing written because of errors")
-        report.seconds = time.perf_counter() - started
-        return report
-    media = MediaTypes()
-    outputs: set[str] = set()
-    # codec, source file, variant key, whether the variant's name carries the hash,
-    # and the bytes to compress in a dry run (the source file, or rewritten content)
-    tasks: list[tuple[str, str, str, bool, str | bytes]] = []
-    total = len(files)
-    # With --dictionaries: each asset's earlier versions kept, and its delta files by the
-    # dictionary's SHA-256 (hex).
-    versions: dict[str, list[str]] = {}
-    deltas: dict[str, dict[str, str]] = {}
-
-    def note(path: str, changed: bool) -> None:
-        outputs.add(path)
-        if changed:
-            report.written.append(path)
+    else:
+        copied = _copy(run, progress)
+        _compress(run, _schedule(run, copied), progress)
+        entries = {item.name: _entry(run, item) for item in run.files.values()}
+        retained = _prune(run)
+        if report.errors:
+            report.warnings.append("manifest not written because of errors")
         else:
-            report.unchanged += 1
+            _write_manifests(run, entries, retained, modules)
+    report.seconds = time.perf_counter() - started
+    return report
 
-    for done, item in enumerate(files.values(), 1):
+
+def _start(config: BuildConfig, report: Report) -> _Run:
+    """Check the output and the codecs, clear a killed build's leftovers, read the last
+    build's record."""
+    out = _check_output(config)
+    codecs = resolve_codecs(config.codecs, report)
+    if config.dictionaries:
+        compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
+    if not config.dry_run:
+        _remove_leftovers(out)
+    before = manifest.read_build_record(os.path.join(out, manifest.MANIFEST_NAME))
+    return _Run(config, report, out, codecs, before)
+
+
+def _copy(run: _Run, progress: Progress | None) -> list[_File]:
+    """Write each file under its own name and its hashed one, where not already right; the
+    files copied, less those that could not be written (an error each)."""
+    copied = []
+    for done, item in enumerate(run.files.values(), 1):
         if progress:
-            progress("copy", done, total)
-        plain = os.path.join(out, item.name)
-        hashed = os.path.join(out, item.hashed)
+            progress("copy", done, len(run.files))
+        plain, hashed = run.path(item.name), run.path(item.hashed)
         try:
             same_plain = _same_file(plain, item.size, item.source_hash)
-            if not same_plain and not config.dry_run:
+            if not same_plain and not run.config.dry_run:
                 _copy_atomic(item.source, plain)
-            note(item.name, not same_plain)
+            run.note(item.name, not same_plain)
             size = len(item.content) if item.content is not None else item.size
             same_hashed = _same_file(hashed, size, None)  # the name carries the hash
-            if not same_hashed and not config.dry_run:
+            if not same_hashed and not run.config.dry_run:
                 if item.content is not None:
-                    manifest.atomic_write(hashed, item.content)
+                    atomic_write(hashed, item.content)
                 else:
                     _copy_atomic(item.source, hashed)
-            note(item.hashed, not same_hashed)
+            run.note(item.hashed, not same_hashed)
         except OSError as exc:
-            report.errors.append(f"{item.name}: cannot write: {exc}")
+            run.report.errors.append(f"{item.name}: cannot write: {exc}")
             continue
-        previous = old_entries.get(item.name)
-        previous = previous if isinstance(previous, dict) else {}
+        copied.append(item)
+    return copied
+
+
+def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
+    """The variants and deltas to make, less those the last build found not worth keeping
+    for the very same bytes."""
+    media = MediaTypes()
+    scheduled: list[_Scheduled] = []
+    for item in items:
+        previous = run.previous(item.name)
         hashed_bytes = item.content if item.content is not None else item.source
-        if config.dictionaries and dictionaries.wanted(item.name):
-            versions[item.name] = _versions(out, previous, item.hashed, config.dictionaries)
-            deltas[item.name] = {}
-            for version in versions[item.name]:
-                dictionary = os.path.join(out, version)
-                dictionary_hash = _sha256_file(dictionary)
-                key = dictionaries.delta_name(item.hashed, dictionary_hash)
-                deltas[item.name][dictionary_hash] = key
-                tasks.append((DELTA_CODEC + dictionary, hashed, key, True, hashed_bytes))
-        if not codecs or not compress.worth_compressing(media.bare_type(item.name)):
+        if run.config.dictionaries and dictionaries.wanted(item.name):
+            scheduled += _schedule_deltas(run, item, previous, hashed_bytes)
+        if not run.codecs or not compress.worth_compressing(media.bare_type(item.name)):
             continue
-        for codec in codecs:
+        hashed, plain = run.path(item.hashed), run.path(item.name)
+        for codec in run.codecs:
             suffix = compress.SUFFIXES[codec]
             # Tried on these very bytes last time and not worth keeping: skip.
-            tried = codec in old_codecs
+            tried = codec in run.before.codecs
             useless = tried and previous.get("hash") == item.digest
             if not (useless and codec not in previous.get("encodings", {})):
-                tasks.append((codec, hashed, item.hashed + suffix, True, hashed_bytes))
+                key = item.hashed + suffix
+                task = run.task(key, codec, hashed, hashed_bytes)
+                scheduled.append(_Scheduled(key, task, True))
             if item.content is not None:
                 # The unhashed copy of a rewritten file has other bytes: its own
                 # variant, redone only when the source changed.
                 same_source = tried and previous.get("source_hash") == item.source_hash
                 kept = codec in previous.get("source_encodings", {})
                 if not (same_source and (not kept or os.path.exists(plain + suffix))):
-                    tasks.append((codec, plain, item.name + suffix, False, item.source))
+                    key = item.name + suffix
+                    task = run.task(key, codec, plain, item.source)
+                    scheduled.append(_Scheduled(key, task, False))
+    return scheduled
 
-    sizes: dict[str, int | None] = {}
-    pending: list[tuple[str, str | bytes, str]] = []  # codec, source, key
-    for codec, source, key, content_addressed, dry_source in tasks:
-        dest = os.path.join(out, key)
+
+def _schedule_deltas(
+    run: _Run, item: _File, previous: dict[str, Any], hashed_bytes: str | bytes
+) -> list[_Scheduled]:
+    """A delta of the hashed file against each earlier version still kept."""
+    versions = _versions(run.out, previous, item.hashed, run.config.dictionaries)
+    run.versions[item.name] = versions
+    made = run.deltas[item.name] = {}
+    scheduled = []
+    for version in versions:
+        dictionary = run.path(version)
+        dictionary_hash = engine.file_digest(dictionary)
+        key = dictionaries.delta_name(item.hashed, dictionary_hash)
+        made[dictionary_hash] = key
+        task = run.task(
+            key, dictionaries.DCZ, run.path(item.hashed), hashed_bytes, dictionary=dictionary
+        )
+        scheduled.append(_Scheduled(key, task, True))
+    return scheduled
+
+
+def _compress(run: _Run, scheduled: list[_Scheduled], progress: Progress | None) -> None:
+    """Make what is scheduled through the engine, recording each size by output name; a
+    name that carries the hash and exists already is right as it is."""
+    report = run.report
+    pending: list[tuple[str, engine.Task]] = []
+    for key, task, content_addressed in scheduled:
+        dest = run.path(key)
         if content_addressed and os.path.exists(dest):
             # Written atomically under a name that carries the hash: still right.
-            sizes[key] = os.path.getsize(dest)
+            run.sizes[key] = os.path.getsize(dest)
             report.unchanged += 1
         else:
-            pending.append((codec, dry_source if config.dry_run else source, key))
-    _run_compression(pending, out, config, sizes, report, progress)
+            pending.append((key, task))
 
-    entries: dict[str, Any] = {}
-    for item in files.values():
-        encodings: dict[str, int] = {}
-        original_encodings: dict[str, int] = {}
-        for codec in codecs:
-            suffix = compress.SUFFIXES[codec]
-            hashed_key = item.hashed + suffix
-            variant_size = sizes.get(hashed_key)
+    def done(count: int, key: str, size: int | None, error: OSError | None) -> None:
+        if error is not None:
+            report.errors.append(f"{key}: cannot compress: {error}")
+            return
+        run.sizes[key] = size
+        if size is not None:
+            report.written.append(key)
+        if progress:
+            progress("compress", count, len(pending))
+
+    engine.run(pending, run.config.jobs, done)
+
+
+def _entry(run: _Run, item: _File) -> dict[str, Any]:
+    """The manifest entry of one file, once its variants are made."""
+    size = len(item.content) if item.content is not None else item.size
+    encodings, original_encodings = _variant_sizes(run, item, size)
+    entry: dict[str, Any] = {
+        "hashed": item.hashed,
+        "hash": item.digest,
+        "size": size,
+        "encodings": encodings,
+        "source_hash": item.source_hash,
+    }
+    if item.content is not None:
+        entry["source_size"] = item.size
+        entry["source_encodings"] = original_encodings
+    if item.name in run.versions:
+        entry["dictionary"] = True
+        entry["versions"] = run.versions[item.name]
+        entry["deltas"] = _kept_deltas(run, item.name, entry)
+        run.outputs.update(run.versions[item.name])  # the next build's dictionaries
+        run.outputs.update(d["file"] for d in entry["deltas"].values())
+    return entry
+
+
+def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], dict[str, int]]:
+    """The sizes of the variants kept, of the hashed file and of a rewritten file's source.
+
+    A file that was not rewritten has the same bytes under both names: the hashed
+    name's variant is copied to the plain name."""
+    encodings: dict[str, int] = {}
+    original_encodings: dict[str, int] = {}
+    for codec in run.codecs:
+        suffix = compress.SUFFIXES[codec]
+        hashed_key, plain_key = item.hashed + suffix, item.name + suffix
+        variant_size = run.sizes.get(hashed_key)
+        if variant_size is not None:
+            encodings[codec] = variant_size
+            run.outputs.add(hashed_key)
+            _stats(run.report, codec, size, variant_size)
+        if item.content is None:
             if variant_size is not None:
-                encodings[codec] = variant_size
-                outputs.add(hashed_key)
-                _stats(
-                    report,
-                    codec,
-                    len(item.content) if item.content is not None else item.size,
-                    variant_size,
-                )
-            plain_key = item.name + suffix
-            if item.content is None:
-                # Same bytes as the hashed file: the variant is the same too.
-                if variant_size is not None:
-                    source_key, dest = os.path.join(out, hashed_key), os.path.join(out, plain_key)
-                    if not config.dry_run:
-                        note(plain_key, _mirror(source_key, dest))
-                    else:
-                        note(plain_key, _mirror_would_change(codec, item.source, source_key, dest))
-            else:
-                plain_size = sizes.get(plain_key)
-                if (
-                    plain_size is None
-                    and plain_key not in sizes
-                    and os.path.exists(os.path.join(out, plain_key))
-                ):
-                    plain_size = os.path.getsize(os.path.join(out, plain_key))
-                if plain_size is not None:
-                    original_encodings[codec] = plain_size
-                    outputs.add(plain_key)
-        entry: dict[str, Any] = {
-            "hashed": item.hashed,
-            "hash": item.digest,
-            "size": len(item.content) if item.content is not None else item.size,
-            "encodings": encodings,
-            "source_hash": item.source_hash,
-        }
-        if item.content is not None:
-            entry["source_size"] = item.size
-            entry["source_encodings"] = original_encodings
-        if item.name in versions:
-            entry["dictionary"] = True
-            entry["versions"] = versions[item.name]
-            entry["deltas"] = _kept_deltas(out, deltas[item.name], sizes, entry, report, config)
-            outputs.update(versions[item.name])  # the next build's dictionaries
-            outputs.update(d["file"] for d in entry["deltas"].values())
-        entries[item.name] = entry
+                source_key, dest = run.path(hashed_key), run.path(plain_key)
+                if not run.config.dry_run:
+                    run.note(plain_key, _mirror(source_key, dest))
+                else:
+                    run.note(plain_key, _mirror_would_change(codec, item.source, source_key, dest))
+            continue
+        plain_size = run.sizes.get(plain_key)
+        if (
+            plain_size is None
+            and plain_key not in run.sizes
+            and os.path.exists(run.path(plain_key))
+        ):
+            plain_size = os.path.getsize(run.path(plain_key))
+        if plain_size is not None:
+            original_encodings[codec] = plain_size
+            run.outputs.add(plain_key)
+    return encodings, original_encodings
 
-    # Variants of our outputs that this build did not produce would be served stale.
+
+def _prune(run: _Run) -> set[str]:
+    """Remove variants of this build's files that it did not make (they would be served
+    stale), and with ``--prune`` the outputs of earlier builds; returns those kept."""
     stale = set()
-    for item in files.values():
+    for item in run.files.values():
         for base in (item.name, item.hashed):
             for suffix in ALL_SIDECAR_SUFFIXES:
                 key = base + suffix
-                if key not in outputs and os.path.exists(os.path.join(out, key)):
+                if key not in run.outputs and os.path.exists(run.path(key)):
                     stale.add(key)
     # Outputs of earlier builds: kept for clients still on them, until --prune.
-    leftovers = {key for key in old_outputs - outputs if _is_output_file(out, key)}
+    earlier = _earlier_outputs(run.before) - run.outputs
+    leftovers = {key for key in earlier if _is_output_file(run.out, key)}
     retained: set[str] = set()
-    if config.prune:
+    if run.config.prune:
         stale |= leftovers
     else:
         retained = leftovers
     for key in sorted(stale):
-        if not config.dry_run:
+        if not run.config.dry_run:
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(out, key))
-        report.removed.append(key)
+                os.unlink(run.path(key))
+        run.report.removed.append(key)
+    return retained
 
-    if report.errors:
-        report.warnings.append("manifest not written because of errors")
-    else:
-        manifests = {manifest.MANIFEST_NAME: manifest.dump_ours(entries, codecs, sorted(retained))}
-        if config.django_manifest:
-            names = {name: entry["hashed"] for name, entry in entries.items()}
-            manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
-        if modules is not None:
-            manifests[importmap.IMPORTMAP_NAME] = modules.dump()
-        for name, data in manifests.items():
-            path = os.path.join(out, name)
-            if _would_change(path, data) if config.dry_run else manifest.atomic_write(path, data):
-                report.written.append(name)
-    report.seconds = time.perf_counter() - started
-    return report
+
+def _write_manifests(
+    run: _Run,
+    entries: dict[str, Any],
+    retained: set[str],
+    modules: importmap.ImportMap | None,
+) -> None:
+    """``staticmw.json``, and Django's manifest and the import map when asked for."""
+    manifests = {manifest.MANIFEST_NAME: manifest.dump_ours(entries, run.codecs, sorted(retained))}
+    if run.config.django_manifest:
+        names = {name: entry["hashed"] for name, entry in entries.items()}
+        manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
+    if modules is not None:
+        manifests[importmap.IMPORTMAP_NAME] = modules.dump()
+    for name, data in manifests.items():
+        path = run.path(name)
+        if _would_change(path, data) if run.config.dry_run else atomic_write(path, data):
+            run.report.written.append(name)
 
 
 def _would_change(path: str, data: bytes) -> bool:
@@ -796,7 +841,7 @@ def _is_output_file(out: str, key: str) -> bool:
 def _mirror(source: str, dest: str) -> bool:
     with open(source, "rb") as handle:
         data = handle.read()
-    return manifest.atomic_write(dest, data)
+    return atomic_write(dest, data)
 
 
 def _stats(report: Report, codec: str, before: int, after: int) -> None:
@@ -804,56 +849,3 @@ def _stats(report: Report, codec: str, before: int, after: int) -> None:
     stats.files += 1
     stats.before += before
     stats.after += after
-
-
-def _run_compression(
-    pending: list[tuple[str, str | bytes, str]],
-    out: str,
-    config: BuildConfig,
-    sizes: dict[str, int | None],
-    report: Report,
-    progress: Progress | None,
-) -> None:
-    """Compress in worker processes, one per core by default; record sizes by output key.
-
-    In a dry run the same work is done in memory and nothing is written.
-    """
-    total = len(pending)
-    jobs = config.jobs
-
-    def dest(key: str) -> str | None:
-        return None if config.dry_run else os.path.join(out, key)
-
-    if not total:
-        return
-
-    def record(key: str, size: int | None, done: int) -> None:
-        sizes[key] = size
-        if size is not None:
-            report.written.append(key)
-        if progress:
-            progress("compress", done, total)
-
-    workers = min(jobs or os.cpu_count() or 1, total)
-    if workers == 1:
-        for done, (codec, source, key) in enumerate(pending, 1):
-            try:
-                record(key, compress_file(codec, source, dest(key)), done)
-            except OSError as exc:
-                report.errors.append(f"{key}: cannot compress: {exc}")
-        return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(compress_file, codec, source, dest(key)): key
-            for codec, source, key in pending
-        }
-        try:
-            for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-                key = futures[future]
-                try:
-                    record(key, future.result(), done)
-                except OSError as exc:
-                    report.errors.append(f"{key}: cannot compress: {exc}")
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise

@@ -6,7 +6,7 @@ import contextlib
 import threading
 from time import monotonic
 
-from .files import Representation, Resource
+from .resources import Representation, Resource
 
 # Bound on remembered files; the oldest entry goes first when it is reached.
 CACHE_ENTRIES = 200_000

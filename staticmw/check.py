@@ -8,7 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from . import compress, paths
+from . import compress, encodings
+from .approutes import static_routes
 from .core import StaticFiles
 from .manifest import AUTO_DETECTED, Manifest
 from .mediatypes import MediaTypes
@@ -189,9 +190,9 @@ def _uncompressed(
         if size > 1024
         and path not in manifests
         and path not in built
-        and not path.endswith(paths.ALL_SIDECAR_SUFFIXES)
+        and not path.endswith(encodings.ALL_SIDECAR_SUFFIXES)
         and compress.worth_compressing(media.bare_type(path))
-        and not any(path + suffix in names for suffix in paths.ALL_SIDECAR_SUFFIXES)
+        and not any(path + suffix in names for suffix in encodings.ALL_SIDECAR_SUFFIXES)
     ]
     if not bare:
         return []
@@ -206,24 +207,11 @@ def _uncompressed(
 
 def _shadowed(obj: Any, static: StaticFiles) -> list[str]:
     """A framework's own static route that staticmw does not cover, or covers with other files."""
-    url_map = getattr(obj, "url_map", None)
-    if url_map is None:
-        return []
     found = []
     ours = {prefix: os.path.realpath(directory) for prefix, directory in static.roots}
-    for rule in url_map.iter_rules():
-        if not rule.rule.endswith("/<path:filename>"):
-            continue
-        if rule.endpoint == "static":
-            folder = getattr(obj, "static_folder", None)
-        elif rule.endpoint.endswith(".static"):
-            blueprint = obj.blueprints.get(rule.endpoint[: -len(".static")])
-            folder = getattr(blueprint, "static_folder", None)
-        else:
-            continue
+    for _, prefix, folder in static_routes(obj):
         if not folder:
             continue
-        prefix = rule.rule[: -len("<path:filename>")]
         directory = ours.get(prefix)
         if directory is None:
             found.append(
@@ -238,8 +226,3 @@ def _shadowed(obj: Any, static: StaticFiles) -> list[str]:
                 f"{directory} there: files only in the former bypass staticmw"
             )
     return found
-
-
-def explain(static: StaticFiles, url: str, accept_encoding: str | None) -> list[str]:
-    """Why *url* is served (which root, file, variant, headers) or passed through."""
-    return static.explain(url, accept_encoding).lines()

@@ -97,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="staticmw", description="Static files for WSGI apps.")
     parser.add_argument("--version", action="version", version=f"staticmw {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _build_arguments(commands)
+    _serve_arguments(commands)
+    _check_arguments(commands)
+    return parser
+
+
+def _build_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b = commands.add_parser(
         "build",
         help="collect, hash, precompress and write a manifest",
@@ -135,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="follow symlinks out of a source (default: skip them)")  # fmt: skip
     b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     b.add_argument("--quiet", action="store_true", help="only errors")
+
+
+def _serve_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v = commands.add_parser(
         "serve",
         help="serve a directory with production headers (development, previews)",
@@ -152,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--asgi", action="store_true", help="serve through the ASGI middleware, under Uvicorn"
     )
+
+
+def _check_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = commands.add_parser(
         "check",
         help="describe what an application's middleware serves; explain one URL",
@@ -168,7 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--accept-encoding", default="gzip, deflate, br, zstd", help="for --url (a browser's)"
     )
-    return parser
+    c.add_argument(
+        "--available-dictionary",
+        metavar="VALUE",
+        help="for --url: the Available-Dictionary a browser holding that dictionary sends "
+        "(e.g. :base64 of its SHA-256:), with dcz added to --accept-encoding",
+    )
 
 
 def not_found(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
@@ -208,8 +226,8 @@ async def not_found_asgi(
 
 def serve(args: argparse.Namespace) -> int:
     """``staticmw serve``: a threaded wsgiref server around the middleware, or Uvicorn."""
-    from .middleware import StaticMiddleware
     from .options import ConfigurationError
+    from .wsgi import StaticMiddleware
 
     options = {
         "index_file": None if args.no_index else True,
@@ -310,7 +328,11 @@ def check(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}")
     if args.url:
-        for line in checking.explain(static, args.url, args.accept_encoding):
+        accept = args.accept_encoding
+        if args.available_dictionary is not None and "dcz" not in accept:
+            accept += ", dcz"
+        explained = static.explain(args.url, accept, args.available_dictionary)
+        for line in explained.lines():
             print(line)
     return 1 if warnings else 0
 
@@ -335,13 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "check":
         return check(args)
-    codecs: list[str] | None = None
-    if args.codecs is not None:
-        codecs = (
-            []
-            if args.codecs == "none"
-            else [c.strip() for c in args.codecs.split(",") if c.strip()]
-        )
+    codecs = compress.parse_codec_list(args.codecs)
     if args.jobs < 0:
         print("staticmw: --jobs must be >= 0", file=sys.stderr)
         return 2

@@ -6,8 +6,10 @@ import gzip
 from collections.abc import Callable
 from typing import Any
 
-# Content coding -> file suffix the middleware looks for.
-SUFFIXES = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+from .encodings import SIDECAR_SUFFIXES
+
+# Content coding -> the suffix the build writes (the first the middleware looks for).
+SUFFIXES = {coding: suffixes[0] for coding, suffixes in SIDECAR_SUFFIXES.items()}
 # Coding -> the optional extra that provides its library.
 EXTRAS = {"br": "brotli", "zstd": "zstd"}
 ALL_CODECS = ("gzip", "br", "zstd")
@@ -116,6 +118,16 @@ def variant(codec: str, data: bytes) -> bytes | None:
     """*data* compressed with *codec*, or ``None`` when that would not be worth keeping."""
     packed = compressor(codec)(data)
     return packed if worth_keeping(len(packed), len(data)) else None
+
+
+def parse_codec_list(text: str | None) -> list[str] | None:
+    """A ``--codecs`` value: ``"gzip, br"`` -> ``["gzip", "br"]``, ``"none"`` -> ``[]``, and
+    ``None`` (not given) -> ``None``, every installed codec. Unknown names are the build's
+    to report."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    return [name for name in names if name and name != "none"]
 
 
 def available() -> list[str]:

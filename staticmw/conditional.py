@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from werkzeug.http import parse_date
 
 from . import etags
@@ -19,20 +21,24 @@ def parse_http_date(value: str) -> int | None:
         return None
 
 
+class Conditions(NamedTuple):
+    """A request's precondition fields (``None`` when absent), in §13.2.2 order."""
+
+    if_match: str | None = None
+    if_unmodified_since: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+
 def evaluate(
-    method: str,
-    etag: str,
-    last_modified: int | None,
-    if_match: str | None,
-    if_unmodified_since: str | None,
-    if_none_match: str | None,
-    if_modified_since: str | None,
+    method: str, etag: str, last_modified: int | None, conditions: Conditions
 ) -> int | None:
     """304 or 412 when a precondition stops the request, ``None`` to go on.
 
     The caller evaluates this only for a representation that exists and would
     otherwise get 2xx (§13.2.1), after content negotiation chose it.
     """
+    if_match, if_unmodified_since, if_none_match, if_modified_since = conditions
     # §13.2.2 step 1: If-Match, strong comparison; "*" holds as the file exists.
     if if_match is not None:
         if not (etags.is_star(if_match) or etags.strong_match(if_match, etag)):

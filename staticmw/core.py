@@ -1,7 +1,7 @@
 """The protocol-neutral core: from a :class:`~staticmw.request.Request` to an answer.
 
 It owns the roots, the lookup, the memory cache and every file-system call. The
-WSGI (:mod:`staticmw.middleware`) and ASGI (:mod:`staticmw.asgi`) adapters map
+WSGI (:mod:`staticmw.wsgi`) and ASGI (:mod:`staticmw.asgi`) adapters map
 their protocol to a request and send the answer; they decide nothing.
 """
 
@@ -14,18 +14,19 @@ import os
 import stat
 from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
-from . import dictionaries, encodings, importmap, responses
+from . import importmap, negotiation, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
-from .files import HeaderBuilder, Representation, Resource
+from .headerbuilder import HeaderBuilder
 from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
-from .options import ConfigurationError, Options, check_option_names
+from .options import ConfigurationError, Options
 from .plan import Plan
-from .request import Request
-from .urls import StaticURLs, check_static_host, join
+from .request import FIELDS, Getter, Keys, Request
+from .resources import Representation, Resource
+from .urls import StaticURLs, join
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -34,9 +35,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("staticmw")
 
-# What the core answers: the decision, and a body that is a list of bytes or a
-# FileBody owning one open descriptor (the adapter sends or closes it).
-Answer = tuple[Plan, "list[bytes] | FileBody"]
+
+class Answer(NamedTuple):
+    """What the core answers: the decision, and a body the adapter sends or closes."""
+
+    plan: Plan
+    body: list[bytes] | FileBody
+
 
 # Errors that mean "the server is short of resources", not "the file is gone".
 _EXHAUSTED = frozenset(
@@ -59,22 +64,22 @@ def _directory_unchanged(resource: Resource) -> bool:
         return False
 
 
-def from_memory(request: Request, rep: Representation, content: bytes) -> Answer:
-    """The answer for a representation whose bytes are held in memory."""
-    plan = responses.decide(request, rep)
-    if request.method == "HEAD" or not plan.body:
-        return plan, []
-    return plan, [responses.materialize(plan.body, content)]
+def from_memory(
+    method: str, rep: Representation, content: bytes, get: Getter, keys: Keys
+) -> Answer:
+    """The answer for a representation whose bytes are in memory (*content*)."""
+    plan = responses.respond(method, rep, get, keys)
+    if method == "HEAD" or not plan.body:
+        return Answer(plan, [])
+    return Answer(plan, [responses.materialize(plan.body, content)])
 
 
 class StaticFiles:
     """Files under URL prefixes from allowed roots, answered for any protocol.
 
     ``StaticFiles(root="static", prefix="/static/", max_age=60, ...)``; more roots
-    with :meth:`add_files`. Option names follow WhiteNoise; every option is checked
-    here, once. ``manifest`` (for *root*) is described at :meth:`add_files`;
-    ``static_host`` puts :meth:`static_url` URLs on a CDN host; ``manifest_strict``
-    makes a name no manifest lists an error there.
+    with :meth:`add_files`. Option names follow WhiteNoise; :class:`~staticmw.options.Options`
+    declares and checks them all, once, here.
     """
 
     def __init__(
@@ -83,30 +88,20 @@ class StaticFiles:
         prefix: str | None = None,
         **options: Unpack[OptionValues],
     ):
-        check_option_names(options)
-        given: dict[str, Any] = dict(options)
-        manifest: ManifestOption = given.pop("manifest", None)
-        static_host = given.pop("static_host", None)
-        manifest_strict = given.pop("manifest_strict", False)
-        self.options = Options(**given)
+        self.options = Options.from_keywords(options)
         self._autorefresh = self.options.autorefresh
         # Autorefresh checks the file system on every request.
         self._recheck_interval = 0.0 if self._autorefresh else self.options.recheck_interval
-        try:
-            self.static_host = check_static_host(static_host)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-        if not isinstance(manifest_strict, bool):
-            raise ConfigurationError(
-                f"manifest_strict must be True or False, got {manifest_strict!r}"
-            )
-        self.manifest_strict = manifest_strict
+        self.static_host = self.options.static_host
+        self.manifest_strict = self.options.manifest_strict
+        manifest = self.options.manifest
         self._builder = HeaderBuilder(self.options)
         self._mounts = Mounts(self.options, self._builder, self._autorefresh)
         self._resolver = self._mounts.resolver
         self._cache = ResourceCache(self.options.cache_bytes, self._recheck_interval)
         # The hot path reads these directly.
         self._resources = self._cache.resources
+        self._all_origins = self.options.allow_all_origins
         self._raw_prefixes: tuple[str, ...] = ()
         self._bare_prefixes: frozenset[str] = frozenset()
         if root is not None:
@@ -201,15 +196,21 @@ class StaticFiles:
     def lookup(self, path: str) -> Resource | Redirect | None:
         """Resolve a request path (PEP 3333 form) as a request would, bypassing every cache.
 
-        A :class:`~staticmw.files.Resource`, a :class:`~staticmw.mounts.Redirect`
+        A :class:`~staticmw.resources.Resource`, a :class:`~staticmw.mounts.Redirect`
         for a directory named without its slash, or ``None`` when the request
         would pass through.
         """
         return self._mounts.find(path)
 
-    def explain(self, url: str, accept_encoding: str | None = None) -> Explanation:
-        """Why *url* (a URL path as sent) is served, redirected or passed through."""
-        return explain(self, url, accept_encoding)
+    def explain(
+        self,
+        url: str,
+        accept_encoding: str | None = None,
+        available_dictionary: str | None = None,
+    ) -> Explanation:
+        """Why *url* (a URL path as sent) is served, redirected or passed through, and which
+        representation a GET with these header values gets."""
+        return explain(self, url, accept_encoding, available_dictionary)
 
     # -- answering ------------------------------------------------------------
 
@@ -221,20 +222,29 @@ class StaticFiles:
         """Whether *path* was looked up and not found within ``recheck_interval``."""
         return self._cache.known_miss(path)
 
-    def answer_from_memory(self, request: Request) -> Answer | None:
-        """The answer when it needs no file-system call (bytes held, fresh), else ``None``."""
-        resource = self._resources.get(request.path)
-        if resource is None:
-            return None
-        method = request.method
-        if method != "GET" and method != "HEAD":
+    def select(self, resource: Resource, request: Request) -> int:
+        """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
+        return negotiation.select(resource, request.get, FIELDS, self.options.allow_all_origins)
+
+    def answer_held(self, path: str, method: str, get: Getter, keys: Keys) -> Answer | None:
+        """The answer when it needs no file-system call (bytes held, fresh), else ``None``.
+
+        Over plain values, so an adapter can pass its request as it is: *get* and *keys*
+        read the header values (:mod:`staticmw.request`).
+        """
+        resource = self._resources.get(path)
+        if resource is None or (method != "GET" and method != "HEAD"):
             return None
         reps = resource.representations
-        rep = reps[0 if len(reps) == 1 else self._choose(resource, request)]
+        rep = reps[negotiation.select(resource, get, keys, self._all_origins)]
         content = rep.content
-        if content is None or monotonic() - rep.checked >= self._recheck_interval:
+        if content is None or not self._fresh(rep):
             return None
-        return from_memory(request, rep, content)
+        return from_memory(method, rep, content, get, keys)
+
+    def answer_from_memory(self, request: Request) -> Answer | None:
+        """:meth:`answer_held` for a :class:`~staticmw.request.Request`."""
+        return self.answer_held(request.path, request.method, request.get, FIELDS)
 
     def answer(self, request: Request) -> Answer | None:
         """The answer to a request under a prefix, or ``None`` to pass it on.
@@ -244,106 +254,85 @@ class StaticFiles:
         cannot be opened for want of resources is a 503 (uncacheable), one that
         cannot be read passes through.
         """
-        path = request.path
-        method = request.method
-        cache = self._cache
         for _ in range(_ATTEMPTS):
-            resource = self._resources.get(path)
-            if resource is not None and self._autorefresh and not _directory_unchanged(resource):
-                cache.forget(path)
-                resource = None
-            if resource is None:
-                if cache.known_miss(path):
-                    return None
-                try:
-                    found = self._mounts.search(path)
-                except OSError as exc:
-                    return self._cannot_open(path, exc)
-                if found is None:
-                    cache.remember_miss(path)
-                    return None
-                if isinstance(found, Refused):
-                    return None
-                if isinstance(found, Redirect):
-                    if method not in responses.ALLOWED_METHODS:
-                        return None
-                    plan = responses.redirect_to_directory(
-                        found.segment, request.query, self.options.max_age
-                    )
-                    return plan, []
-                resource = found
-                cache.remember(path, resource)
-            if method not in responses.ALLOWED_METHODS:
-                return responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY]
-            reps = resource.representations
-            index = 0 if len(reps) == 1 else self._choose(resource, request)
-            rep = reps[index]
-            content = rep.content
-            if content is not None:
-                if self._still_current(rep):
-                    return from_memory(request, rep, content)
-                cache.forget(path)
-                continue
+            found = self._resource(request)
+            if not isinstance(found, Resource):
+                return found
             try:
-                return self._open_and_answer(resource, index, request)
+                return self._answer_resource(found, request)
             except Changed:
-                cache.forget(path)
+                self._cache.forget(request.path)
             except OSError as exc:
-                cache.forget(path)
+                self._cache.forget(request.path)
                 if isinstance(exc, PermissionError) or exc.errno in _EXHAUSTED:
-                    return self._cannot_open(path, exc)
+                    return self._cannot_open(request.path, exc)
                 # Deleted, replaced by a directory or a link, or unreadable now:
                 # look again; a second miss passes through.
         return None
 
-    def _choose(self, resource: Resource, request: Request) -> int:
-        """The index of the representation to send: what Accept-Encoding prefers, or a delta
-        against the dictionary the client names (RFC 9842) when it offers ``dcz``."""
-        available = resource.available
-        index = encodings.choose(available, request.accept_encoding) if available else 0
-        if resource.deltas and request.available_dictionary is not None:
-            digest = dictionaries.parse_available_dictionary(request.available_dictionary)
-            delta = resource.deltas.get(digest) if digest is not None else None
-            if delta is not None and self._delta_wanted(request, available, index):
-                return delta
-        return index
+    def _resource(self, request: Request) -> Resource | Answer | None:
+        """The resource *request* names (remembered or looked up), else its final answer."""
+        path = request.path
+        cache = self._cache
+        resource = self._resources.get(path)
+        if resource is not None and self._autorefresh and not _directory_unchanged(resource):
+            cache.forget(path)
+            resource = None
+        if resource is None:
+            if cache.known_miss(path):
+                return None
+            try:
+                found = self._mounts.search(path)
+            except OSError as exc:
+                return self._cannot_open(path, exc)
+            if found is None:
+                cache.remember_miss(path)
+                return None
+            if isinstance(found, Refused):
+                return None
+            if isinstance(found, Redirect):
+                if request.method not in responses.ALLOWED_METHODS:
+                    return None
+                plan = responses.redirect_to_directory(
+                    found.segment, request.query, self.options.max_age
+                )
+                return Answer(plan, [])
+            resource = found
+            cache.remember(path, resource)
+        if request.method not in responses.ALLOWED_METHODS:
+            return Answer(responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY])
+        return resource
 
-    def _delta_wanted(
-        self, request: Request, available: tuple[tuple[str, int], ...], index: int
-    ) -> bool:
-        """Whether ``dcz`` is acceptable, at least as wanted as the coding chosen otherwise,
-        and allowed for this request's fetch metadata (RFC 9842 §8.4)."""
-        header = request.accept_encoding
-        if header is None:
-            return False
-        prefs = encodings.cached_preferences(header)
-        wanted = encodings.quality(dictionaries.DCZ, prefs)
-        if not wanted:
-            return False
-        chosen = encodings.quality(available[index][0], prefs) if available else None
-        if chosen is not None and wanted < chosen:
-            return False
-        return dictionaries.allowed(
-            request.sec_fetch_site,
-            request.sec_fetch_mode,
-            request.origin,
-            "*" if self.options.allow_all_origins else None,
-        )
+    def _answer_resource(self, resource: Resource, request: Request) -> Answer:
+        """The answer from a resource: from memory when its bytes are held and current,
+        else from the file opened again. Raises Changed (or OSError) to look again."""
+        index = self.select(resource, request)
+        rep = resource.representations[index]
+        content = rep.content
+        if content is None:
+            return self._open_and_answer(resource, index, request)
+        if not self._still_current(rep):
+            raise Changed
+        return from_memory(request.method, rep, content, request.get, FIELDS)
 
     def _cannot_open(self, path: str, exc: OSError) -> Answer | None:
         """A file that exists but cannot be opened: pass through, or 503 when out of resources."""
         if exc.errno in _EXHAUSTED:
             # Say so (uncacheable) rather than let the app answer 404.
             log.error("staticmw: cannot open %s: %s", path, exc)
-            return responses.service_unavailable(), [responses.UNAVAILABLE_BODY]
+            return Answer(responses.service_unavailable(), [responses.UNAVAILABLE_BODY])
         log.warning("staticmw: cannot read %s: %s", path, exc)
         self._cache.remember_miss(path)
         return None
 
+    def _fresh(self, rep: Representation) -> bool:
+        """Whether held bytes were checked against the file within ``recheck_interval``
+        (never under autorefresh, where the interval is 0)."""
+        return monotonic() - rep.checked < self._recheck_interval
+
     def _still_current(self, rep: Representation) -> bool:
         """Whether bytes held in memory still match the file; one stat per recheck interval."""
-        now = monotonic()
-        if now - rep.checked < self._recheck_interval:
+        if self._fresh(rep):
             return True
         try:
             st = os.stat(rep.path, follow_symlinks=False)
@@ -351,7 +340,7 @@ class StaticFiles:
             return False
         if not stat.S_ISREG(st.st_mode) or not rep.matches(st):
             return False
-        rep.checked = now
+        rep.checked = monotonic()
         return True
 
     def _open_and_answer(self, resource: Resource, index: int, request: Request) -> Answer:
@@ -367,40 +356,29 @@ class StaticFiles:
             if not rep.matches(st):
                 self._cache.release(rep)
                 rep = self._builder.refresh(resource, index, st)
-            if rep.size <= SMALL_BODY and self._cache.reserve(rep.size):
-                # Small enough to keep: read once, check, then serve from memory.
-                data = read_exact(fd, 0, rep.size)
-                if not rep.matches(os.fstat(fd)):
-                    self._cache.unreserve(rep.size)
-                    raise Changed
+            if rep.size > SMALL_BODY:
+                # Left to the adapter: sendfile, pathsend, or blocks.
+                plan = responses.decide(request, rep)
+                if plan.body and request.method != "HEAD":
+                    return Answer(plan, FileBody(fd, plan.body))
                 os.close(fd)
-                rep.checked = monotonic()
-                rep.content = data
-                return from_memory(request, rep, data)
-            plan = responses.decide(request, rep)
-            body = self._body(plan, fd, request.method, rep)
+                return Answer(plan, [])
+            # Small: read whole and checked, kept in memory when the budget allows.
+            data = _read_checked(fd, rep)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise
-        return plan, body
+        os.close(fd)
+        if self._cache.reserve(rep.size):
+            rep.checked = monotonic()
+            rep.content = data
+        return from_memory(request.method, rep, data, request.get, FIELDS)
 
-    @staticmethod
-    def _body(plan: Plan, fd: int, method: str, rep: Representation) -> list[bytes] | FileBody:
-        """The body; takes ownership of *fd* (closed now, or owned by the FileBody)."""
-        parts = plan.body
-        if not parts or method == "HEAD":
-            os.close(fd)
-            return []
-        if len(parts) == 1 and isinstance(parts[0], tuple):
-            offset, length = parts[0]
-            # A whole small file is read now and checked; a range, or a large
-            # file, is left to the adapter (sendfile, pathsend, or blocks).
-            if length <= SMALL_BODY and plan.status == 200:
-                data = read_exact(fd, offset, length)
-                # The bytes must be the ones the headers describe.
-                if not rep.matches(os.fstat(fd)):
-                    raise Changed
-                os.close(fd)
-                return [data]
-        return FileBody(fd, parts)
+
+def _read_checked(fd: int, rep: Representation) -> bytes:
+    """The whole file, read once and checked: the bytes must be the ones the headers describe."""
+    data = read_exact(fd, 0, rep.size)
+    if not rep.matches(os.fstat(fd)):
+        raise Changed
+    return data

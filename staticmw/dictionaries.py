@@ -1,20 +1,20 @@
 """Compression dictionaries (RFC 9842): an earlier version of an asset as the dictionary
 for its next one, so that a returning visitor downloads only the difference.
 
-The pure parts live here: the header fields (``Use-As-Dictionary``,
-``Available-Dictionary``), the ``dcz`` framing, making a delta, and the server-side
-checks of §8 that decide whether a request may get one.
+The pure, serve-side parts live here: the header fields (``Use-As-Dictionary``,
+``Available-Dictionary``), delta file names, the ``dcz`` framing, and the checks of
+§8 that decide whether a request may get one. Making a delta is the build's
+(:mod:`staticmw.deltas`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import posixpath
 import re
 
-from . import compress
+from .encodings import DELTA_SUFFIX
 
 DCZ = "dcz"
 # §5: a Zstandard skippable frame (magic 0x184D2A5E, little-endian) of 32 bytes, which hold
@@ -27,7 +27,7 @@ DCZ_HEADER_SIZE = len(DCZ_MAGIC) + 32
 # Assets worth keeping old versions of: code and styles, which change a little per deploy.
 EXTENSIONS = (".js", ".mjs", ".css", ".wasm")
 # How a delta file is named beside its asset: <hashed name>.<16 hex of the dictionary>.dcz
-SUFFIX = ".dcz"
+SUFFIX = DELTA_SUFFIX
 _DELTA_NAME = re.compile(r"(.+)\.([0-9a-f]{16})\.dcz")
 # Characters with a meaning in a URL pattern's pathname (URLPattern), escaped with "\".
 _PATTERN_SPECIAL = re.compile(r"([\\*+?(){}:])")
@@ -135,33 +135,6 @@ def frame(dictionary_hash: bytes, stream: bytes) -> bytes:
     if len(dictionary_hash) != 32:
         raise ValueError("a dcz header holds a 32-byte SHA-256")
     return DCZ_MAGIC + dictionary_hash + stream
-
-
-def delta(dictionary: bytes, content: bytes) -> bytes:
-    """*content* as a ``dcz`` body against *dictionary* (a raw-content zstd dictionary)."""
-    import zstandard
-
-    prefix = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    params = compress.zstd_parameters(len(content))
-    compressor = zstandard.ZstdCompressor(dict_data=prefix, compression_params=params)
-    stream = compressor.compress(content)
-    return frame(hashlib.sha256(dictionary).digest(), bytes(stream))
-
-
-def undo(dictionary: bytes, body: bytes) -> bytes:
-    """The content a ``dcz`` body stands for, checked against *dictionary* (for tests and
-    ``staticmw check``); ``ValueError`` when the header does not name this dictionary."""
-    import zstandard
-
-    if body[: len(DCZ_MAGIC)] != DCZ_MAGIC:
-        raise ValueError("not a dcz body: wrong magic number")
-    if body[len(DCZ_MAGIC) : DCZ_HEADER_SIZE] != hashlib.sha256(dictionary).digest():
-        raise ValueError("the dcz body names another dictionary")
-    prefix = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    decompressor = zstandard.ZstdDecompressor(
-        dict_data=prefix, max_window_size=1 << compress.ZSTD_MAX_WINDOW_LOG
-    )
-    return bytes(decompressor.decompress(body[DCZ_HEADER_SIZE:]))
 
 
 def allowed(

@@ -7,6 +7,17 @@ from collections.abc import Sequence
 
 IDENTITY = "identity"
 
+# The one table of file suffixes by content coding: precompressed files beside the
+# original (the first suffix is the one the build writes), and dcz deltas (RFC 9842),
+# named ``<hashed name>.<16 hex of the dictionary>.dcz``.
+SIDECAR_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "br": (".br",),
+    "zstd": (".zst", ".zstd"),
+    "gzip": (".gz",),
+}
+ALL_SIDECAR_SUFFIXES = tuple(s for group in SIDECAR_SUFFIXES.values() for s in group)
+DELTA_SUFFIX = ".dcz"
+
 # §8.4.1.3: x-gzip is an alias of gzip; coding names are case-insensitive (§8.4.1).
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}
 

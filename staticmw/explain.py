@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
-from . import encodings, paths
-from .files import Resource
+from . import paths
 from .options import Options
+from .request import Request
+from .resources import Resource
 
 
 class Explainable(Protocol):
@@ -20,6 +21,8 @@ class Explainable(Protocol):
     def roots(self) -> list[tuple[str, str]]: ...
 
     def lookup(self, path_info: str) -> object | None: ...
+
+    def select(self, resource: Resource, request: Request) -> int: ...
 
 
 @dataclass
@@ -54,8 +57,17 @@ class Explanation:
         ]
 
 
-def explain(static: Explainable, url: str, accept_encoding: str | None) -> Explanation:
-    """Decide *url* (a URL path, percent-encoded as sent) as a GET would, without sending it."""
+def explain(
+    static: Explainable,
+    url: str,
+    accept_encoding: str | None,
+    available_dictionary: str | None = None,
+) -> Explanation:
+    """Decide *url* (a URL path, percent-encoded as sent) as a GET would, without sending it.
+
+    The representation is chosen as for a request carrying *accept_encoding* and
+    *available_dictionary* (RFC 9842), when given.
+    """
     raw = url.split("?", 1)[0]
     path_info = unquote_to_bytes(raw).decode("latin-1")
     prefixes = [prefix for prefix, _ in static.roots]
@@ -89,8 +101,11 @@ def explain(static: Explainable, url: str, accept_encoding: str | None) -> Expla
     if not isinstance(found, Resource):
         segment = getattr(found, "segment", "")
         return Explanation(url, "redirect", f"a directory: redirects to {segment}/")
+    request = Request(
+        "GET", path_info, accept_encoding=accept_encoding, available_dictionary=available_dictionary
+    )
     reps = found.representations
-    rep = reps[0 if len(reps) == 1 else encodings.choose(found.available, accept_encoding)]
+    rep = reps[static.select(found, request)]
     return Explanation(
         url,
         "served",

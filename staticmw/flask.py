@@ -25,13 +25,19 @@ from flask import Flask, current_app, has_request_context, request, url_for
 from flask.cli import with_appcontext
 from markupsafe import Markup
 
-from .build import BuildConfig, BuildError, build
-from .compress import CodecUnavailable
+from .approutes import is_static_endpoint, static_routes
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, render
 from .manifest import MANIFEST_NAME, Manifest
-from .middleware import StaticMiddleware, no_application
-from .options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
-from .urls import NotInManifest, check_static_host, join
+from .options import (
+    KEYWORD_OPTIONS,
+    ConfigurationError,
+    check_option,
+    check_static_host,
+    setting_names,
+    unknown_settings,
+)
+from .urls import join, not_listed
+from .wsgi import StaticMiddleware
 
 log = logging.getLogger("staticmw.flask")
 
@@ -70,29 +76,19 @@ def declared_imports(app: Flask) -> dict[str, str]:
 
 def _check_option(option: str, value: Any, where: str) -> None:
     try:
-        StaticMiddleware(no_application, **{option: value})
+        check_option(option, value)
     except ConfigurationError as exc:
         raise ConfigurationError(f"staticmw: {where}: {exc}") from None
 
 
 def static_mounts(app: Flask) -> list[tuple[str, str, str]]:
-    """``(endpoint, URL prefix, folder)`` for the app's static route and each blueprint's."""
-    mounts = []
-    for rule in app.url_map.iter_rules():
-        endpoint = rule.endpoint
-        if endpoint != "static" and not endpoint.endswith(".static"):
-            continue
-        if not rule.rule.endswith("/<path:filename>"):
-            continue
-        prefix = rule.rule[: -len("<path:filename>")]
-        if endpoint == "static":
-            folder = app.static_folder
-        else:
-            blueprint = app.blueprints.get(endpoint[: -len(".static")])
-            folder = blueprint.static_folder if blueprint is not None else None
-        if folder and os.path.isdir(folder):
-            mounts.append((endpoint, prefix, folder))
-    return mounts
+    """``(endpoint, URL prefix, folder)`` for the app's static route and each blueprint's
+    whose folder exists."""
+    return [
+        (route.endpoint, route.prefix, route.folder)
+        for route in static_routes(app)
+        if route.folder and os.path.isdir(route.folder)
+    ]
 
 
 def _sub_path(prefix: str) -> str:
@@ -174,7 +170,7 @@ class _State:
 
     def url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Swap ``filename`` for its hashed name when the build's manifest lists it."""
-        if endpoint != "static" and not endpoint.endswith(".static"):
+        if not is_static_endpoint(endpoint):
             return
         filename = values.get("filename")
         if not isinstance(filename, str):
@@ -187,9 +183,7 @@ class _State:
         logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
         hashed = self.manifest.lookup(logical)
         if hashed is None:
-            if self.options().get("manifest_strict"):
-                raise NotInManifest(f"{logical!r} is not in the static files manifest")
-            log.warning("staticmw: %r is not in the manifest; using its unhashed URL", logical)
+            not_listed(logical, bool(self.options().get("manifest_strict")))
             return
         values["filename"] = hashed[len(sub) + 1 :] if sub else hashed
 
@@ -267,7 +261,7 @@ class StaticMW:
         def url_for(endpoint: str, **values: Any) -> str:
             url = original(endpoint, **values)
             host = state.options().get("static_host")
-            static = endpoint == "static" or endpoint.endswith(".static")
+            static = is_static_endpoint(endpoint)
             if host and static and values.get("_external"):
                 parts = urlsplit(url)
                 url = (
@@ -312,13 +306,15 @@ def build_command(
 ) -> None:
     """Collect the app's and blueprints' static folders, hash and precompress them into
     STATICMW_ROOT, which the extension then serves."""
+    from .build import BuildConfig, BuildError, build
     from .cli import summary
+    from .compress import CodecUnavailable, parse_codec_list
 
     app = current_app
     sources = [(folder, _sub_path(prefix)) for _, prefix, folder in static_mounts(app)]
     if not sources:
         raise click.ClickException("this app has no static folder to build")
-    chosen = None if codecs is None else [c for c in codecs.split(",") if c and c != "none"]
+    chosen = parse_codec_list(codecs)
     config = BuildConfig(
         importmap=declared_imports(app),
         dictionaries=dictionaries,

@@ -5,6 +5,7 @@ The record maps each module's logical name to its hashed name, with its SRI inte
 and the modules it imports statically, plus the bare names the project declares
 (``"chart"`` -> ``vendor/chart.js``). It holds names, not URLs: the page's URLs depend
 on the prefix and CDN host it is served under, so :meth:`ImportMap.render` makes them.
+Serving reads and renders it; the build assembles it (:mod:`staticmw.modulegraph`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsscan import Specifier
-from .rewrite import is_bare, local_target
-
 IMPORTMAP_NAME = "importmap.json"
 FORMAT_VERSION = 1
 MODULE_EXTENSIONS = (".js", ".mjs")
-# Static imports load before the module runs; a dynamic import() is the module's choice.
-STATIC_KINDS = frozenset({"import", "export", "side-effect"})
 
 
 class ImportMapError(ValueError):
@@ -109,28 +105,6 @@ def load_declarations(path: str) -> dict[str, str]:
     return check_declared(table)
 
 
-def static_links(
-    referrer: str, specifiers: Iterable[Specifier], resolve: Callable[[str], str | None]
-) -> tuple[list[str], list[tuple[int, str]]]:
-    """What a module imports statically: the modules its relative specifiers name (each
-    path passed through *resolve*, which gives a module's logical name or ``None``), and
-    its bare names with their lines. Absolute URLs and dynamic imports are not followed.
-    """
-    modules: list[str] = []
-    bare: list[tuple[int, str]] = []
-    for specifier in specifiers:
-        if specifier.kind not in STATIC_KINDS:
-            continue
-        if is_bare(specifier.value):
-            bare.append((specifier.line, specifier.value))
-            continue
-        target = local_target(referrer, specifier.value)
-        logical = resolve(target) if target else None
-        if logical is not None:
-            modules.append(logical)
-    return modules, bare
-
-
 @dataclass(frozen=True)
 class Module:
     """One module: its hashed name, SRI integrity ("" when unknown), static imports."""
@@ -148,46 +122,6 @@ class ImportMap:
     bare: dict[str, str] = field(default_factory=dict)
 
     # -- building ----------------------------------------------------------------------
-
-    @classmethod
-    def for_build(
-        cls,
-        modules: Mapping[str, Module],
-        declared: Mapping[str, str],
-        bare_imports: Mapping[str, list[tuple[int, str]]],
-    ) -> tuple[ImportMap, list[str], list[str]]:
-        """The record for a build, with its errors and warnings.
-
-        *bare_imports* are each module's static bare imports as (line, name): they
-        become preloads when declared, and a warning when not (only once the project
-        declares any name, since a page may bring its own import map).
-        """
-        errors: list[str] = []
-        warnings: list[str] = []
-        bare: dict[str, str] = {}
-        for name, target in declared.items():
-            if name.endswith("/"):
-                below = {k: k for k in modules if k.startswith(target)}
-                if not below:
-                    errors.append(f"import map entry {name!r}: no module below {target!r}")
-                bare.update({name + k[len(target) :]: k for k in below})
-            elif target in modules:
-                bare[name] = target
-            else:
-                errors.append(f"import map entry {name!r}: {target!r} is not a module of the build")
-        linked = {}
-        for logical, module in modules.items():
-            extra = []
-            for line, specifier in bare_imports.get(logical, ()):
-                if specifier in bare:
-                    extra.append(bare[specifier])
-                elif declared:
-                    warnings.append(
-                        f"{logical}:{line}: bare import {specifier!r} is not in the import map"
-                    )
-            imports = tuple(dict.fromkeys((*module.imports, *extra)))
-            linked[logical] = Module(module.hashed, module.integrity, imports)
-        return cls(linked, bare), errors, warnings
 
     @classmethod
     def plain(cls, declared: Mapping[str, str]) -> ImportMap:

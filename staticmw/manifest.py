@@ -13,9 +13,8 @@ import logging
 import os
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from .atomic import replacing
 from .dictionaries import delta_name, use_as_dictionary
 from .paths import split_request_path
 
@@ -293,23 +292,6 @@ def find_in_root(root: str) -> str | None:
 # -- writing --------------------------------------------------------------------------
 
 
-def atomic_write(path: str, data: bytes) -> bool:
-    """Write *data* to *path* via a temporary file and rename; skip when unchanged.
-
-    Returns whether the file was written. A crash or interrupt never leaves a
-    partial file under *path*; the temporary name is a dotfile, never served.
-    """
-    try:
-        with open(path, "rb") as handle:
-            if handle.read(len(data) + 1) == data:
-                return False
-    except FileNotFoundError:
-        pass
-    with replacing(path) as handle:
-        handle.write(data)
-    return True
-
-
 def dump_ours(
     files: Mapping[str, Mapping[str, Any]],
     codecs: Sequence[str] = (),
@@ -328,6 +310,35 @@ def dump_ours(
         "files": {k: files[k] for k in sorted(files)},
     }
     return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+
+
+class BuildRecord(NamedTuple):
+    """What the last build wrote in ``staticmw.json``, as the next one reads it back: the
+    entries as written (objects only), the codecs it tried and the outputs it retained."""
+
+    files: dict[str, dict[str, Any]]
+    codecs: set[str]
+    retained: set[str]
+
+
+def read_build_record(path: str) -> BuildRecord:
+    """The :func:`dump_ours` record at *path*; one that is missing, unreadable or of another
+    format is empty, and the build then redoes what it would have skipped."""
+    empty = BuildRecord({}, set(), set())
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return empty
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        return empty
+
+    def texts(key: str) -> set[str]:
+        found = data.get(key, ())
+        return {t for t in found if isinstance(t, str)} if isinstance(found, list) else set()
+
+    files = {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, dict)}
+    return BuildRecord(files, texts("codecs"), texts("retained"))
 
 
 def dump_django(names: Mapping[str, str]) -> bytes:

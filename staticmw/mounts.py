@@ -8,12 +8,13 @@ import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from . import paths
+from . import encodings, paths
 from .dictionaries import DCZ
-from .files import HeaderBuilder, Resource
+from .headerbuilder import HeaderBuilder
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError
 from .manifest import Entry, Manifest, ManifestError, find_in_root
-from .options import ConfigurationError, Options, normalize_prefix
+from .options import ConfigurationError, Options, check_manifest, normalize_prefix
+from .resources import Resource
 from .urls import StaticURLs
 
 log = logging.getLogger("staticmw")
@@ -87,14 +88,11 @@ def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manife
         if found is None:
             return None
         path = found
-    elif isinstance(option, (str, os.PathLike)):
-        path = os.path.join(directory, os.fspath(option))
-        if not os.path.isfile(path):
-            raise ConfigurationError(
-                f"manifest {os.fspath(option)!r} not found (looked at {path!r})"
-            )
     else:
-        raise ConfigurationError(f"manifest must be a path, None or False, got {option!r}")
+        name = os.fspath(check_manifest("manifest", option))
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"manifest {name!r} not found (looked at {path!r})")
     try:
         loaded = Manifest.load(path, public_prefix=prefix)
     except ManifestError as exc:
@@ -313,7 +311,7 @@ class Mounts:
         finally:
             opened.close()
         if with_variants:
-            for coding, suffixes in paths.SIDECAR_SUFFIXES.items():
+            for coding, suffixes in encodings.SIDECAR_SUFFIXES.items():
                 for suffix in suffixes:
                     variant = self.resolver.open(mount.directory, (*parts[:-1], parts[-1] + suffix))
                     if variant is None:

@@ -1,25 +1,35 @@
-"""Checked configuration: every option is validated once, at construction."""
+"""Checked configuration: every option is declared once, in :class:`Options`, and
+validated there at construction."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import urlsplit
 
-from . import caching, mediatypes
+from . import cachecontrol, mediatypes
 
 if TYPE_CHECKING:
     from .manifest import Manifest
 
 
+class ConfigurationError(ValueError):
+    """A root, prefix or option that cannot work; raised at construction, never per request."""
+
+
+class UnknownOption(ConfigurationError, TypeError):
+    """A keyword that names no option: a configuration error and a calling error."""
+
+
 class OptionValues(TypedDict, total=False):
     """Every keyword option of the middleware, WSGI or ASGI, with its type.
 
-    Defaults and meaning: :class:`Options` for the per-file ones, and
-    :class:`staticmw.core.StaticFiles` for ``manifest``, ``static_host`` and
-    ``manifest_strict``.
+    The types a caller may pass, for type checkers; :class:`Options` declares each one's
+    default, check and reading from text, and a test keeps the two in step.
     """
 
     max_age: int | None
@@ -38,11 +48,6 @@ class OptionValues(TypedDict, total=False):
     manifest_strict: bool
     cache_bytes: int
     recheck_interval: float
-
-
-# Every keyword option, for glue that reads them from settings (STATICMW_<NAME>
-# in Django and Flask) and for the check of unknown ones.
-KEYWORD_OPTIONS = tuple(OptionValues.__annotations__)
 
 
 def check_option_names(names: Iterable[str]) -> None:
@@ -72,14 +77,6 @@ def setting_names(options: Iterable[str]) -> list[str]:
     return ["STATICMW_" + option.upper() for option in options]
 
 
-class ConfigurationError(ValueError):
-    """A root, prefix or option that cannot work; raised at construction, never per request."""
-
-
-class UnknownOption(ConfigurationError, TypeError):
-    """A keyword that names no option: a configuration error and a calling error."""
-
-
 def normalize_prefix(prefix: str | None) -> str:
     """``static``, ``/static`` and ``/static/`` all become ``/static/``; ``None`` becomes ``/``."""
     if prefix is None:
@@ -96,137 +93,210 @@ def normalize_prefix(prefix: str | None) -> str:
     return "/" + "".join(part + "/" for part in parts)
 
 
+def _immutable_test(name: str, option: Any) -> cachecontrol.ImmutableTest:
+    if option is None:
+        return cachecontrol.default_immutable_test
+    if isinstance(option, str):
+        try:
+            return cachecontrol.regex_test(re.compile(option))
+        except re.error as exc:
+            raise ConfigurationError(f"{name} {option!r} is not a valid regex: {exc}") from None
+    if isinstance(option, re.Pattern):
+        return cachecontrol.regex_test(option)
+    if callable(option):
+        test: cachecontrol.ImmutableTest = option
+        return test
+    raise ConfigurationError(f"{name} must be a callable(path, url), a regex or None")
+
+
+# Each option's check: (name, value as given) -> the value to keep, or ConfigurationError.
+
+
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{name} must be True or False, got {value!r}")
     return value
 
 
-class Options:
-    """The validated options shared by every root of one middleware."""
+def _check_max_age(name: str, value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigurationError(
+            f"{name} must be a whole number of seconds >= 0 or None, got {value!r}"
+        )
+    return value
 
-    __slots__ = (
-        "add_headers_function",
-        "allow_all_origins",
-        "allow_hard_links",
-        "autorefresh",
-        "cache_bytes",
-        "charset",
-        "follow_symlinks",
-        "immutable_file_test",
-        "index_file",
-        "max_age",
-        "media_types",
-        "recheck_interval",
-        "serve_hidden",
-    )
 
-    def __init__(
-        self,
-        *,
-        max_age: int | None = 60,
-        index_file: bool | str | None = None,
-        autorefresh: bool = False,
-        mimetypes: Mapping[str, str] | None = None,
-        charset: str = "utf-8",
-        allow_all_origins: bool = True,
-        add_headers_function: Callable[..., Any] | None = None,
-        immutable_file_test: Callable[[str, str], bool] | str | re.Pattern[str] | None = None,
-        follow_symlinks: bool = False,
-        serve_hidden: bool = False,
-        allow_hard_links: bool = True,
-        cache_bytes: int = 32 * 1024 * 1024,
-        recheck_interval: float = 1.0,
+def _check_size(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _check_seconds(name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value < float("inf")
     ):
-        if max_age is not None and (
-            isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
-        ):
+        raise ConfigurationError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_index_file(name: str, value: Any) -> str | None:
+    if value is True:
+        return "index.html"
+    if value is False or value is None:
+        return None
+    if isinstance(value, str):
+        from .paths import segment_is_safe
+
+        if "/" not in value and segment_is_safe(value, serve_hidden=True):
+            return value
+        raise ConfigurationError(
+            f"{name} must be a plain file name like 'index.html', got {value!r}"
+        )
+    raise ConfigurationError(f"{name} must be None, True or a file name, got {value!r}")
+
+
+def _check_charset(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not mediatypes.is_valid_charset(value):
+        raise ConfigurationError(f"{name} must be a token such as 'utf-8', got {value!r}")
+    return value
+
+
+def _check_mimetypes(name: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{name} must be a mapping of extension or file name to type")
+    found: dict[str, str] = {}
+    for key, media_type in value.items():
+        if not isinstance(key, str) or not key or "/" in key:
             raise ConfigurationError(
-                f"max_age must be a whole number of seconds >= 0 or None, got {max_age!r}"
+                f"{name} key {key!r} must be an extension like '.js' or a file name"
             )
-        self.max_age = max_age
-
-        if index_file is True:
-            index_file = "index.html"
-        elif index_file is False or index_file is None:
-            index_file = None
-        elif isinstance(index_file, str):
-            from .paths import segment_is_safe
-
-            if "/" in index_file or not segment_is_safe(index_file, serve_hidden=True):
-                raise ConfigurationError(
-                    f"index_file must be a plain file name like 'index.html', got {index_file!r}"
-                )
-        else:
-            raise ConfigurationError(
-                f"index_file must be None, True or a file name, got {index_file!r}"
-            )
-        self.index_file: str | None = index_file
-
-        self.autorefresh = _check_bool("autorefresh", autorefresh)
-        self.allow_all_origins = _check_bool("allow_all_origins", allow_all_origins)
-        self.follow_symlinks = _check_bool("follow_symlinks", follow_symlinks)
-        self.serve_hidden = _check_bool("serve_hidden", serve_hidden)
-        # False: a regular file with more than one link is not served (see add_files).
-        self.allow_hard_links = _check_bool("allow_hard_links", allow_hard_links)
-
-        if charset is not None and (
-            not isinstance(charset, str) or not mediatypes.is_valid_charset(charset)
-        ):
-            raise ConfigurationError(f"charset must be a token such as 'utf-8', got {charset!r}")
-        self.charset = charset
-
-        overrides: dict[str, str] = {}
-        if mimetypes is not None:
-            if not isinstance(mimetypes, Mapping):
-                raise ConfigurationError(
-                    "mimetypes must be a mapping of extension or file name to type"
-                )
-            for key, value in mimetypes.items():
-                if not isinstance(key, str) or not key or "/" in key:
-                    raise ConfigurationError(
-                        f"mimetypes key {key!r} must be an extension like '.js' or a file name"
-                    )
-                if not isinstance(value, str) or not mediatypes.is_valid_media_type(value):
-                    raise ConfigurationError(f"mimetypes[{key!r}] = {value!r} is not a media type")
-                overrides[key] = value
-        self.media_types = mediatypes.MediaTypes(overrides, charset)
-
-        if add_headers_function is not None and not callable(add_headers_function):
-            raise ConfigurationError("add_headers_function must be callable(headers, path, url)")
-        self.add_headers_function = add_headers_function
-
-        self.immutable_file_test = _immutable_test(immutable_file_test)
-
-        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
-            raise ConfigurationError(
-                f"cache_bytes must be a whole number >= 0, got {cache_bytes!r}"
-            )
-        self.cache_bytes = cache_bytes
-        if (
-            isinstance(recheck_interval, bool)
-            or not isinstance(recheck_interval, (int, float))
-            or not 0 <= recheck_interval < float("inf")
-        ):
-            raise ConfigurationError(
-                f"recheck_interval must be a number of seconds >= 0, got {recheck_interval!r}"
-            )
-        self.recheck_interval = float(recheck_interval)
+        if not isinstance(media_type, str) or not mediatypes.is_valid_media_type(media_type):
+            raise ConfigurationError(f"{name}[{key!r}] = {media_type!r} is not a media type")
+        found[key] = media_type
+    return found
 
 
-def _immutable_test(option: Any) -> caching.ImmutableTest:
-    if option is None:
-        return caching.default_immutable_test
-    if isinstance(option, str):
-        try:
-            return caching.regex_test(re.compile(option))
-        except re.error as exc:
-            raise ConfigurationError(
-                f"immutable_file_test {option!r} is not a valid regex: {exc}"
-            ) from None
-    if isinstance(option, re.Pattern):
-        return caching.regex_test(option)
-    if callable(option):
-        test: caching.ImmutableTest = option
-        return test
-    raise ConfigurationError("immutable_file_test must be a callable(path, url), a regex or None")
+def _check_headers_function(name: str, value: Any) -> Callable[..., Any] | None:
+    if value is not None and not callable(value):
+        raise ConfigurationError(f"{name} must be callable(headers, path, url)")
+    function: Callable[..., Any] | None = value
+    return function
+
+
+def check_manifest(name: str, value: Any) -> Any:
+    """``manifest``: a path (relative to its root), a loaded manifest, None (look for one)
+    or False (none)."""
+    from .manifest import Manifest
+
+    if value is None or value is False or isinstance(value, (str, os.PathLike, Manifest)):
+        return value
+    raise ConfigurationError(f"{name} must be a path, None or False, got {value!r}")
+
+
+def check_static_host(host: str | None) -> str:
+    """Validate a CDN origin such as ``https://cdn.example.com``; return it without a trailing /.
+
+    Raises :class:`ConfigurationError` (a ``ValueError``) naming the problem.
+    """
+    if host is None or host == "":
+        return ""
+    if not isinstance(host, str):
+        raise ConfigurationError(f"static_host must be a string, got {host!r}")
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https", "") or not parts.netloc:
+        raise ConfigurationError(
+            "static_host must look like 'https://cdn.example.com' or '//cdn.example.com', "
+            f"got {host!r}"
+        )
+    if parts.query or parts.fragment or any(ch.isspace() for ch in host):
+        raise ConfigurationError(f"static_host may not carry a query, fragment or spaces: {host!r}")
+    return host.rstrip("/")
+
+
+def _check_static_host(name: str, value: Any) -> str:
+    return check_static_host(value)
+
+
+# How a value written as text (a PasteDeploy .ini file) reads, per option.
+TEXT = "text"
+WHOLE = "whole number"
+NUMBER = "number"
+FLAG = "true or false"
+FLAG_OR_TEXT = "true, false or text"
+NOT_TEXT = "not text"
+
+
+def _option(default: Any, check: Callable[[str, Any], Any], text: str) -> Any:
+    return dataclasses.field(default=default, metadata={"check": check, "text": text})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Options:
+    """Every keyword option, declared once: its default, its check and how it reads from text.
+
+    The per-file options follow WhiteNoise. ``manifest`` is described at
+    :meth:`staticmw.core.StaticFiles.add_files`; ``static_host`` puts
+    :meth:`~staticmw.core.StaticFiles.static_url` URLs on a CDN host; ``manifest_strict``
+    makes a name no manifest lists an error there; ``allow_hard_links=False`` refuses a
+    file with more than one link; ``cache_bytes`` bounds the bytes kept in memory, and
+    ``recheck_interval`` is how long a checked file is trusted without autorefresh.
+    """
+
+    max_age: int | None = _option(60, _check_max_age, WHOLE)
+    index_file: str | None = _option(None, _check_index_file, FLAG_OR_TEXT)
+    autorefresh: bool = _option(False, _check_bool, FLAG)
+    mimetypes: dict[str, str] = _option(None, _check_mimetypes, NOT_TEXT)
+    charset: str = _option("utf-8", _check_charset, TEXT)
+    allow_all_origins: bool = _option(True, _check_bool, FLAG)
+    add_headers_function: Callable[..., Any] | None = _option(
+        None, _check_headers_function, NOT_TEXT
+    )
+    immutable_file_test: cachecontrol.ImmutableTest = _option(None, _immutable_test, TEXT)
+    follow_symlinks: bool = _option(False, _check_bool, FLAG)
+    serve_hidden: bool = _option(False, _check_bool, FLAG)
+    allow_hard_links: bool = _option(True, _check_bool, FLAG)
+    manifest: str | os.PathLike[str] | Manifest | bool | None = _option(
+        None, check_manifest, FLAG_OR_TEXT
+    )
+    static_host: str = _option(None, _check_static_host, TEXT)
+    manifest_strict: bool = _option(False, _check_bool, FLAG)
+    cache_bytes: int = _option(32 * 1024 * 1024, _check_size, WHOLE)
+    recheck_interval: float = _option(1.0, _check_seconds, NUMBER)
+    media_types: mediatypes.MediaTypes = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            if spec.init:
+                value = spec.metadata["check"](spec.name, getattr(self, spec.name))
+                object.__setattr__(self, spec.name, value)
+        object.__setattr__(self, "media_types", mediatypes.MediaTypes(self.mimetypes, self.charset))
+
+    @classmethod
+    def from_keywords(cls, options: Mapping[str, Any]) -> Options:
+        """Options from keyword arguments; a keyword that is no option is an error."""
+        check_option_names(options)
+        return cls(**options)
+
+
+# Every keyword option, for glue that reads them from settings (STATICMW_<NAME> in Django
+# and Flask), for PasteDeploy's text and for the check of unknown ones.
+OPTION_FIELDS = {spec.name: spec for spec in dataclasses.fields(Options) if spec.init}
+KEYWORD_OPTIONS = tuple(OPTION_FIELDS)
+
+
+def text_kind(name: str) -> str:
+    """How option *name* reads from text: one of TEXT, WHOLE, NUMBER, FLAG, FLAG_OR_TEXT,
+    NOT_TEXT."""
+    kind: str = OPTION_FIELDS[name].metadata["text"]
+    return kind
+
+
+def check_option(name: str, value: Any) -> Any:
+    """One option's value checked on its own, as the glue checks a setting by name."""
+    check_option_names((name,))
+    return OPTION_FIELDS[name].metadata["check"](name, value)

@@ -18,53 +18,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .middleware import StaticMiddleware
+from . import options as opts
 from .options import ConfigurationError
+from .wsgi import StaticMiddleware
 
-_INTEGERS = {"max_age", "cache_bytes"}
-_FLOATS = {"recheck_interval"}
-_BOOLEANS = {
-    "autorefresh",
-    "allow_all_origins",
-    "follow_symlinks",
-    "serve_hidden",
-    "allow_hard_links",
-    "manifest_strict",
-}
-_TEXTS = {
-    "root",
-    "prefix",
-    "charset",
-    "immutable_file_test",
-    "static_host",
-    "manifest",
-    "index_file",
-}
+# Beside the options, the filter takes the first root and its prefix, both text.
+_PLACES = ("root", "prefix")
 
 
 def _convert(name: str, value: str) -> Any:
+    """A setting's text as the value its option takes, read as :class:`Options` declares."""
     text = value.strip()
+    if name in _PLACES:
+        return None if text.lower() == "none" else text
+    if name not in opts.KEYWORD_OPTIONS:
+        raise ConfigurationError(f"unknown staticmw setting {name!r}")
+    kind = opts.text_kind(name)
+    if kind == opts.NOT_TEXT:
+        raise ConfigurationError(f"staticmw setting {name!r} cannot be given as text")
     if text.lower() == "none":
         return None
-    if name in _BOOLEANS or (
-        name in ("index_file", "manifest") and text.lower() in ("true", "false")
-    ):
-        if text.lower() not in ("true", "false"):
+    flag = text.lower() in ("true", "false")
+    if kind == opts.FLAG or (kind == opts.FLAG_OR_TEXT and flag):
+        if not flag:
             raise ConfigurationError(f"{name} must be true or false, got {value!r}")
         return text.lower() == "true"
-    if name in _INTEGERS:
+    if kind == opts.WHOLE:
         try:
             return int(text)
         except ValueError:
             raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from None
-    if name in _FLOATS:
+    if kind == opts.NUMBER:
         try:
             return float(text)
         except ValueError:
             raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
-    if name in _TEXTS:
-        return text
-    raise ConfigurationError(f"unknown staticmw setting {name!r}")
+    return text
 
 
 def filter_factory(

@@ -43,6 +43,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from .dictionaries import delta_original
+from .encodings import ALL_SIDECAR_SUFFIXES
 from .openat2 import Opener, no_symlinks_opener
 
 log = logging.getLogger("staticmw")
@@ -66,15 +67,6 @@ _DEVICES = frozenset(
 
 # 8.3 short names such as ``PROGRA~1`` can alias a hidden or longer name on Windows.
 _SHORT_NAME = re.compile(r"~[0-9]")
-
-# Precompressed sidecar suffixes, by content coding.
-SIDECAR_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "br": (".br",),
-    "zstd": (".zst", ".zstd"),
-    "gzip": (".gz",),
-}
-# Every suffix a precompressed sibling can have; shared by the build step and check.
-ALL_SIDECAR_SUFFIXES = tuple(s for group in SIDECAR_SUFFIXES.values() for s in group)
 
 
 def decode_path(raw: str) -> str | None:

@@ -8,15 +8,13 @@ second run with nothing changed compress nothing.
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from . import compress, manifest, mediatypes
+from . import compress, engine, mediatypes
+from .atomic import atomic_write
 
 RECORD = ".staticmw-compressed.json"
 
@@ -31,12 +29,6 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
 
-def file_digest(path: str) -> str:
-    """The SHA-256 of a file's bytes, in hex, as the record keeps it."""
-    with open(path, "rb") as file:
-        return hashlib.sha256(file.read()).hexdigest()
-
-
 def _load(root: str) -> dict[str, dict[str, object]]:
     try:
         with open(os.path.join(root, RECORD), "rb") as file:
@@ -46,53 +38,42 @@ def _load(root: str) -> dict[str, dict[str, object]]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _compress_one(codec: str, sources: list[str]) -> tuple[str, bool]:
-    """Write or remove the *codec* variant of files with identical bytes; ``(codec, kept)``.
-
-    The first file is read and compressed once, for all of them. Runs in workers.
-    """
-    with open(sources[0], "rb") as file:
-        data = file.read()
-    packed = compress.variant(codec, data)
-    for source in sources:
-        dest = source + compress.SUFFIXES[codec]
-        if packed is not None:
-            manifest.atomic_write(dest, packed)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest)
-    return codec, packed is not None
-
-
 def _run(
     todo: dict[str, list[str]], codecs: list[str], jobs: int | None, root: str, result: Result
 ) -> tuple[dict[str, list[str]], set[str]]:
-    """Compress each group of identical files with each codec in worker processes.
+    """Make each codec's variant of each group of identical files through the build's
+    engine: the first file is read and compressed once, and the result written beside
+    every file of the group (or an old variant removed when no longer worth keeping).
 
     Returns the codecs kept by digest, and the digests that failed.
     """
     kept: dict[str, list[str]] = {}
     failed: set[str] = set()
-    tasks = [(codec, digest) for digest in todo for codec in codecs]
-    if not tasks:
-        return kept, failed
-    workers = min(jobs or os.cpu_count() or 1, len(tasks))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(_compress_one, codec, todo[digest]): digest for codec, digest in tasks
-        }
-        for future in concurrent.futures.as_completed(futures):
-            digest = futures[future]
-            try:
-                codec, kept_now = future.result()
-            except OSError as exc:
-                failed.add(digest)
-                name = os.path.relpath(todo[digest][0], root)
-                result.errors.append(f"{name}: cannot compress: {exc}")
-                continue
-            if kept_now:
-                kept.setdefault(digest, []).append(codec)
-                result.compressed += len(todo[digest])
+    work = [
+        (
+            (codec, digest),
+            engine.Task(
+                codec,
+                paths[0],
+                tuple(path + compress.SUFFIXES[codec] for path in paths),
+                remove_unkept=True,
+            ),
+        )
+        for digest, paths in todo.items()
+        for codec in codecs
+    ]
+
+    def done(_: int, key: tuple[str, str], size: int | None, error: OSError | None) -> None:
+        codec, digest = key
+        if error is not None:
+            failed.add(digest)
+            name = os.path.relpath(todo[digest][0], root)
+            result.errors.append(f"{name}: cannot compress: {error}")
+        elif size is not None:
+            kept.setdefault(digest, []).append(codec)
+            result.compressed += len(todo[digest])
+
+    engine.run(work, jobs, done)
     return kept, failed
 
 
@@ -109,7 +90,7 @@ def precompress(
     *codecs* defaults to every installed one; *jobs* to one worker process per core.
     Names ending in one of *skip_extensions* (``"map"`` or ``".map"``) are left alone.
     Files with identical bytes (an unhashed copy and its hashed name, when no
-    reference was rewritten) are compressed once. *known* gives :func:`file_digest`
+    reference was rewritten) are compressed once. *known* gives :func:`~staticmw.engine.file_digest`
     values the caller has already computed, by name, so those files are not read again.
     """
     known = known or {}
@@ -129,7 +110,7 @@ def precompress(
             continue
         path = os.path.join(root, *name.split("/"))
         try:
-            digest = known.get(name) or file_digest(path)
+            digest = known.get(name) or engine.file_digest(path)
         except OSError as exc:
             result.errors.append(f"{name}: cannot read: {exc}")
             continue
@@ -154,7 +135,5 @@ def precompress(
             record.pop(name, None)
         elif digest in todo and os.path.join(root, *name.split("/")) in todo[digest]:
             record[name] = {"sha256": digest, "codecs": codecs, "kept": kept.get(digest, [])}
-    manifest.atomic_write(
-        os.path.join(root, RECORD), json.dumps(record, sort_keys=True, indent=0).encode()
-    )
+    atomic_write(os.path.join(root, RECORD), json.dumps(record, sort_keys=True, indent=0).encode())
     return result

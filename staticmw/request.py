@@ -1,6 +1,19 @@
-"""What the core needs to know of a request, whatever protocol carried it."""
+"""What the core needs to know of a request, whatever protocol carried it.
+
+Decisions read header values through a getter and a key table (``get(keys[name])``
+for a lower-case field name), so that the WSGI adapter can hand its environ over
+as it is: :data:`FIELDS` is the table for a :class:`Request`, :data:`WSGI_KEYS` the
+one for an environ. Both are derived from the one list of fields below.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+# Reads one value by key; ``None`` when absent.
+Getter = Callable[[str], "str | None"]
+# Lower-case field name -> the key a Getter finds it under.
+Keys = Mapping[str, str]
 
 
 class Request:
@@ -62,6 +75,11 @@ class Request:
         self.sec_fetch_mode = sec_fetch_mode
         self.origin = origin
 
+    def get(self, slot: str) -> str | None:
+        """The value of one slot: the :data:`Getter` for the key table :data:`FIELDS`."""
+        value: str | None = getattr(self, slot)
+        return value
+
     def __repr__(self) -> str:
         fields = ", ".join(
             f"{name}={getattr(self, name)!r}"
@@ -85,3 +103,23 @@ FIELDS = {
     "sec-fetch-mode": "sec_fetch_mode",
     "origin": "origin",
 }
+
+# The same fields in a WSGI environ (PEP 3333: HTTP_ and the name in upper case, "_" for "-").
+WSGI_KEYS = {name: "HTTP_" + name.upper().replace("-", "_") for name in FIELDS}
+# For a plain mapping keyed by lower-case field names.
+NAMES = {name: name for name in FIELDS}
+
+
+def wsgi_request(environ: Mapping[str, object], path: str | None = None) -> Request:
+    """The core's request from a WSGI environ (or Django's ``META``, which has the same keys)."""
+    get = environ.get
+    request = Request(
+        str(get("REQUEST_METHOD", "GET")),
+        str(get("PATH_INFO", "")) if path is None else path,
+        str(get("QUERY_STRING", "")),
+    )
+    for name, key in WSGI_KEYS.items():
+        value = get(key)
+        if value is not None:
+            setattr(request, FIELDS[name], str(value))
+    return request

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from . import conditional, ranges
-from .files import Representation
 from .plan import BodyPart, Plan
-from .request import Request
+from .request import FIELDS, Getter, Keys, Request
+from .resources import Representation
 
 ALLOWED_METHODS = ("GET", "HEAD")
 ALLOW = "GET, HEAD"
@@ -73,27 +73,22 @@ def redirect_to_directory(last_segment: str, query: str, max_age: int | None) ->
     return Plan(301, headers, [])
 
 
-def respond(
-    method: str,
-    rep: Representation,
-    if_match: str | None = None,
-    if_unmodified_since: str | None = None,
-    if_none_match: str | None = None,
-    if_modified_since: str | None = None,
-    range_value: str | None = None,
-    if_range: str | None = None,
-) -> Plan:
-    """Decide the response for GET or HEAD of a selected representation.
+def respond(method: str, rep: Representation, get: Getter, keys: Keys) -> Plan:
+    """Decide the response for a request of a selected representation.
 
-    The arguments are the request's header values (``None`` when absent), in the
-    order RFC 9110 §13.2.2 evaluates them. HEAD gets exactly GET's status and
-    headers; the caller drops the body.
+    *get* and *keys* read the request's header values (:mod:`staticmw.request`).
+    HEAD gets exactly GET's status and headers; the caller drops the body.
     """
     if method not in ALLOWED_METHODS:
         return method_not_allowed()
+    if_none_match = get(keys["if-none-match"])
+    if_match = get(keys["if-match"])
+    if_unmodified_since = get(keys["if-unmodified-since"])
     if if_none_match == rep.etag and if_match is None and if_unmodified_since is None:
         # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
         return rep.plan_304
+    if_modified_since = get(keys["if-modified-since"])
+    range_value = get(keys["range"])
     if (
         if_none_match is None
         and if_match is None
@@ -103,21 +98,17 @@ def respond(
     ):
         return rep.plan_200
 
-    stop = conditional.evaluate(
-        method,
-        rep.etag,
-        rep.last_modified,
-        if_match,
-        if_unmodified_since,
-        if_none_match,
-        if_modified_since,
+    conditions = conditional.Conditions(
+        if_match, if_unmodified_since, if_none_match, if_modified_since
     )
+    stop = conditional.evaluate(method, rep.etag, rep.last_modified, conditions)
     if stop == conditional.NOT_MODIFIED:
         return rep.plan_304
     if stop == conditional.PRECONDITION_FAILED:
         return Plan(412, [*_only(rep.headers, _ERROR_KEEP), ("Content-Length", "0")], [])
 
     # §13.2.2 step 5: a Range under a failing If-Range is ignored (200).
+    if_range = get(keys["if-range"])
     if range_value is not None and (
         if_range is None
         or conditional.if_range_holds(
@@ -134,16 +125,7 @@ def respond(
 
 def decide(request: Request, rep: Representation) -> Plan:
     """:func:`respond` for a :class:`~staticmw.request.Request`."""
-    return respond(
-        request.method,
-        rep,
-        request.if_match,
-        request.if_unmodified_since,
-        request.if_none_match,
-        request.if_modified_since,
-        request.range,
-        request.if_range,
-    )
+    return respond(request.method, rep, request.get, FIELDS)
 
 
 def _unsatisfiable(rep: Representation) -> Plan:

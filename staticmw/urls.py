@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from .manifest import Manifest
+from .options import check_static_host, normalize_prefix
 
 log = logging.getLogger("staticmw.urls")
 
@@ -17,24 +18,12 @@ class NotInManifest(LookupError):
     """Raised by a strict lookup for a name the manifest does not list."""
 
 
-def check_static_host(host: str | None) -> str:
-    """Validate a CDN origin such as ``https://cdn.example.com``; return it without a trailing /.
-
-    Raises ``ValueError`` naming the problem.
-    """
-    if host is None or host == "":
-        return ""
-    if not isinstance(host, str):
-        raise ValueError(f"static_host must be a string, got {host!r}")
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https", "") or not parts.netloc:
-        raise ValueError(
-            "static_host must look like 'https://cdn.example.com' or '//cdn.example.com', "
-            f"got {host!r}"
-        )
-    if parts.query or parts.fragment or any(ch.isspace() for ch in host):
-        raise ValueError(f"static_host may not carry a query, fragment or spaces: {host!r}")
-    return host.rstrip("/")
+def not_listed(name: str, strict: bool) -> None:
+    """The one rule for a name no manifest lists: an error under ``manifest_strict``;
+    otherwise a warning, and the caller uses the unhashed URL."""
+    if strict:
+        raise NotInManifest(f"{name!r} is not in the static files manifest")
+    log.warning("staticmw: %r is not in the manifest; using its unhashed URL", name)
 
 
 def join(host: str, prefix: str, name: str) -> str:
@@ -59,8 +48,6 @@ class StaticURLs:
         static_host: str | None = None,
         strict: bool = False,
     ):
-        from .options import normalize_prefix
-
         self.prefix = normalize_prefix(prefix)
         if manifest is not None and not isinstance(manifest, Manifest):
             manifest = Manifest.load(manifest, public_prefix=self.prefix)
@@ -87,7 +74,5 @@ class StaticURLs:
 
     def missing(self, name: str) -> str:
         """The fallback for a name no manifest lists: plain URL and a warning, or raise."""
-        if self.strict:
-            raise NotInManifest(f"{name!r} is not in the static files manifest")
-        log.warning("staticmw: %r is not in the manifest; serving its unhashed URL", name)
+        not_listed(name, self.strict)
         return join(self.host, self.prefix, name)

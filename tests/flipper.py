@@ -1,13 +1,15 @@
 """Swap a directory for a link to somewhere else, and back, as fast as possible.
 
-    python tests/flipper.py DIRECTORY TARGET SECONDS
-    python tests/flipper.py --hardlink FILE TARGET SECONDS
+    python tests/flipper.py [--progress COUNTFILE] DIRECTORY TARGET SECONDS
+    python tests/flipper.py [--progress COUNTFILE] --hardlink FILE TARGET SECONDS
 
 Prints ``ready`` once it starts and the number of swaps when it stops (after
-SECONDS, or on SIGTERM). Race tests run it beside a server: at any instant
-DIRECTORY is the real directory, missing, or a link to TARGET. The real directory
-is held for 200 µs and the link for 50 µs (busy-waiting), so that requests meet
-both, not only the gaps between renames, which take tens of µs each on ext4.
+SECONDS, or on SIGTERM); with ``--progress``, it also keeps the count so far in
+COUNTFILE (rewritten every 16 swaps) for a test to read while it runs. Race tests
+run it beside a server: at any instant DIRECTORY is the real directory, missing, or
+a link to TARGET. The real directory is held for 200 µs and the link for 50 µs
+(busy-waiting), so that requests meet both, not only the gaps between renames, which
+take tens of µs each on ext4.
 
 With ``--hardlink``, FILE is swapped (by rename, so it is never missing) between a
 regular file with its original bytes and a hard link to TARGET, an outside file.
@@ -60,6 +62,10 @@ def _hard_link_flipper(path: str, target: str):
 
 def main() -> int:
     args = sys.argv[1:]
+    progress = None
+    if args[0] == "--progress":
+        progress = os.open(args[1], os.O_WRONLY | os.O_CREAT, 0o644)
+        args = args[2:]
     flip = _flip_directory
     if args[0] == "--hardlink":
         args = args[1:]
@@ -73,6 +79,8 @@ def main() -> int:
     while not stopping and time.monotonic() < deadline:
         flip(directory, target)
         swaps += 1
+        if progress is not None and swaps % 16 == 0:
+            os.pwrite(progress, b"%012d" % swaps, 0)
     print(swaps, flush=True)
     return 0
 

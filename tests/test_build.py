@@ -14,9 +14,9 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import StaticMiddleware, build, cli, compress, dictionaries
+from staticmw import StaticMiddleware, build, cli, compress, deltas, engine
 from staticmw.build import BuildConfig, BuildError, hashed_name
-from staticmw.caching import DEFAULT_IMMUTABLE_PATTERN
+from staticmw.cachecontrol import DEFAULT_IMMUTABLE_PATTERN
 
 from .helpers import call, fallback_app, write
 
@@ -232,8 +232,8 @@ def test_second_run_changes_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out"
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     calls = []
-    real = build.compress_file
-    monkeypatch.setattr(build, "compress_file", lambda *a: calls.append(a) or real(*a))
+    real = engine.make
+    monkeypatch.setattr(engine, "make", lambda task: calls.append(task) or real(task))
     report = run(tmp_path)
     assert report.written == [] and report.removed == []
     assert calls == [], "unchanged inputs are not recompressed"
@@ -245,8 +245,8 @@ def test_only_what_changed_is_redone(tmp_path, monkeypatch):
     run(tmp_path)
     write(tmp_path / "src" / "js" / "app.js", b"console.log('changed');\n" * 100)
     calls = []
-    real = build.compress_file
-    monkeypatch.setattr(build, "compress_file", lambda *a: calls.append(a[2]) or real(*a))
+    real = engine.make
+    monkeypatch.setattr(engine, "make", lambda task: calls.extend(task.dests) or real(task))
     report = run(tmp_path)
     assert report.ok
     assert calls and all("/js/app." in path for path in calls)
@@ -770,7 +770,7 @@ def test_dictionaries_keep_the_last_versions_and_write_deltas_against_them(tmp_p
         delta = entry["deltas"][hashlib.sha256(old).hexdigest()]
         body = (out / delta["file"]).read_bytes()
         assert len(body) == delta["size"] < entry["encodings"]["br"] // 20
-        assert dictionaries.undo(old, body) == new
+        assert deltas.undo(old, body) == new
     assert len(load(tmp_path)["files"]["css/site.css"]["deltas"]) == 2
     image = load(tmp_path)["files"]["img/logo.png"]
     assert not {"dictionary", "versions", "deltas"} & set(image)

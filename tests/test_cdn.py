@@ -13,7 +13,7 @@ import time
 import brotli
 import pytest
 
-from staticmw import dictionaries
+from staticmw import deltas
 from staticmw.build import BuildConfig, build
 
 from .conftest import OLD
@@ -182,7 +182,7 @@ def test_vary_keeps_deltas_from_clients_without_the_dictionary(cdn):
     for attempt in ("MISS", "HIT"):
         delta = via(proxy, url, held)
         assert delta[3] == attempt and delta[1]["content-encoding"] == "dcz", delta[1]
-        assert dictionaries.undo(old, delta[2]) == new
+        assert deltas.undo(old, delta[2]) == new
         assert len(delta[2]) < 100
         for headers in (plain, other):  # same Accept-Encoding as the delta's, other dictionary
             full = via(proxy, url, headers)

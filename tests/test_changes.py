@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw import FileChangedError, cache, core, middleware, paths
+from staticmw import FileChangedError, cache, core, paths
 
 from .conftest import CSS, OLD
 from .helpers import call, gz, write
@@ -28,7 +28,7 @@ def make(make):
 
 def _set_clock(monkeypatch, clock):
     """One clock for every module that reads the time."""
-    for module in (core, cache, middleware):
+    for module in (core, cache):
         monkeypatch.setattr(module, "monotonic", lambda: clock[0])
 
 
@@ -62,14 +62,16 @@ def test_misses_are_remembered_for_the_interval(site, make, monkeypatch):
     assert call(app, "/static/late.txt").passed_through  # still within the interval
     clock[0] += 1.5
     assert call(app, "/static/late.txt").body == b"here now"
-    # without an interval, and under autorefresh, nothing is remembered
-    assert not make()._cache.misses
-    eager = make(recheck_interval=0)
-    call(eager, "/static/nothing.txt")
-    assert not eager._cache.misses
-    auto = make(autorefresh=True, recheck_interval=5)
-    call(auto, "/static/nothing.txt")
-    assert not auto._cache.misses
+    # Without an interval, and under autorefresh, nothing is remembered: a file that
+    # appears after a miss is served on the next request.
+    for n, options in enumerate(
+        [{"recheck_interval": 0}, {"autorefresh": True, "recheck_interval": 5}]
+    ):
+        app = make(**options)
+        assert call(app, f"/static/later-{n}.txt").passed_through
+        write(site / f"later-{n}.txt", b"here at once", OLD)
+        assert call(app, f"/static/later-{n}.txt").body == b"here at once"
+        assert not app.known_miss(f"/static/later-{n}.txt")
 
 
 def test_remembered_misses_are_bounded(make, monkeypatch):
@@ -77,24 +79,26 @@ def test_remembered_misses_are_bounded(make, monkeypatch):
     app = make(recheck_interval=60)
     for i in range(20):
         assert call(app, f"/static/random-{i}.txt").passed_through
-    assert len(app._cache.misses) == 5
+    assert sum(app.known_miss(f"/static/random-{i}.txt") for i in range(20)) == 5
 
 
 def test_memory_budget(site, make):
-    app = make(cache_bytes=20)
+    """Files are held in memory while the budget lasts: a held file is still answered
+    within the recheck interval after it is deleted, one that was not held is not."""
+    app = make(cache_bytes=20, recheck_interval=60)
     assert call(app, "/static/hello.txt").status == 200  # 12 bytes: kept
     assert call(app, "/static/app.js").status == 200  # larger than what is left
-    assert app._cache.held == 12
-    reps = [
-        r
-        for res in app._cache.resources.values()
-        for r in res.representations
-        if r.content is not None
-    ]
-    assert [len(r.content) for r in reps] == [12]
-    none = make(cache_bytes=0)
-    call(none, "/static/hello.txt")
-    assert none._cache.held == 0
+    hello, script = (site / "hello.txt").read_bytes(), (site / "app.js").read_bytes()
+    os.remove(site / "hello.txt")
+    os.remove(site / "app.js")
+    assert call(app, "/static/hello.txt").body == hello
+    assert call(app, "/static/app.js").passed_through
+    write(site / "hello.txt", hello, OLD)
+    none = make(cache_bytes=0, recheck_interval=60)
+    assert call(none, "/static/hello.txt").body == hello
+    os.remove(site / "hello.txt")
+    assert call(none, "/static/hello.txt").passed_through
+    assert len(script) > 20
 
 
 @pytest.mark.parametrize("autorefresh", [False, True])
@@ -264,17 +268,24 @@ def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog, 
 
 def test_cache_is_bounded(site, make, monkeypatch):
     monkeypatch.setattr(cache, "CACHE_ENTRIES", 3)
-    app = make()
-    for name in ("hello.txt", "app.js", "app.css", "empty.txt", "app.3f2a9c1b9d0e.css"):
+    app = make(recheck_interval=60)
+    names = [f"small-{i}.txt" for i in range(5)]
+    for name in names:
+        write(site / name, name.encode(), OLD)
+    for name in names:
         assert call(app, "/static/" + name).status == 200
-    assert len(app._cache.resources) == 3
+    for name in names:
+        os.remove(site / name)
+    # Only what is still remembered (and held) can be answered once the files are gone.
+    remembered = [name for name in names if call(app, "/static/" + name).status == 200]
+    assert remembered == names[2:], remembered
 
 
 def test_last_modified_within_the_current_second_is_weak(site, make, monkeypatch):
-    from staticmw import files
+    from staticmw import headerbuilder
 
     now = 1_800_000_000.7
-    monkeypatch.setattr(files.time, "time", lambda: now)
+    monkeypatch.setattr(headerbuilder.time, "time", lambda: now)
     write(site / "fresh.txt", b"brand new", now - 0.5)  # same second as "now"
     write(site / "settled.txt", b"older one", now - 10)
     app = make()

@@ -95,3 +95,10 @@ def test_missing_library_names_the_extra(monkeypatch):
 )
 def test_worth_compressing(media_type, worth):
     assert compress.worth_compressing(media_type) is worth
+
+
+def test_codec_list_as_cli_and_flask_read_it():
+    assert compress.parse_codec_list(None) is None
+    assert compress.parse_codec_list("none") == []
+    assert compress.parse_codec_list(" gzip, br ,,zstd") == ["gzip", "br", "zstd"]
+    assert compress.parse_codec_list("gzip,none") == ["gzip"]

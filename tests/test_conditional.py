@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from werkzeug.http import http_date
 
 from staticmw import etags
-from staticmw.conditional import evaluate, if_range_holds, parse_http_date
+from staticmw.conditional import Conditions, evaluate, if_range_holds, parse_http_date
 
 ETAG = '"5f-a0"'
 LM = 784111777  # Sun, 06 Nov 1994 08:49:37 GMT
@@ -16,7 +16,7 @@ LATER = http_date(LM + 10)
 
 
 def run(method="GET", im=None, ius=None, inm=None, ims=None, lm=LM):
-    return evaluate(method, ETAG, lm, im, ius, inm, ims)
+    return evaluate(method, ETAG, lm, Conditions(im, ius, inm, ims))
 
 
 @pytest.mark.parametrize(
@@ -103,11 +103,17 @@ def test_http_dates():
 
 @given(st.text(max_size=60))
 def test_parsers_never_raise(text):
-    etags.scan(text)
-    parse_http_date(text)
+    """Any text in any field gives one of the answers its §13.2.2 step allows."""
+    assert isinstance(etags.scan(text), list)
+    date = parse_http_date(text)
+    assert date is None or isinstance(date, int)
     for method in ("GET", "POST"):
-        run(method=method, im=text)
-        run(method=method, ius=text)
-        run(method=method, inm=text)
-        run(method=method, ims=text)
-    if_range_holds(text, ETAG, LM, True)
+        assert run(method=method, im=text) in (None, 412)
+        assert run(method=method, ius=text) in (None, 412)
+        # If-None-Match: 304 for GET, 412 for other methods (step 3).
+        assert run(method=method, inm=text) in ((None, 304) if method == "GET" else (None, 412))
+        # If-Modified-Since applies to GET and HEAD only (step 4).
+        assert run(method=method, ims=text) in ((None, 304) if method == "GET" else (None,))
+    holds = if_range_holds(text, ETAG, LM, True)
+    stripped = text.strip(" \t")
+    assert holds is (stripped == ETAG or parse_http_date(stripped) == LM)

@@ -13,16 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from staticmw import dictionaries
+from staticmw.deltas import delta, undo
 from staticmw.dictionaries import (
     DCZ_MAGIC,
     allowed,
-    delta,
     delta_name,
     delta_original,
     frame,
     match_pattern,
     parse_available_dictionary,
-    undo,
     use_as_dictionary,
 )
 

@@ -85,13 +85,20 @@ def test_manifest_names_are_immutable():
 
 @override_settings(FORCE_SCRIPT_NAME="/app", STATIC_URL="/app/static/")
 def test_force_script_name():
+    # The script name is outside PATH_INFO: STATIC_URL's /app/static/ is served at /static/.
     response = Client().get("/static/css/app.css")
-    assert response.status_code == 200
+    assert response.status_code == 200 and body_of(response) == CSS
+    assert response["Content-Type"] == "text/css; charset=utf-8"
+    assert Client().get("/app/static/css/app.css").status_code == 404  # left to Django
 
 
 @override_settings(STATIC_URL="https://cdn.example.com/assets/")
 def test_static_url_on_a_cdn():
-    assert Client().get("/assets/css/app.css").status_code == 200
+    # The CDN pulls from this server at STATIC_URL's path; the host is not ours to match.
+    response = Client().get("/assets/css/app.css")
+    assert response.status_code == 200 and body_of(response) == CSS
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert Client().get("/static/css/app.css").status_code == 404  # left to Django
 
 
 @override_settings(STATICMW_MAX_AGE=600, STATICMW_ALLOW_ALL_ORIGINS=False)

@@ -15,7 +15,8 @@ from staticmw import (
     StaticMiddleware,
     StaticURLs,
 )
-from staticmw.manifest import atomic_write, dump_django, dump_ours, parse
+from staticmw.atomic import atomic_write
+from staticmw.manifest import dump_django, dump_ours, parse
 
 from .conftest import OLD
 from .helpers import call, fallback_app, write
@@ -389,3 +390,21 @@ def test_any_manifest_loads_to_servable_names_or_a_clear_error(tmp_path_factory,
         answer = static.answer(request)
         assert answer is None or answer[0].status < 500
         static.static_url(hashed)
+
+
+def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
+    from staticmw.manifest import dump_ours, read_build_record
+
+    path = tmp_path / "staticmw.json"
+    entries = {"app.css": {"hashed": "app.0123456789ab.css", "hash": "ab", "size": 3}}
+    path.write_bytes(dump_ours(entries, ["gzip", "br"], ["app.aaaaaaaaaaaa.css"]))
+    record = read_build_record(str(path))
+    assert record.files == entries
+    assert record.codecs == {"gzip", "br"} and record.retained == {"app.aaaaaaaaaaaa.css"}
+    # Anything else reads as no record: the next build redoes what it would have skipped.
+    for text in (b"{", b"[]", b'{"files": []}', b'{"paths": {}}'):
+        path.write_bytes(text)
+        assert read_build_record(str(path)) == ({}, set(), set())
+    path.write_bytes(b'{"files": {"a": 1, "b": {}}, "codecs": "gzip", "retained": [1, "x"]}')
+    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"})
+    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set())

@@ -511,6 +511,11 @@ def test_traversal_attempts(make, path):
         ({"recheck_interval": -1}, "recheck_interval"),
         ({"recheck_interval": float("nan")}, "recheck_interval"),
         ({"recheck_interval": "1"}, "recheck_interval"),
+        ({"static_host": "cdn.example.com"}, "static_host"),
+        ({"static_host": "https://cdn.example.com/?v=1"}, "static_host"),
+        ({"manifest_strict": "yes"}, "manifest_strict"),
+        ({"manifest": 5}, "manifest"),
+        ({"manifest": True}, "manifest"),
     ],
 )
 def test_bad_options_fail_at_construction(site, kwargs, message):
@@ -628,18 +633,18 @@ def test_outer_code_mutating_headers_does_not_leak(make):
 def test_keyword_options_list_matches_the_signature(site):
     import inspect
 
-    from staticmw.options import KEYWORD_OPTIONS, Options
+    from staticmw.options import KEYWORD_OPTIONS, Options, OptionValues
 
-    # The per-file options are Options's keywords; the three others are the core's own.
-    signature = inspect.signature(Options.__init__)
+    # Options declares every keyword option; the typed mapping callers see lists the same.
+    signature = inspect.signature(Options)
     keyword_only = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
-    per_root = ["manifest", "static_host", "manifest_strict"]
-    assert sorted([*keyword_only, *per_root]) == sorted(KEYWORD_OPTIONS)
+    assert sorted(keyword_only) == sorted(KEYWORD_OPTIONS)
+    assert sorted(OptionValues.__annotations__) == sorted(KEYWORD_OPTIONS)
+    assert {"manifest", "static_host", "manifest_strict", "max_age"} <= set(KEYWORD_OPTIONS)
     # Each is accepted by name, with its default, by both adapters.
     from staticmw.asgi import StaticMiddleware as ASGIStaticMiddleware
 
     defaults = {n: p.default for n, p in signature.parameters.items() if n in keyword_only}
-    defaults.update(manifest=None, static_host=None, manifest_strict=False)
     StaticMiddleware(fallback_app, site, **defaults)
     ASGIStaticMiddleware(fallback_app, site, **defaults)
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "staticmw"
 
@@ -24,7 +29,15 @@ def _imports() -> dict[str, set[str]]:
 
 def test_no_import_cycles():
     graph = _imports()
-    assert {"middleware", "files", "responses", "plan", "paths"} <= set(graph)
+    assert {
+        "middleware",
+        "wsgi",
+        "resources",
+        "headerbuilder",
+        "responses",
+        "plan",
+        "paths",
+    } <= set(graph)
     done: set[str] = set()
 
     def visit(module: str, trail: tuple[str, ...]) -> None:
@@ -39,3 +52,52 @@ def test_no_import_cycles():
 
     for module in sorted(graph):
         visit(module, ())
+
+
+BUILD_MODULES = (
+    "staticmw.build",
+    "staticmw.cli",
+    "staticmw.compress",
+    "staticmw.deltas",
+    "staticmw.jsscan",
+    "staticmw.modulegraph",
+    "staticmw.precompress",
+    "staticmw.rewrite",
+    "staticmw.atomic",
+)
+# asyncio itself imports concurrent.futures, so only the codec libraries are listed.
+BUILD_LIBRARIES = ("zstandard", "brotli", "brotlicffi")
+
+
+def _loaded_after(statement: str) -> set[str]:
+    code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import staticmw",
+        "import staticmw.middleware",
+        "import staticmw.wsgi",
+        "import staticmw.asgi",
+        "from staticmw import StaticMiddleware",
+        "from staticmw.asgi import StaticMiddleware",
+    ],
+)
+def test_serving_loads_no_build_module(statement: str) -> None:
+    loaded = _loaded_after(statement)
+    assert "staticmw.core" in loaded, "the statement did not load the serving core"
+    unexpected = sorted(
+        name for name in loaded if name in BUILD_MODULES or name.split(".")[0] in BUILD_LIBRARIES
+    )
+    assert unexpected == []
+
+
+def test_the_build_does_load_its_modules() -> None:
+    """The check above would pass vacuously if the names it looks for were wrong."""
+    loaded = _loaded_after("import staticmw.build")
+    assert {"staticmw.build", "staticmw.compress", "staticmw.rewrite", "staticmw.jsscan"} <= loaded

@@ -29,9 +29,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from ..asgi import file_blocks, in_thread
 from ..bodies import BLOCK_SIZE
 from ..core import Answer, StaticFiles
-from ..middleware import StaticMiddleware, honours_content_length, no_application, wsgi_request
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 from ..plan import Plan
+from ..request import wsgi_request
+from ..wsgi import honours_content_length
 
 log = logging.getLogger("staticmw.django")
 
@@ -256,7 +257,7 @@ class StaticFilesMiddleware:
             markcoroutinefunction(self)
         self.roots = _Roots()
         self.root = self.roots.root
-        self.static: StaticMiddleware | None = None
+        self.static: StaticFiles | None = None
         self._next_look = 0.0
         if self.roots.ready():
             self.static = self._build()
@@ -269,10 +270,10 @@ class StaticFilesMiddleware:
                 self.roots.fix,
             )
 
-    def _build(self) -> StaticMiddleware:
-        return self.roots.build(lambda options: StaticMiddleware(no_application, **options))
+    def _build(self) -> StaticFiles:
+        return self.roots.build(lambda options: StaticFiles(**options))
 
-    def _current(self) -> StaticMiddleware | None:
+    def _current(self) -> StaticFiles | None:
         """The middleware, built once the root exists (looked for once a second)."""
         if self.static is None and monotonic() >= self._next_look:
             self._next_look = monotonic() + 1.0
@@ -328,7 +329,7 @@ def get_asgi_application() -> Any:
     """
     import django.core.asgi
 
-    from ..asgi import StaticMiddleware as ASGIStaticMiddleware
+    from ..asgi import ASGIStaticMiddleware
 
     django_app = django.core.asgi.get_asgi_application()
     roots = _Roots()

@@ -22,18 +22,10 @@ from typing import Any
 from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import precompress
-from ..importmap import (
-    IMPORTMAP_NAME,
-    ImportMap,
-    ImportMapError,
-    Module,
-    check_declared,
-    integrity,
-    is_module,
-    static_links,
-)
-from ..manifest import atomic_write
+from .. import engine, precompress
+from ..atomic import atomic_write
+from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
+from ..modulegraph import Source, assemble
 from ..rewrite import module_specifiers
 from . import setting
 
@@ -119,8 +111,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             logical = by_hashed.get(target, target)
             return logical if logical in self.hashed_files and is_module(logical) else None
 
-        modules: dict[str, Module] = {}
-        bare: dict[str, list[tuple[int, str]]] = {}
+        sources = []
         for name, hashed in self.hashed_files.items():
             if not is_module(name):
                 continue
@@ -131,16 +122,13 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
                 yield name, None, exc
                 return
             specifiers = module_specifiers(content)
-            imports, bare[name] = static_links(hashed, specifiers, resolve)
-            modules[name] = Module(hashed, integrity(content), tuple(imports))
-        if not modules and not declared:
-            return
-        record, errors, warnings = ImportMap.for_build(modules, declared, bare)
+            sources.append(Source(name, hashed, integrity(content), hashed, specifiers))
+        record, errors, warnings = assemble(sources, declared, resolve)
         for message in warnings:
             log.warning("staticmw: %s", message)
         for message in errors:
             yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {message}")
-        if not errors:
+        if record is not None and not errors:
             atomic_write(os.path.join(self.location, IMPORTMAP_NAME), record.dump())
 
     def _state(self, paths: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -160,7 +148,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         for name in sorted(paths):
             digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
             try:
-                files[name] = precompress.file_digest(self.path(name))
+                files[name] = engine.file_digest(self.path(name))
             except OSError:
                 digest.update(b"unreadable")
             else:

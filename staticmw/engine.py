@@ -1,0 +1,105 @@
+"""The one compression engine of ``staticmw build`` and of :mod:`staticmw.precompress`:
+variants and ``dcz`` deltas made in worker processes, and the file digest both keep."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
+
+from . import compress, deltas
+from .atomic import atomic_write
+
+_CHUNK = 1 << 20
+
+Key = TypeVar("Key")
+
+
+def file_digest(path: str) -> str:
+    """The SHA-256 of a file's bytes, in hex, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Task(NamedTuple):
+    """One variant to make: *codec*'s compression of *source* (a path, or the bytes
+    themselves), or with *dictionary* (an earlier version's path) a zstd delta against it.
+
+    The result goes to every path in *dests*; none (a dry run) writes nothing. With
+    *remove_unkept*, a result not worth keeping removes what *dests* held before.
+    """
+
+    codec: str
+    source: str | bytes
+    dests: tuple[str, ...] = ()
+    dictionary: str | None = None
+    remove_unkept: bool = False
+
+
+def _read(source: str | bytes) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    with open(source, "rb") as handle:
+        return handle.read()
+
+
+def make(task: Task) -> int | None:
+    """Do one task; the size kept, or ``None`` when the result is not worth keeping
+    (at most 95% of the original, and for a delta the same rule). Runs in workers."""
+    data = _read(task.source)
+    packed: bytes | None
+    if task.dictionary is not None:
+        delta = deltas.delta(_read(task.dictionary), data)
+        packed = delta if compress.worth_keeping(len(delta), len(data)) else None
+    else:
+        packed = compress.variant(task.codec, data)
+    if packed is None:
+        if task.remove_unkept:
+            for dest in task.dests:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(dest)
+        return None
+    for dest in task.dests:
+        atomic_write(dest, packed)
+    return len(packed)
+
+
+# Called in this process as each task ends: (tasks ended so far, its key, the size kept
+# or None, the error that stopped it or None).
+Done = Callable[[int, Key, "int | None", "OSError | None"], None]
+
+
+def run(work: Sequence[tuple[Key, Task]], jobs: int | None, done: Done[Key]) -> None:
+    """Do every task, in *jobs* worker processes (default one per core), or here when one
+    is enough. An ``OSError`` stops only its own task and reaches *done*."""
+    if not work:
+        return
+    workers = min(jobs or os.cpu_count() or 1, len(work))
+    if workers == 1:
+        for count, (key, task) in enumerate(work, 1):
+            try:
+                size = make(task)
+            except OSError as exc:
+                done(count, key, None, exc)
+            else:
+                done(count, key, size, None)
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(make, task): key for key, task in work}
+        try:
+            for count, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                try:
+                    size = future.result()
+                except OSError as exc:
+                    done(count, futures[future], None, exc)
+                else:
+                    done(count, futures[future], size, None)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

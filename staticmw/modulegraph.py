@@ -1,0 +1,109 @@
+"""The build's module graph: which modules each JavaScript module imports statically, and
+the import-map record (:mod:`staticmw.importmap`) assembled from it, for ``staticmw build``
+and the Django storage alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from .importmap import ImportMap, Module
+from .jsscan import Specifier
+from .rewrite import is_bare, local_target
+
+# Static imports load before the module runs; a dynamic import() is the module's choice.
+STATIC_KINDS = frozenset({"import", "export", "side-effect"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """One built module: its logical and hashed names, SRI integrity, and its specifiers
+    as scanned from the file at *referrer* (relative ones resolve against it)."""
+
+    logical: str
+    hashed: str
+    integrity: str
+    referrer: str
+    specifiers: Iterable[Specifier]
+
+
+def assemble(
+    sources: Iterable[Source],
+    declared: Mapping[str, str],
+    resolve: Callable[[str], str | None],
+) -> tuple[ImportMap | None, list[str], list[str]]:
+    """The import-map record of a build's modules, with its errors and warnings; ``None``
+    when there are neither modules nor declared names. *resolve* gives the logical name of
+    the module a relative specifier reaches (a path in the output), or ``None``."""
+    modules: dict[str, Module] = {}
+    bare_imports: dict[str, list[tuple[int, str]]] = {}
+    for source in sources:
+        imports, bare_imports[source.logical] = static_links(
+            source.referrer, source.specifiers, resolve
+        )
+        modules[source.logical] = Module(source.hashed, source.integrity, tuple(imports))
+    if not modules and not declared:
+        return None, [], []
+    return link(modules, declared, bare_imports)
+
+
+def static_links(
+    referrer: str, specifiers: Iterable[Specifier], resolve: Callable[[str], str | None]
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """What a module imports statically: the modules its relative specifiers name (each
+    path passed through *resolve*, which gives a module's logical name or ``None``), and
+    its bare names with their lines. Absolute URLs and dynamic imports are not followed.
+    """
+    modules: list[str] = []
+    bare: list[tuple[int, str]] = []
+    for specifier in specifiers:
+        if specifier.kind not in STATIC_KINDS:
+            continue
+        if is_bare(specifier.value):
+            bare.append((specifier.line, specifier.value))
+            continue
+        target = local_target(referrer, specifier.value)
+        logical = resolve(target) if target else None
+        if logical is not None:
+            modules.append(logical)
+    return modules, bare
+
+
+def link(
+    modules: Mapping[str, Module],
+    declared: Mapping[str, str],
+    bare_imports: Mapping[str, list[tuple[int, str]]],
+) -> tuple[ImportMap, list[str], list[str]]:
+    """The record for a build, with its errors and warnings.
+
+    *bare_imports* are each module's static bare imports as (line, name): they
+    become preloads when declared, and a warning when not (only once the project
+    declares any name, since a page may bring its own import map).
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    bare: dict[str, str] = {}
+    for name, target in declared.items():
+        if name.endswith("/"):
+            below = {k: k for k in modules if k.startswith(target)}
+            if not below:
+                errors.append(f"import map entry {name!r}: no module below {target!r}")
+            bare.update({name + k[len(target) :]: k for k in below})
+        elif target in modules:
+            bare[name] = target
+        else:
+            errors.append(f"import map entry {name!r}: {target!r} is not a module of the build")
+    linked = {}
+    for logical, module in modules.items():
+        extra = []
+        for line, specifier in bare_imports.get(logical, ()):
+            if specifier in bare:
+                extra.append(bare[specifier])
+            elif declared:
+                warnings.append(
+                    f"{logical}:{line}: bare import {specifier!r} is not in the import map"
+                )
+        imports = tuple(dict.fromkeys((*module.imports, *extra)))
+        linked[logical] = Module(module.hashed, module.integrity, imports)
+    return ImportMap(linked, bare), errors, warnings

@@ -1,0 +1,44 @@
+"""Which representation of a file a request gets: one pure choice for every caller.
+
+Content codings by ``Accept-Encoding`` (RFC 9110 §12.5.3), and a ``dcz`` delta
+(RFC 9842) when the client holds one of the file's dictionaries, wants ``dcz`` at
+least as much as the coding chosen otherwise, and its fetch metadata allows it.
+"""
+
+from __future__ import annotations
+
+from . import dictionaries, encodings
+from .request import Getter, Keys
+from .resources import Resource
+
+
+def select(resource: Resource, get: Getter, keys: Keys, allow_all_origins: bool) -> int:
+    """The index into ``resource.representations`` of what to send.
+
+    *get* and *keys* read the request's header values (see :mod:`staticmw.request`).
+    """
+    if len(resource.representations) == 1:
+        return 0
+    available = resource.available
+    accept = get(keys["accept-encoding"])
+    index = encodings.choose(available, accept) if available else 0
+    if not resource.deltas or accept is None:
+        return index
+    offered = get(keys["available-dictionary"])
+    digest = dictionaries.parse_available_dictionary(offered) if offered is not None else None
+    delta = resource.deltas.get(digest) if digest is not None else None
+    if delta is None or not _delta_wanted(accept, available, index):
+        return index
+    origin = "*" if allow_all_origins else None
+    fetch = (get(keys["sec-fetch-site"]), get(keys["sec-fetch-mode"]), get(keys["origin"]))
+    return delta if dictionaries.allowed(*fetch, origin) else index
+
+
+def _delta_wanted(accept: str, available: tuple[tuple[str, int], ...], index: int) -> bool:
+    """Whether ``dcz`` is acceptable and at least as wanted as the coding chosen otherwise."""
+    prefs = encodings.cached_preferences(accept)
+    wanted = encodings.quality(dictionaries.DCZ, prefs)
+    if not wanted:
+        return False
+    chosen = encodings.quality(available[index][0], prefs) if available else None
+    return chosen is None or wanted >= chosen

@@ -1,0 +1,150 @@
+"""A served file's representations (one per content coding) and the resource that holds
+them, each with its response headers computed once."""
+
+from __future__ import annotations
+
+import os
+
+from .manifest import Entry
+from .plan import Plan
+
+# Header names dropped from a 304 (§15.4.5: no representation metadata beyond
+# what caches need to update, and no Content-Length that could disagree).
+_NOT_IN_304 = frozenset({"content-type", "content-length", "content-encoding", "accept-ranges"})
+
+Headers_ = tuple[tuple[str, str], ...]
+
+
+class Representation:
+    """One file on disk as sent with one content coding, and its precomputed headers."""
+
+    __slots__ = (
+        "_headers_304",
+        "_plan_200",
+        "_plan_304",
+        "checked",
+        "coding",
+        "content",
+        "etag",
+        "headers",
+        "last_modified",
+        "last_modified_strong",
+        "mtime_ns",
+        "path",
+        "size",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        coding: str,
+        size: int,
+        mtime_ns: int,
+        etag: str,
+        last_modified: int | None,
+        last_modified_strong: bool,
+        headers: Headers_,
+    ):
+        self.path = path
+        self.coding = coding
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.etag = etag
+        self.last_modified = last_modified
+        self.last_modified_strong = last_modified_strong
+        self.headers = headers
+        self._headers_304: Headers_ | None = None
+        self._plan_200: Plan | None = None
+        self._plan_304: Plan | None = None
+        # The file's bytes, when small enough to keep in memory, and the
+        # monotonic time they were last checked against the file system.
+        self.content: bytes | None = None
+        self.checked = 0.0
+
+    @property
+    def headers_304(self) -> Headers_:
+        """The 200 headers less representation metadata; built on first use."""
+        found = self._headers_304
+        if found is None:
+            found = tuple(pair for pair in self.headers if pair[0].lower() not in _NOT_IN_304)
+            self._headers_304 = found
+        return found
+
+    @property
+    def plan_304(self) -> Plan:
+        """The 304 for this representation, made on first use."""
+        plan = self._plan_304
+        if plan is None:
+            plan = self._plan_304 = Plan(304, self.headers_304, None)
+        return plan
+
+    @property
+    def plan_200(self) -> Plan:
+        """The plain 200 (the whole file, unconditional), made on first use."""
+        plan = self._plan_200
+        if plan is None:
+            plan = self._plan_200 = Plan(200, self.headers, ((0, self.size),))
+        return plan
+
+    def matches(self, st: os.stat_result) -> bool:
+        """Whether a fresh ``stat`` still describes the bytes these headers were made for."""
+        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+
+
+class Resource:
+    """A URL that maps to a file: its identity representation first, then its variants."""
+
+    __slots__ = (
+        "available",
+        "cache_control",
+        "content_type",
+        "deltas",
+        "directory_mtime",
+        "entry",
+        "representations",
+        "url",
+        "vary",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        content_type: str,
+        cache_control: str | None,
+        representations: tuple[Representation, ...],
+        entry: Entry | None = None,
+        deltas: tuple[bytes, ...] = (),
+    ):
+        self.url = url
+        self.content_type = content_type
+        self.cache_control = cache_control
+        self.entry = entry
+        # For autorefresh: the directory holding the file and its variants, and
+        # its mtime when indexed (adding or removing a variant changes it).
+        self.directory_mtime: tuple[str, int] | None = None
+        self.representations = representations
+        # Deltas (RFC 9842 dcz) come last, one per dictionary: index by dictionary hash.
+        first_delta = len(representations) - len(deltas)
+        self.deltas = {digest: first_delta + i for i, digest in enumerate(deltas)}
+        self.vary = vary_header(len(representations) - len(deltas), bool(deltas))
+        # (coding, size) pairs for the choice among variants; none without variants.
+        self.available: tuple[tuple[str, int], ...] = ()
+        if first_delta > 1:
+            self.available = tuple((rep.coding, rep.size) for rep in representations[:first_delta])
+
+    def replace(self, index: int, rep: Representation) -> None:
+        """Swap in a representation rebuilt after the file changed on disk."""
+        reps = list(self.representations)
+        reps[index] = rep
+        self.representations = tuple(reps)
+        if self.available:
+            count = len(self.available)
+            self.available = tuple((r.coding, r.size) for r in reps[:count])
+
+
+def vary_header(codings: int, deltas: bool) -> str | None:
+    """``Vary`` for a file with *codings* representations, and deltas or not (§8 of RFC 9842:
+    every answer for a file with deltas varies on the dictionary too, delta or not)."""
+    if deltas:
+        return "Accept-Encoding, Available-Dictionary"
+    return "Accept-Encoding" if codings > 1 else None
