@@ -23,9 +23,9 @@ from urllib.parse import unquote_to_bytes
 
 from . import pins
 from .bodies import FileBody
-from .core import Answer, StaticFiles
+from .core import StaticFiles
 from .options import ConfigurationError
-from .plan import Plan
+from .plan import Answer, Plan
 from .request import FIELDS, Request
 
 if TYPE_CHECKING:

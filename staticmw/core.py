@@ -12,9 +12,10 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Callable
 from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from . import importmap, negotiation, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
@@ -23,7 +24,7 @@ from .explain import Explanation, explain
 from .headerbuilder import HeaderBuilder
 from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options
-from .plan import Plan
+from .plan import Answer
 from .request import FIELDS, Getter, Keys, Request
 from .resources import Representation, Resource
 from .urls import StaticURLs, join
@@ -34,13 +35,6 @@ if TYPE_CHECKING:
     from .options import OptionValues
 
 log = logging.getLogger("staticmw")
-
-
-class Answer(NamedTuple):
-    """What the core answers: the decision, and a body the adapter sends or closes."""
-
-    plan: Plan
-    body: list[bytes] | FileBody
 
 
 # Errors that mean "the server is short of resources", not "the file is gone".
@@ -69,9 +63,16 @@ def from_memory(
 ) -> Answer:
     """The answer for a representation whose bytes are in memory (*content*)."""
     plan = responses.respond(method, rep, get, keys)
+    if plan.body is None:  # the representation's 304, whose answer is made once
+        answer = rep.answer_304
+        if answer is None:
+            answer = rep.answer_304 = Answer((plan, ()))
+        return answer
     if method == "HEAD" or not plan.body:
-        return Answer(plan, [])
-    return Answer(plan, [responses.materialize(plan.body, content)])
+        return Answer((plan, ()))
+    if plan.status == 200:  # always the whole representation
+        return Answer((plan, (content,)))
+    return Answer((plan, (responses.materialize(plan.body, content),)))
 
 
 class StaticFiles:
@@ -99,6 +100,9 @@ class StaticFiles:
         self._mounts = Mounts(self.options, self._builder, self._autorefresh)
         self._resolver = self._mounts.resolver
         self._cache = ResourceCache(self.options.cache_bytes, self._recheck_interval)
+        # known_miss(path): whether *path* was looked up and not found within
+        # ``recheck_interval``; the cache's own method, so a miss costs one call.
+        self.known_miss: Callable[[str], bool] = self._cache.known_miss
         # The hot path reads these directly.
         self._resources = self._cache.resources
         self._all_origins = self.options.allow_all_origins
@@ -218,10 +222,6 @@ class StaticFiles:
         """Whether a request path (PEP 3333 form) is under a prefix; no file-system call."""
         return path.startswith(self._raw_prefixes) or path in self._bare_prefixes
 
-    def known_miss(self, path: str) -> bool:
-        """Whether *path* was looked up and not found within ``recheck_interval``."""
-        return self._cache.known_miss(path)
-
     def select(self, resource: Resource, request: Request) -> int:
         """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
         return negotiation.select(resource, request.get, FIELDS, self.options.allow_all_origins)
@@ -230,16 +230,19 @@ class StaticFiles:
         """The answer when it needs no file-system call (bytes held, fresh), else ``None``.
 
         Over plain values, so an adapter can pass its request as it is: *get* and *keys*
-        read the header values (:mod:`staticmw.request`).
+        read the header values (:mod:`staticmw.request`). The hottest path there is.
         """
         resource = self._resources.get(path)
         if resource is None or (method != "GET" and method != "HEAD"):
             return None
         reps = resource.representations
-        rep = reps[negotiation.select(resource, get, keys, self._all_origins)]
+        if len(reps) == 1:
+            rep = reps[0]
+        else:
+            rep = reps[negotiation.select(resource, get, keys, self._all_origins)]
         content = rep.content
-        if content is None or not self._fresh(rep):
-            return None
+        if content is None or not monotonic() - rep.checked < self._recheck_interval:
+            return None  # (the rule of _fresh, written out here for speed)
         return from_memory(method, rep, content, get, keys)
 
     def answer_from_memory(self, request: Request) -> Answer | None:
@@ -296,11 +299,11 @@ class StaticFiles:
                 plan = responses.redirect_to_directory(
                     found.segment, request.query, self.options.max_age
                 )
-                return Answer(plan, [])
+                return Answer((plan, []))
             resource = found
             cache.remember(path, resource)
         if request.method not in responses.ALLOWED_METHODS:
-            return Answer(responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY])
+            return Answer((responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY]))
         return resource
 
     def _answer_resource(self, resource: Resource, request: Request) -> Answer:
@@ -320,7 +323,7 @@ class StaticFiles:
         if exc.errno in _EXHAUSTED:
             # Say so (uncacheable) rather than let the app answer 404.
             log.error("staticmw: cannot open %s: %s", path, exc)
-            return Answer(responses.service_unavailable(), [responses.UNAVAILABLE_BODY])
+            return Answer((responses.service_unavailable(), [responses.UNAVAILABLE_BODY]))
         log.warning("staticmw: cannot read %s: %s", path, exc)
         self._cache.remember_miss(path)
         return None
@@ -360,9 +363,9 @@ class StaticFiles:
                 # Left to the adapter: sendfile, pathsend, or blocks.
                 plan = responses.decide(request, rep)
                 if plan.body and request.method != "HEAD":
-                    return Answer(plan, FileBody(fd, plan.body))
+                    return Answer((plan, FileBody(fd, plan.body)))
                 os.close(fd)
-                return Answer(plan, [])
+                return Answer((plan, []))
             # Small: read whole and checked, kept in memory when the budget allows.
             data = _read_checked(fd, rep)
         except BaseException:

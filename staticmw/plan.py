@@ -1,12 +1,18 @@
 """What to send, decided but not yet sent: a status, headers and body parts.
 
-A leaf module: the representations (``files``) keep a ready 304 plan, and the
-decisions (``responses``) make the others, without importing each other.
+A leaf module: the representations (``resources``) keep their ready 200 and 304 plans
+and answers, and the decisions (``responses``) make the others, without importing each
+other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from .bodies import FileBody
 
 # A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
 BodyPart = bytes | tuple[int, int]
@@ -54,3 +60,21 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"Plan({self.status}, {self.headers!r}, {self.body!r})"
+
+
+# An answer's body: bytes held in memory, or a file still to be read (the adapter sends
+# it, or closes it).
+Body = Union[Sequence[bytes], "FileBody"]
+
+
+class Answer(tuple[Plan, Body]):
+    """What the core answers: ``(plan, body)``, also read as ``.plan`` and ``.body``.
+
+    A plain tuple underneath, made by ``Answer((plan, body))``: this is built on the
+    hottest path, where a named tuple's constructor costs several times more.
+    """
+
+    __slots__ = ()
+
+    plan = property(itemgetter(0), doc="The decision: status, headers, body spans.")
+    body = property(itemgetter(1), doc="What the adapter sends, or closes.")

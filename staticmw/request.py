@@ -8,6 +8,7 @@ one for an environ. Both are derived from the one list of fields below.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
 # Reads one value by key; ``None`` when absent.
@@ -16,6 +17,7 @@ Getter = Callable[[str], "str | None"]
 Keys = Mapping[str, str]
 
 
+@dataclasses.dataclass(slots=True, repr=False, eq=False)
 class Request:
     """Method, path, query and the header values that decide a static response.
 
@@ -23,57 +25,26 @@ class Request:
     latin-1 code points, below any mount point (``SCRIPT_NAME`` or ``root_path``).
     *query* is the raw query string in the same form. Header values are ``None``
     when absent; repeated fields are joined with commas (RFC 9110 §5.3).
+
+    Every field after *query* is a request header field, named as its slot with ``-``
+    for ``_``: this declaration is the one list of the fields the core reads.
     """
 
-    __slots__ = (
-        "accept_encoding",
-        "available_dictionary",
-        "if_match",
-        "if_modified_since",
-        "if_none_match",
-        "if_range",
-        "if_unmodified_since",
-        "method",
-        "origin",
-        "path",
-        "query",
-        "range",
-        "sec_fetch_mode",
-        "sec_fetch_site",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query: str = "",
-        accept_encoding: str | None = None,
-        if_match: str | None = None,
-        if_unmodified_since: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: str | None = None,
-        range: str | None = None,
-        if_range: str | None = None,
-        available_dictionary: str | None = None,
-        sec_fetch_site: str | None = None,
-        sec_fetch_mode: str | None = None,
-        origin: str | None = None,
-    ):
-        self.method = method
-        self.path = path
-        self.query = query
-        self.accept_encoding = accept_encoding
-        self.if_match = if_match
-        self.if_unmodified_since = if_unmodified_since
-        self.if_none_match = if_none_match
-        self.if_modified_since = if_modified_since
-        self.range = range
-        self.if_range = if_range
-        # RFC 9842: the dictionary the client holds, and what §8.4 checks before using it.
-        self.available_dictionary = available_dictionary
-        self.sec_fetch_site = sec_fetch_site
-        self.sec_fetch_mode = sec_fetch_mode
-        self.origin = origin
+    method: str
+    path: str
+    query: str = ""
+    accept_encoding: str | None = None
+    if_match: str | None = None
+    if_unmodified_since: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+    range: str | None = None
+    if_range: str | None = None
+    # RFC 9842: the dictionary the client holds, and what §8.4 checks before using it.
+    available_dictionary: str | None = None
+    sec_fetch_site: str | None = None
+    sec_fetch_mode: str | None = None
+    origin: str | None = None
 
     def get(self, slot: str) -> str | None:
         """The value of one slot: the :data:`Getter` for the key table :data:`FIELDS`."""
@@ -91,17 +62,9 @@ class Request:
 
 # Header fields the core reads, by lower-case name, and the Request slot each fills.
 FIELDS = {
-    "accept-encoding": "accept_encoding",
-    "if-match": "if_match",
-    "if-unmodified-since": "if_unmodified_since",
-    "if-none-match": "if_none_match",
-    "if-modified-since": "if_modified_since",
-    "range": "range",
-    "if-range": "if_range",
-    "available-dictionary": "available_dictionary",
-    "sec-fetch-site": "sec_fetch_site",
-    "sec-fetch-mode": "sec_fetch_mode",
-    "origin": "origin",
+    spec.name.replace("_", "-"): spec.name
+    for spec in dataclasses.fields(Request)
+    if spec.name not in ("method", "path", "query")
 }
 
 # The same fields in a WSGI environ (PEP 3333: HTTP_ and the name in upper case, "_" for "-").

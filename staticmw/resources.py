@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from .manifest import Entry
-from .plan import Plan
+from .plan import Answer, Plan
 
 # Header names dropped from a 304 (§15.4.5: no representation metadata beyond
 # what caches need to update, and no Content-Length that could disagree).
@@ -22,6 +22,7 @@ class Representation:
         "_headers_304",
         "_plan_200",
         "_plan_304",
+        "answer_304",
         "checked",
         "coding",
         "content",
@@ -60,6 +61,8 @@ class Representation:
         # monotonic time they were last checked against the file system.
         self.content: bytes | None = None
         self.checked = 0.0
+        # The answer to a revalidation, made once and shared (it holds no bytes).
+        self.answer_304: Answer | None = None
 
     @property
     def headers_304(self) -> Headers_:

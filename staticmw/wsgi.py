@@ -14,6 +14,7 @@ from .bodies import BLOCK_SIZE, FileBody, FileChangedError
 from .core import StaticFiles
 from .mounts import MountInfo, Redirect
 from .options import ConfigurationError
+from .plan import Body
 from .request import WSGI_KEYS, wsgi_request
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def honours_content_length(wrapper: Any) -> bool:
     return getattr(wrapper, "__module__", "").startswith("gunicorn.")
 
 
-def wsgi_body(body: list[bytes] | FileBody, environ: Mapping[str, Any]) -> Iterable[bytes]:
+def wsgi_body(body: Body, environ: Mapping[str, Any]) -> Iterable[bytes]:
     """The WSGI body: one file span goes to Gunicorn's ``wsgi.file_wrapper`` (sendfile)."""
     if isinstance(body, FileBody):
         span = body.span
@@ -94,7 +95,8 @@ class StaticMiddleware(StaticFiles):
                 plan, body = answer
                 # A copy: outer middleware may append to the list it is given.
                 start_response(plan.status_line, list(plan.headers))
-                return wsgi_body(body, environ)
+                # Bytes held in memory come as a tuple, sent as they are.
+                return body if type(body) is tuple else wsgi_body(body, environ)
         return self.application(environ, start_response)
 
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:

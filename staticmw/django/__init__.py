@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from time import monotonic
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,10 +27,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from ..asgi import file_blocks, in_thread
-from ..bodies import BLOCK_SIZE
-from ..core import Answer, StaticFiles
+from ..bodies import BLOCK_SIZE, FileBody
+from ..core import StaticFiles
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
-from ..plan import Plan
+from ..plan import Answer, Plan
 from ..request import wsgi_request
 from ..wsgi import honours_content_length
 
@@ -205,14 +205,14 @@ class _FileResponse(StreamingHttpResponse):  # type: ignore[misc]
     block_size = BLOCK_SIZE
 
 
-def _memory_response(plan: Plan, body: list[bytes]) -> HttpResponseBase:
+def _memory_response(plan: Plan, body: Sequence[bytes]) -> HttpResponseBase:
     return _headers(HttpResponse(b"".join(body), status=plan.status), plan.headers)
 
 
 def sync_response(answer: Answer, environ: Any) -> HttpResponseBase:
     """A Django response for a WSGI (or sync) request."""
     plan, body = answer
-    if isinstance(body, list):
+    if not isinstance(body, FileBody):
         return _memory_response(plan, body)
     span = body.span
     wrapper = environ.get("wsgi.file_wrapper") if environ is not None else None
@@ -230,7 +230,7 @@ def sync_response(answer: Answer, environ: Any) -> HttpResponseBase:
 def async_response(answer: Answer) -> HttpResponseBase:
     """A Django response for an ASGI request: file bodies are async iterators."""
     plan, body = answer
-    if isinstance(body, list):
+    if not isinstance(body, FileBody):
         return _memory_response(plan, body)
     response = StreamingHttpResponse(file_blocks(body), status=plan.status)
     response._resource_closers.append(body.close)
