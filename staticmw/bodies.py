@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from .plan import BodyPart
+# A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
+BodyPart = bytes | tuple[int, int]
 
 # Bodies up to this size are read into memory and checked against a second
 # fstat; larger ones are streamed (zero-copy where the server can).

@@ -267,20 +267,22 @@ class Resolver:
             os.close(fd)
             raise
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) or not self.links_ok(
-            path, st
+            path, fd, st
         ):
             os.close(fd)
             return None
         return Opened(fd, path, st)
 
-    def links_ok(self, path: str, st: os.stat_result) -> bool:
-        """The hard-link rule for the file opened as *path*, whose ``fstat`` is *st*.
+    def links_ok(self, path: str, fd: int, st: os.stat_result) -> bool:
+        """The hard-link rule for the file *fd* opened as *path*, whose ``fstat`` is *st*.
 
-        In a root that refuses hard links, a regular file is served only when, after it
-        was opened, its one and only name is *path*. The count alone would not do: a
-        second name may be removed between the open and the ``fstat``. So the name is
-        looked at last, through its directory opened as any request path is: a file
-        with one name, in a directory inside the root, has no name outside it.
+        In a root that refuses hard links, a regular file is served only when its one
+        and only name is *path*. The count alone would not do: a second name may be
+        removed between the open and the ``fstat``, and a rename over *path* lowers the
+        old file's count before the name stops leading to it. So, after the count, the
+        directory is read (which waits for any rename in it to finish), the name is
+        looked at through it, and the file's change time must not have moved meanwhile:
+        adding or removing a name changes it.
         """
         if not self.single_link_roots or not stat.S_ISREG(st.st_mode):
             return True
@@ -294,14 +296,18 @@ class Resolver:
             )
             return False
         named = self._stat_name(path)
-        return named is not None and (named.st_dev, named.st_ino, named.st_nlink) == (
+        if named is None or (named.st_dev, named.st_ino, named.st_nlink) != (
             st.st_dev,
             st.st_ino,
             1,
-        )
+        ):
+            return False
+        after = os.fstat(fd)
+        return after.st_nlink == 1 and after.st_ctime_ns == st.st_ctime_ns
 
     def _stat_name(self, path: str) -> os.stat_result | None:
-        """``lstat`` of *path*, through its directory opened as a request path would be."""
+        """``lstat`` of *path*, through its directory opened as a request path would be,
+        once any rename under way in that directory has finished."""
         directory, name = os.path.split(path)
         try:
             if self.follow_symlinks or not _HAS_DIR_FD:
@@ -311,6 +317,9 @@ class Resolver:
             if found is None:
                 return None
             try:
+                # Reading a directory takes the lock a rename in it holds to the end.
+                with os.scandir(found[0]) as entries:
+                    next(entries, None)
                 return os.stat(name, dir_fd=found[0], follow_symlinks=False)
             finally:
                 os.close(found[0])
@@ -335,7 +344,7 @@ class Resolver:
             fd = None if found is None else found[0]
         if fd is not None and self.single_link_roots:
             try:
-                ok = self.links_ok(path, os.fstat(fd))
+                ok = self.links_ok(path, fd, os.fstat(fd))
             except BaseException:
                 os.close(fd)
                 raise

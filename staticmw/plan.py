@@ -1,21 +1,18 @@
 """What to send, decided but not yet sent: a status, headers and body parts.
 
-A leaf module: the representations (``resources``) keep their ready 200 and 304 plans
-and answers, and the decisions (``responses``) make the others, without importing each
-other.
+Below everything but the bodies: the representations (``resources``) keep their ready
+200 and 304 plans and answers, and the decisions (``responses``) make the others,
+without importing each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Union
 
-if TYPE_CHECKING:
-    from .bodies import FileBody
+from .bodies import BodyPart, FileBody
 
-# A body is a sequence of literal bytes and ``(offset, length)`` spans of the file.
-BodyPart = bytes | tuple[int, int]
+__all__ = ["Answer", "Body", "BodyPart", "Plan"]
 
 _STATUS = {
     200: "200 OK",
@@ -64,7 +61,7 @@ class Plan:
 
 # An answer's body: bytes held in memory, or a file still to be read (the adapter sends
 # it, or closes it).
-Body = Union[Sequence[bytes], "FileBody"]
+Body = Sequence[bytes] | FileBody
 
 
 class Answer(tuple[Plan, Body]):

@@ -706,9 +706,28 @@ def test_a_file_whose_extra_link_is_removed_after_the_open_is_still_refused(uplo
         write(uploads / "uploads" / "avatar.txt", b"SECRET_KEY=hunter2\n", OLD)
         st = os.fstat(opened_fd)
         assert st.st_nlink == 1 and st.st_ino == os.stat(secret).st_ino
-        assert not resolver.links_ok(real, st)
+        assert not resolver.links_ok(real, opened_fd, st)
     finally:
         os.close(opened_fd)
     fresh = resolver.open(str(uploads), ("uploads", "avatar.txt"))
-    assert fresh is not None and resolver.links_ok(fresh.path, fresh.stat)
+    assert fresh is not None and resolver.links_ok(fresh.path, fresh.fd, fresh.stat)
     fresh.close()
+
+
+def test_a_name_added_and_removed_after_the_count_is_refused(uploads, resolve_mode):
+    """A count of one read while a name is being added or removed proves nothing: when
+    the file's change time moved after the count, the file is refused."""
+    from staticmw import paths
+
+    resolver = paths.Resolver([str(uploads)], single_link_roots=[str(uploads)])
+    opened = resolver.open(str(uploads), ("uploads", "photo.txt"))
+    assert opened is not None
+    try:
+        assert resolver.links_ok(opened.path, opened.fd, opened.stat)
+        elsewhere = uploads.parent / "elsewhere.txt"
+        os.link(opened.path, elsewhere)
+        os.unlink(elsewhere)  # one name again, but not the state that was counted
+        assert os.fstat(opened.fd).st_nlink == 1
+        assert not resolver.links_ok(opened.path, opened.fd, opened.stat)
+    finally:
+        opened.close()
