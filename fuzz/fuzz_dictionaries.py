@@ -77,7 +77,7 @@ def TestOneInput(data: bytes) -> None:
         raise AssertionError(f"{name!r} is no delta of {original!r}")
 
     request = Request("GET", "/static/app.js", **fields)
-    index = STATIC._choose(RESOURCE, request)
+    index = STATIC.select(RESOURCE, request)
     chosen = RESOURCE.representations[index].coding
     if chosen == "dcz":
         # Only for the dictionary the delta was made against, and only when dcz is acceptable.

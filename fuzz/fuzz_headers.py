@@ -12,7 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw.files import Representation
+    from staticmw.resources import Representation
 
     from staticmw import conditional, encodings, etags, ranges, responses
     from staticmw.request import Request
