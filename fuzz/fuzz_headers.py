@@ -12,10 +12,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw.resources import Representation
-
     from staticmw import conditional, encodings, etags, ranges, responses
     from staticmw.request import Request
+    from staticmw.resources import Representation
 
 FIELDS = (
     "range",
