@@ -110,7 +110,6 @@ class ResourceCache:
 
     def release(self, rep: Representation) -> None:
         """Drop the bytes *rep* holds and give them back to the budget."""
-        body = rep.content
+        body = rep.drop()
         if body is not None:
-            rep.content = None
             self.unreserve(len(body))

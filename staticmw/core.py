@@ -25,7 +25,16 @@ from .headerbuilder import HeaderBuilder
 from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options
 from .plan import Answer
-from .request import FIELDS, Getter, Keys, Request
+from .request import (
+    IF_MATCH,
+    IF_MODIFIED_SINCE,
+    IF_NONE_MATCH,
+    IF_UNMODIFIED_SINCE,
+    METHOD,
+    RANGE,
+    Getter,
+    Request,
+)
 from .resources import Representation, Resource
 from .urls import StaticURLs, join
 
@@ -58,20 +67,16 @@ def _directory_unchanged(resource: Resource) -> bool:
         return False
 
 
-def from_memory(
-    method: str, rep: Representation, content: bytes, get: Getter, keys: Keys
-) -> Answer:
+def from_memory(method: str, rep: Representation, content: bytes, get: Getter) -> Answer:
     """The answer for a representation whose bytes are in memory (*content*)."""
-    plan = responses.respond(method, rep, get, keys)
+    plan = responses.respond(method, rep, get)
     if plan.body is None:  # the representation's 304, whose answer is made once
-        answer = rep.answer_304
-        if answer is None:
-            answer = rep.answer_304 = Answer((plan, ()))
-        return answer
+        return rep.answer_304 or rep.make_answer_304()
     if method == "HEAD" or not plan.body:
         return Answer((plan, ()))
-    if plan.status == 200:  # always the whole representation
-        return Answer((plan, (content,)))
+    if plan.status == 200:  # always the whole representation: made once when held
+        answer = rep.answer_200
+        return answer if answer is not None else Answer((plan, (content,)))
     return Answer((plan, (responses.materialize(plan.body, content),)))
 
 
@@ -106,8 +111,9 @@ class StaticFiles:
         # The hot path reads these directly.
         self._resources = self._cache.resources
         self._all_origins = self.options.allow_all_origins
-        self._raw_prefixes: tuple[str, ...] = ()
-        self._bare_prefixes: frozenset[str] = frozenset()
+        # handles(path): whether a request path (PEP 3333 form) is under a prefix, with
+        # no file-system call; truthy or not. One C call: pass-through pays nothing more.
+        self.handles: Callable[[str], object] = self._mounts.matcher
         if root is not None:
             self.add_files(root, prefix, manifest=manifest)
         elif manifest not in (None, False):
@@ -140,8 +146,7 @@ class StaticFiles:
             self.manifest_strict,
             allow_hard_links,
         )
-        self._raw_prefixes = self._mounts.raw_prefixes
-        self._bare_prefixes = self._mounts.bare_prefixes
+        self.handles = self._mounts.matcher
         self._cache.clear()
 
     def static_url(self, name: str) -> str:
@@ -218,36 +223,51 @@ class StaticFiles:
 
     # -- answering ------------------------------------------------------------
 
-    def handles(self, path: str) -> bool:
-        """Whether a request path (PEP 3333 form) is under a prefix; no file-system call."""
-        return path.startswith(self._raw_prefixes) or path in self._bare_prefixes
-
     def select(self, resource: Resource, request: Request) -> int:
         """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
-        return negotiation.select(resource, request.get, FIELDS, self.options.allow_all_origins)
+        return negotiation.select(resource, request.get, self.options.allow_all_origins)
 
-    def answer_held(self, path: str, method: str, get: Getter, keys: Keys) -> Answer | None:
-        """The answer when it needs no file-system call (bytes held, fresh), else ``None``.
+    def answer_held(self, path: str, get: Getter) -> Answer | None:
+        """The answer to a request that is ours when it needs no file-system call (bytes
+        held, fresh), else ``None``.
 
-        Over plain values, so an adapter can pass its request as it is: *get* and *keys*
-        read the header values (:mod:`staticmw.request`). The hottest path there is.
+        Over plain values, so an adapter can pass its request as it is: *get* reads
+        the method and header values (:mod:`staticmw.request`). The hottest path there is.
         """
         resource = self._resources.get(path)
-        if resource is None or (method != "GET" and method != "HEAD"):
+        if resource is None:
+            return None
+        method = get(METHOD)
+        if method != "GET" and method != "HEAD":
             return None
         reps = resource.representations
         if len(reps) == 1:
             rep = reps[0]
         else:
-            rep = reps[negotiation.select(resource, get, keys, self._all_origins)]
+            rep = reps[negotiation.select(resource, get, self._all_origins)]
         content = rep.content
         if content is None or not monotonic() - rep.checked < self._recheck_interval:
             return None  # (the rule of _fresh, written out here for speed)
-        return from_memory(method, rep, content, get, keys)
+        # The two usual outcomes, decided here without further calls: a revalidation
+        # with our own tag alone (§13.2.2 step 3: 304), and a plain GET (200).
+        if get(IF_MATCH) is None and get(IF_UNMODIFIED_SINCE) is None:
+            if_none_match = get(IF_NONE_MATCH)
+            if if_none_match == rep.etag:
+                return rep.answer_304 or rep.make_answer_304()
+            if (
+                if_none_match is None
+                and method == "GET"
+                and get(IF_MODIFIED_SINCE) is None
+                and get(RANGE) is None
+            ):
+                answer = rep.answer_200
+                if answer is not None:
+                    return answer
+        return from_memory(method, rep, content, get)
 
     def answer_from_memory(self, request: Request) -> Answer | None:
         """:meth:`answer_held` for a :class:`~staticmw.request.Request`."""
-        return self.answer_held(request.path, request.method, request.get, FIELDS)
+        return self.answer_held(request.path, request.get)
 
     def answer(self, request: Request) -> Answer | None:
         """The answer to a request under a prefix, or ``None`` to pass it on.
@@ -316,7 +336,7 @@ class StaticFiles:
             return self._open_and_answer(resource, index, request)
         if not self._still_current(rep):
             raise Changed
-        return from_memory(request.method, rep, content, request.get, FIELDS)
+        return from_memory(request.method, rep, content, request.get)
 
     def _cannot_open(self, path: str, exc: OSError) -> Answer | None:
         """A file that exists but cannot be opened: pass through, or 503 when out of resources."""
@@ -374,9 +394,8 @@ class StaticFiles:
             raise
         os.close(fd)
         if self._cache.reserve(rep.size):
-            rep.checked = monotonic()
-            rep.content = data
-        return from_memory(request.method, rep, data, request.get, FIELDS)
+            rep.hold(data, monotonic())
+        return from_memory(request.method, rep, data, request.get)
 
 
 def _read_checked(fd: int, rep: Representation) -> bytes:

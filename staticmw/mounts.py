@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import encodings, paths
@@ -150,8 +151,9 @@ class Mounts:
         self.resolver = paths.Resolver(
             self.roots, options.follow_symlinks, options.serve_hidden, self.single_link_roots
         )
-        self.raw_prefixes: tuple[str, ...] = ()
-        self.bare_prefixes: frozenset[str] = frozenset()
+        # A match of a request path (PEP 3333 form) when it is under a prefix, or is a
+        # prefix named without its slash where that redirects; one C call per request.
+        self.matcher: Callable[[str], re.Match[str] | None] = re.compile("(?!)").match
 
     def add(self, mount: Mount) -> None:
         self.added.append(mount)
@@ -159,13 +161,13 @@ class Mounts:
         self.ordered.sort(key=lambda m: len(m.prefix), reverse=True)
         if mount.directory not in self.roots:
             self.roots.append(mount.directory)
-        self.raw_prefixes = tuple(m.raw_prefix for m in self.ordered)
+        alternatives = [re.escape(m.raw_prefix) for m in self.ordered]
         # "/static" redirects to "/static/" only when index files are on.
-        self.bare_prefixes = frozenset(
-            m.raw_prefix[:-1]
-            for m in self.ordered
-            if len(m.raw_prefix) > 1 and self.options.index_file is not None
-        )
+        if self.options.index_file is not None:
+            alternatives += [
+                re.escape(m.raw_prefix[:-1]) + r"\Z" for m in self.ordered if len(m.raw_prefix) > 1
+            ]
+        self.matcher = re.compile("|".join(alternatives)).match
 
     def mount(
         self,

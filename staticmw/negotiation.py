@@ -8,29 +8,36 @@ least as much as the coding chosen otherwise, and its fetch metadata allows it.
 from __future__ import annotations
 
 from . import dictionaries, encodings
-from .request import Getter, Keys
+from .request import (
+    ACCEPT_ENCODING,
+    AVAILABLE_DICTIONARY,
+    ORIGIN,
+    SEC_FETCH_MODE,
+    SEC_FETCH_SITE,
+    Getter,
+)
 from .resources import Resource
 
 
-def select(resource: Resource, get: Getter, keys: Keys, allow_all_origins: bool) -> int:
+def select(resource: Resource, get: Getter, allow_all_origins: bool) -> int:
     """The index into ``resource.representations`` of what to send.
 
-    *get* and *keys* read the request's header values (see :mod:`staticmw.request`).
+    *get* reads the request's header values (see :mod:`staticmw.request`).
     """
     if len(resource.representations) == 1:
         return 0
     available = resource.available
-    accept = get(keys["accept-encoding"])
+    accept = get(ACCEPT_ENCODING)
     index = encodings.choose(available, accept) if available else 0
     if not resource.deltas or accept is None:
         return index
-    offered = get(keys["available-dictionary"])
+    offered = get(AVAILABLE_DICTIONARY)
     digest = dictionaries.parse_available_dictionary(offered) if offered is not None else None
     delta = resource.deltas.get(digest) if digest is not None else None
     if delta is None or not _delta_wanted(accept, available, index):
         return index
     origin = "*" if allow_all_origins else None
-    fetch = (get(keys["sec-fetch-site"]), get(keys["sec-fetch-mode"]), get(keys["origin"]))
+    fetch = (get(SEC_FETCH_SITE), get(SEC_FETCH_MODE), get(ORIGIN))
     return delta if dictionaries.allowed(*fetch, origin) else index
 
 

@@ -1,9 +1,9 @@
 """What the core needs to know of a request, whatever protocol carried it.
 
-Decisions read header values through a getter and a key table (``get(keys[name])``
-for a lower-case field name), so that the WSGI adapter can hand its environ over
-as it is: :data:`FIELDS` is the table for a :class:`Request`, :data:`WSGI_KEYS` the
-one for an environ. Both are derived from the one list of fields below.
+Decisions read header values through a getter keyed as a WSGI environ is
+(``get(IF_NONE_MATCH)``, where ``IF_NONE_MATCH == "HTTP_IF_NONE_MATCH"``), so that
+the WSGI adapter hands its environ's ``get`` over as it is, and a :class:`Request`
+answers the same keys. Every table here derives from the one list of fields below.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
-# Reads one value by key; ``None`` when absent.
+# Reads one header value by its environ key (``HTTP_...``, or ``REQUEST_METHOD``
+# for the method); ``None`` when absent.
 Getter = Callable[[str], "str | None"]
-# Lower-case field name -> the key a Getter finds it under.
-Keys = Mapping[str, str]
 
 
 @dataclasses.dataclass(slots=True, repr=False, eq=False)
@@ -46,9 +45,10 @@ class Request:
     sec_fetch_mode: str | None = None
     origin: str | None = None
 
-    def get(self, slot: str) -> str | None:
-        """The value of one slot: the :data:`Getter` for the key table :data:`FIELDS`."""
-        value: str | None = getattr(self, slot)
+    def get(self, key: str) -> str | None:
+        """A header value by its environ key (``HTTP_RANGE``), or the method by
+        ``REQUEST_METHOD``: this request's :data:`Getter`."""
+        value: str | None = getattr(self, _SLOT_OF[key])
         return value
 
     def __repr__(self) -> str:
@@ -67,10 +67,24 @@ FIELDS = {
     if spec.name not in ("method", "path", "query")
 }
 
-# The same fields in a WSGI environ (PEP 3333: HTTP_ and the name in upper case, "_" for "-").
-WSGI_KEYS = {name: "HTTP_" + name.upper().replace("-", "_") for name in FIELDS}
-# For a plain mapping keyed by lower-case field names.
-NAMES = {name: name for name in FIELDS}
+# Each slot's key in a WSGI environ (PEP 3333: HTTP_ and the name in upper case).
+KEYS = {slot: "HTTP_" + slot.upper() for slot in FIELDS.values()}
+# The method too, under its environ key, for a getter that is all a decision needs.
+METHOD = "REQUEST_METHOD"
+_SLOT_OF = {key: slot for slot, key in KEYS.items()} | {METHOD: "method"}
+
+# The keys decisions read, by name; a slot renamed above fails here, at import.
+ACCEPT_ENCODING = KEYS["accept_encoding"]
+IF_MATCH = KEYS["if_match"]
+IF_UNMODIFIED_SINCE = KEYS["if_unmodified_since"]
+IF_NONE_MATCH = KEYS["if_none_match"]
+IF_MODIFIED_SINCE = KEYS["if_modified_since"]
+RANGE = KEYS["range"]
+IF_RANGE = KEYS["if_range"]
+AVAILABLE_DICTIONARY = KEYS["available_dictionary"]
+SEC_FETCH_SITE = KEYS["sec_fetch_site"]
+SEC_FETCH_MODE = KEYS["sec_fetch_mode"]
+ORIGIN = KEYS["origin"]
 
 
 def wsgi_request(environ: Mapping[str, object], path: str | None = None) -> Request:
@@ -81,8 +95,8 @@ def wsgi_request(environ: Mapping[str, object], path: str | None = None) -> Requ
         str(get("PATH_INFO", "")) if path is None else path,
         str(get("QUERY_STRING", "")),
     )
-    for name, key in WSGI_KEYS.items():
+    for slot, key in KEYS.items():
         value = get(key)
         if value is not None:
-            setattr(request, FIELDS[name], str(value))
+            setattr(request, slot, str(value))
     return request

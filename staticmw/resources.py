@@ -19,9 +19,7 @@ class Representation:
     """One file on disk as sent with one content coding, and its precomputed headers."""
 
     __slots__ = (
-        "_headers_304",
-        "_plan_200",
-        "_plan_304",
+        "answer_200",
         "answer_304",
         "checked",
         "coding",
@@ -32,6 +30,8 @@ class Representation:
         "last_modified_strong",
         "mtime_ns",
         "path",
+        "plan_200",
+        "plan_304",
         "size",
     )
 
@@ -54,39 +54,48 @@ class Representation:
         self.last_modified = last_modified
         self.last_modified_strong = last_modified_strong
         self.headers = headers
-        self._headers_304: Headers_ | None = None
-        self._plan_200: Plan | None = None
-        self._plan_304: Plan | None = None
+        # The ready 200 and 304 plans, made on first use: ``rep.plan_304 or rep.make_304()``
+        # (a slot read on the hot path, where a property would cost a call).
+        self.plan_200: Plan | None = None
+        self.plan_304: Plan | None = None
         # The file's bytes, when small enough to keep in memory, and the
         # monotonic time they were last checked against the file system.
         self.content: bytes | None = None
         self.checked = 0.0
-        # The answer to a revalidation, made once and shared (it holds no bytes).
+        # The answer to a revalidation, made once and shared (it holds no bytes),
+        # and while the bytes are held, the whole-file answer that sends them.
         self.answer_304: Answer | None = None
+        self.answer_200: Answer | None = None
 
-    @property
-    def headers_304(self) -> Headers_:
-        """The 200 headers less representation metadata; built on first use."""
-        found = self._headers_304
-        if found is None:
-            found = tuple(pair for pair in self.headers if pair[0].lower() not in _NOT_IN_304)
-            self._headers_304 = found
-        return found
+    def hold(self, content: bytes, now: float) -> None:
+        """Keep the file's bytes, checked against it at monotonic time *now*."""
+        self.answer_200 = Answer((self.plan_200 or self.make_200(), (content,)))
+        self.content = content
+        self.checked = now
 
-    @property
-    def plan_304(self) -> Plan:
-        """The 304 for this representation, made on first use."""
-        plan = self._plan_304
-        if plan is None:
-            plan = self._plan_304 = Plan(304, self.headers_304, None)
+    def drop(self) -> bytes | None:
+        """Stop holding the bytes; the ones dropped, if any."""
+        content = self.content
+        self.content = None
+        self.answer_200 = None
+        return content
+
+    def make_304(self) -> Plan:
+        """The 304 for this representation (the 200 headers less representation
+        metadata), made on first use and kept in :attr:`plan_304`."""
+        headers = tuple(pair for pair in self.headers if pair[0].lower() not in _NOT_IN_304)
+        plan = self.plan_304 = Plan(304, headers, None)
         return plan
 
-    @property
-    def plan_200(self) -> Plan:
-        """The plain 200 (the whole file, unconditional), made on first use."""
-        plan = self._plan_200
-        if plan is None:
-            plan = self._plan_200 = Plan(200, self.headers, ((0, self.size),))
+    def make_answer_304(self) -> Answer:
+        """The answer to a revalidation, made on first use and kept in :attr:`answer_304`."""
+        answer = self.answer_304 = Answer((self.plan_304 or self.make_304(), ()))
+        return answer
+
+    def make_200(self) -> Plan:
+        """The plain 200 (the whole file, unconditional), made on first use and kept
+        in :attr:`plan_200`."""
+        plan = self.plan_200 = Plan(200, self.headers, ((0, self.size),))
         return plan
 
     def matches(self, st: os.stat_result) -> bool:

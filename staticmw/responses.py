@@ -10,7 +10,16 @@ from urllib.parse import quote
 
 from . import conditional, ranges
 from .plan import BodyPart, Plan
-from .request import FIELDS, Getter, Keys, Request
+from .request import (
+    IF_MATCH,
+    IF_MODIFIED_SINCE,
+    IF_NONE_MATCH,
+    IF_RANGE,
+    IF_UNMODIFIED_SINCE,
+    RANGE,
+    Getter,
+    Request,
+)
 from .resources import Representation
 
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -73,22 +82,19 @@ def redirect_to_directory(last_segment: str, query: str, max_age: int | None) ->
     return Plan(301, headers, [])
 
 
-def respond(method: str, rep: Representation, get: Getter, keys: Keys) -> Plan:
+def respond(method: str, rep: Representation, get: Getter) -> Plan:
     """Decide the response for a request of a selected representation.
 
-    *get* and *keys* read the request's header values (:mod:`staticmw.request`).
+    *get* reads the request's header values (:mod:`staticmw.request`).
     HEAD gets exactly GET's status and headers; the caller drops the body.
     """
     if method not in ALLOWED_METHODS:
         return method_not_allowed()
-    if_none_match = get(keys["if-none-match"])
-    if_match = get(keys["if-match"])
-    if_unmodified_since = get(keys["if-unmodified-since"])
-    if if_none_match == rep.etag and if_match is None and if_unmodified_since is None:
-        # The usual revalidation: our own tag, alone. §13.2.2 step 3 decides.
-        return rep.plan_304
-    if_modified_since = get(keys["if-modified-since"])
-    range_value = get(keys["range"])
+    if_none_match = get(IF_NONE_MATCH)
+    if_match = get(IF_MATCH)
+    if_unmodified_since = get(IF_UNMODIFIED_SINCE)
+    if_modified_since = get(IF_MODIFIED_SINCE)
+    range_value = get(RANGE)
     if (
         if_none_match is None
         and if_match is None
@@ -96,19 +102,19 @@ def respond(method: str, rep: Representation, get: Getter, keys: Keys) -> Plan:
         and if_modified_since is None
         and range_value is None
     ):
-        return rep.plan_200
+        return rep.plan_200 or rep.make_200()
 
     conditions = conditional.Conditions(
         if_match, if_unmodified_since, if_none_match, if_modified_since
     )
     stop = conditional.evaluate(method, rep.etag, rep.last_modified, conditions)
     if stop == conditional.NOT_MODIFIED:
-        return rep.plan_304
+        return rep.plan_304 or rep.make_304()
     if stop == conditional.PRECONDITION_FAILED:
         return Plan(412, [*_only(rep.headers, _ERROR_KEEP), ("Content-Length", "0")], [])
 
     # §13.2.2 step 5: a Range under a failing If-Range is ignored (200).
-    if_range = get(keys["if-range"])
+    if_range = get(IF_RANGE)
     if range_value is not None and (
         if_range is None
         or conditional.if_range_holds(
@@ -120,12 +126,12 @@ def respond(method: str, rep: Representation, get: Getter, keys: Keys) -> Plan:
             return _unsatisfiable(rep)
         if spans:
             return _partial(rep, spans)  # type: ignore[arg-type]
-    return rep.plan_200
+    return rep.plan_200 or rep.make_200()
 
 
 def decide(request: Request, rep: Representation) -> Plan:
     """:func:`respond` for a :class:`~staticmw.request.Request`."""
-    return respond(request.method, rep, request.get, FIELDS)
+    return respond(request.method, rep, request.get)
 
 
 def _unsatisfiable(rep: Representation) -> Plan:

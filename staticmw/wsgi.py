@@ -15,7 +15,7 @@ from .core import StaticFiles
 from .mounts import MountInfo, Redirect
 from .options import ConfigurationError
 from .plan import Body
-from .request import WSGI_KEYS, wsgi_request
+from .request import wsgi_request
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -87,8 +87,7 @@ class StaticMiddleware(StaticFiles):
         if self.handles(path):
             # The environ goes to the core as it is: no request object for an answer
             # held in memory, the hottest path there is.
-            get = environ.get
-            answer = self.answer_held(path, get("REQUEST_METHOD", "GET"), get, WSGI_KEYS)
+            answer = self.answer_held(path, environ.get)
             if answer is None and not self.known_miss(path):
                 answer = self.answer(wsgi_request(environ, path))
             if answer is not None:

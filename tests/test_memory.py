@@ -91,9 +91,10 @@ def test_huge_accept_encoding_values_are_not_kept(server):
         )
 
     assert send_raw(server.port, head(0)) == b"HTTP/1.1 200 OK"
-    # Less than one value: a cache keeping even the last of them would hold 16 MiB (all
-    # thirty, 480 MiB). What is left is the allocator's noise around 16 MiB buffers.
-    assert growth(server, head) < 12 * MiB
+    # Less than one value: a cache keeping two of them grows by 16 MiB at least (all
+    # thirty, 480 MiB), one keeping only the last was full before. What is left is the
+    # allocator's noise around 16 MiB buffers, measured up to 12 MiB on a loaded machine.
+    assert growth(server, head) < 15 * MiB
 
 
 def test_long_missed_paths_are_not_kept(server):
