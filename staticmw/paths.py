@@ -311,15 +311,14 @@ class Resolver:
         directory, name = os.path.split(path)
         try:
             if self.follow_symlinks or not _HAS_DIR_FD:
+                _wait_for_renames(directory)
                 return os.stat(path, follow_symlinks=False)
             root = containing_root(directory, self.roots)
             found = None if root is None else self._open_below(root, directory)
             if found is None:
                 return None
             try:
-                # Reading a directory takes the lock a rename in it holds to the end.
-                with os.scandir(found[0]) as entries:
-                    next(entries, None)
+                _wait_for_renames(found[0])
                 return os.stat(name, dir_fd=found[0], follow_symlinks=False)
             finally:
                 os.close(found[0])
@@ -390,6 +389,13 @@ class Resolver:
                 return None
             # A link on the way: the walk decides where it may lead.
         return _Walk(self.roots, self.serve_hidden).run(root, relative.split(os.sep))
+
+
+def _wait_for_renames(directory: int | str) -> None:
+    """Read one entry of *directory* (a descriptor or a path): reading takes the lock that
+    a rename in it holds to the end, so a rename under way has finished when this returns."""
+    with os.scandir(directory) as entries:
+        next(entries, None)
 
 
 def _open_checked_by_name(
