@@ -422,6 +422,13 @@ def _copy_atomic(source: str, dest: str) -> None:
         shutil.copyfileobj(src, handle, _CHUNK)
 
 
+def _remove_variants(path: str) -> None:
+    """Delete the precompressed variants beside *path* (those the server would pick up)."""
+    for suffix in ALL_SIDECAR_SUFFIXES:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path + suffix)
+
+
 def _remove_leftovers(out: str) -> None:
     """Delete temporary files an earlier, killed build left behind."""
     for directory, _, filenames in os.walk(out):
@@ -610,6 +617,9 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
         try:
             same_plain = _same_file(plain, item.size, item.source_hash)
             if not same_plain and not run.config.dry_run:
+                # The old bytes' variants go first: at no moment, even if the build
+                # dies here, does the plain name have codings of another version.
+                _remove_variants(plain)
                 _copy_atomic(item.source, plain)
             run.note(item.name, not same_plain)
             size = len(item.content) if item.content is not None else item.size

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable
 from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from . import importmap, negotiation, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
@@ -56,7 +56,7 @@ _ATTEMPTS = 3
 
 
 def _directory_unchanged(resource: Resource) -> bool:
-    """Autorefresh: whether the directory holding a file and its variants is as indexed."""
+    """Whether the directory holding a file and its variants has its mtime as indexed."""
     recorded = resource.directory_mtime
     if recorded is None:
         return True
@@ -102,7 +102,7 @@ class StaticFiles:
         self.manifest_strict = self.options.manifest_strict
         manifest = self.options.manifest
         self._builder = HeaderBuilder(self.options)
-        self._mounts = Mounts(self.options, self._builder, self._autorefresh)
+        self._mounts = Mounts(self.options, self._builder, self._recheck_interval)
         self._resolver = self._mounts.resolver
         self._cache = ResourceCache(self.options.cache_bytes, self._recheck_interval)
         # known_miss(path): whether *path* was looked up and not found within
@@ -159,8 +159,15 @@ class StaticFiles:
         with ``manifest_strict=True``. A URL path such as ``/static/css/app.css``
         is taken as the name below its prefix; the prefix is never doubled.
         """
+        self._manifests_current()
         fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
         return self._mounts.static_url(name, fallback)
+
+    def _manifests_current(self) -> None:
+        """Take any manifest rewritten on disk (one look per recheck interval), and forget
+        what was looked up with the one before: ETags and dictionaries come from it."""
+        if self._mounts.refresh():
+            self._cache.clear()
 
     def importmap_tag(
         self,
@@ -178,6 +185,7 @@ class StaticFiles:
         for *entry* (not with ``script=False``: then the entry is preloaded too). URLs are
         on ``static_host`` when set. *nonce* goes on the script elements for a CSP.
         """
+        self._manifests_current()
         maps = [
             (m.importmap, partial(join, m.urls.host, m.prefix))
             for m in self._mounts.added
@@ -227,16 +235,19 @@ class StaticFiles:
         """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
         return negotiation.select(resource, request.get, self.options.allow_all_origins)
 
-    def answer_held(self, path: str, get: Getter) -> Answer | None:
-        """The answer to a request that is ours when it needs no file-system call (bytes
-        held, fresh), else ``None``.
+    def answer_held(self, path: str, get: Getter) -> Answer | Literal[False] | None:
+        """For a request that is ours: the answer when it needs no file-system call (bytes
+        held, fresh); ``False`` for a path looked up and not found within the recheck
+        interval (pass it on); else ``None``: ask :meth:`answer`.
 
         Over plain values, so an adapter can pass its request as it is: *get* reads
         the method and header values (:mod:`staticmw.request`). The hottest path there is.
         """
         resource = self._resources.get(path)
         if resource is None:
-            return None
+            # known_miss, less its clean-up (answer does that): one call for a miss.
+            expiry = self._cache.misses.get(path)
+            return False if expiry is not None and monotonic() < expiry else None
         method = get(METHOD)
         if method != "GET" and method != "HEAD":
             return None
@@ -266,8 +277,9 @@ class StaticFiles:
         return from_memory(method, rep, content, get)
 
     def answer_from_memory(self, request: Request) -> Answer | None:
-        """:meth:`answer_held` for a :class:`~staticmw.request.Request`."""
-        return self.answer_held(request.path, request.get)
+        """:meth:`answer_held` for a :class:`~staticmw.request.Request`: ``None`` when
+        it has no answer without the file system."""
+        return self.answer_held(request.path, request.get) or None
 
     def answer(self, request: Request) -> Answer | None:
         """The answer to a request under a prefix, or ``None`` to pass it on.
@@ -298,12 +310,13 @@ class StaticFiles:
         path = request.path
         cache = self._cache
         resource = self._resources.get(path)
-        if resource is not None and self._autorefresh and not _directory_unchanged(resource):
+        if resource is not None and not self._directory_current(resource):
             cache.forget(path)
             resource = None
         if resource is None:
             if cache.known_miss(path):
                 return None
+            self._manifests_current()
             try:
                 found = self._mounts.search(path)
             except OSError as exc:
@@ -348,6 +361,18 @@ class StaticFiles:
         self._cache.remember_miss(path)
         return None
 
+    def _directory_current(self, resource: Resource) -> bool:
+        """Whether the directory holding a file and its variants is as when the file was
+        looked up; one ``stat`` per recheck interval (every time under autorefresh). A
+        variant added, replaced or removed changes it, so no coding outlives its version."""
+        now = monotonic()
+        if now - resource.directory_checked < self._recheck_interval:
+            return True
+        if not _directory_unchanged(resource):
+            return False
+        resource.directory_checked = now
+        return True
+
     def _fresh(self, rep: Representation) -> bool:
         """Whether held bytes were checked against the file within ``recheck_interval``
         (never under autorefresh, where the interval is 0)."""
@@ -377,6 +402,9 @@ class StaticFiles:
             if not stat.S_ISREG(st.st_mode):
                 raise Changed
             if not rep.matches(st):
+                if len(resource.representations) > 1:
+                    # The other codings may be of the version before: look all up again.
+                    raise Changed
                 self._cache.release(rep)
                 rep = self._builder.refresh(resource, index, st)
             if rep.size > SMALL_BODY:

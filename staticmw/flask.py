@@ -27,10 +27,11 @@ from markupsafe import Markup
 
 from .approutes import is_static_endpoint, static_routes
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, render
-from .manifest import MANIFEST_NAME, Manifest
+from .manifest import MANIFEST_NAME, Manifest, ManifestFile
 from .options import (
     KEYWORD_OPTIONS,
     ConfigurationError,
+    Options,
     check_option,
     check_static_host,
     setting_names,
@@ -104,8 +105,10 @@ class _State:
         self.defaults = defaults
         self.lock = threading.Lock()
         self.static: StaticMiddleware | None = None
-        self.manifest: Manifest | None = None
+        # The build's manifest, read again when a new build rewrites it.
+        self.manifest: ManifestFile | None = None
         self.importmap: ImportMap | None = None
+        self._importmap_of: Manifest | None = None  # the manifest it was read with
         self.loaded = False
         self.prefixes: dict[str, str] = {}
 
@@ -133,15 +136,37 @@ class _State:
         with self.lock:
             if self.loaded:
                 return
-            path = os.path.join(self.app.config["STATICMW_ROOT"], MANIFEST_NAME)
-            self.manifest = self.importmap = None
+            path = self.manifest_path()
+            self.manifest = self.importmap = self._importmap_of = None
             if os.path.isfile(path) and not self.development():
-                self.manifest = Manifest.load(path)
-                modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
-                if os.path.isfile(modules):
-                    self.importmap = ImportMap.load(modules)
+                self.manifest = ManifestFile(path, self.recheck_interval())
+                self.current_importmap()
             self.prefixes = {endpoint: prefix for endpoint, prefix, _ in static_mounts(self.app)}
             self.loaded = True
+
+    def manifest_path(self) -> str:
+        return os.path.join(self.app.config["STATICMW_ROOT"], MANIFEST_NAME)
+
+    def recheck_interval(self) -> float:
+        """How often the manifest is looked at for a new build: the middleware's option."""
+        try:
+            return Options.from_keywords(self.options()).recheck_interval
+        except ConfigurationError as exc:
+            raise RuntimeError(f"staticmw: {exc}") from None
+
+    def current_importmap(self) -> ImportMap | None:
+        """The build's import map, read again with each new manifest."""
+        if self.manifest is None:
+            return None
+        manifest = self.manifest.current()
+        if manifest is not self._importmap_of:
+            modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
+            try:
+                self.importmap = ImportMap.load(modules) if os.path.isfile(modules) else None
+            except ImportMapError as exc:
+                log.error("staticmw: %s; still using the import map read before", exc)
+            self._importmap_of = manifest
+        return self.importmap
 
     def middleware(self, wsgi_app: Callable[..., Iterable[bytes]]) -> StaticMiddleware:
         if self.static is not None:
@@ -160,7 +185,9 @@ class _State:
             for _, prefix, folder in static_mounts(self.app):
                 built = os.path.join(root, _sub_path(prefix))
                 if self.manifest is not None and os.path.isdir(built):
-                    below = self.manifest.below(_sub_path(prefix))
+                    below = ManifestFile(
+                        self.manifest.path, self.manifest.interval, below=_sub_path(prefix)
+                    )
                     static.add_files(built, prefix, manifest=below)
                 else:
                     static.add_files(folder, prefix, manifest=False)
@@ -181,7 +208,7 @@ class _State:
             return
         sub = _sub_path(prefix)
         logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
-        hashed = self.manifest.lookup(logical)
+        hashed = self.manifest.current().lookup(logical)
         if hashed is None:
             not_listed(logical, bool(self.options().get("manifest_strict")))
             return
@@ -206,7 +233,7 @@ class _State:
         if filename is not None:
             sub = _sub_path(self.prefixes.get(endpoint, "/static/"))
             entry = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
-        record = self.importmap or ImportMap.plain(declared_imports(self.app))
+        record = self.current_importmap() or ImportMap.plain(declared_imports(self.app))
         root = (request.script_root if has_request_context() else "") + "/"
         host = check_static_host(self.options().get("static_host"))
 

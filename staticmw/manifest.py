@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import posixpath
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from time import monotonic
 from typing import Any, NamedTuple
 
 from .dictionaries import delta_name, use_as_dictionary
@@ -109,6 +111,65 @@ class Manifest:
             raise ManifestError(f"{path}: {exc}") from None
         manifest.path = path
         return manifest
+
+
+def _signature(path: str) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next: inode, size and mtime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class ManifestFile:
+    """A manifest on disk, read again when it changes (checked at most once per *interval*
+    seconds, on use). A version that cannot be read or parsed, such as one caught half
+    written, is never used: the last good one stays, and the error is logged once.
+
+    *below* takes the part under one directory (:meth:`Manifest.below`).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        interval: float = 1.0,
+        public_prefix: str = "/",
+        below: str | None = None,
+    ):
+        self.path = os.fspath(path)
+        self.interval = interval
+        self._prefix = public_prefix
+        self._below = below
+        self._lock = threading.Lock()
+        self._signature = _signature(self.path)
+        self.manifest = self._load()  # a bad manifest at start-up is an error, raised
+        self._checked = monotonic()
+        self._refused: tuple[int, int, int] | None = None
+
+    def _load(self) -> Manifest:
+        loaded = Manifest.load(self.path, self._prefix)
+        return loaded if self._below is None else loaded.below(self._below)
+
+    def current(self) -> Manifest:
+        """The manifest as last read well; read again first when it is time to look."""
+        if monotonic() - self._checked < self.interval:
+            return self.manifest
+        with self._lock:
+            self._checked = monotonic()
+            signature = _signature(self.path)
+            if signature == self._signature or signature == self._refused:
+                return self.manifest
+            try:
+                loaded = self._load()
+            except ManifestError as exc:
+                self._refused = signature
+                log.error("staticmw: %s; still using the manifest read before", exc)
+                return self.manifest
+            self._signature, self._refused = signature, None
+            self.manifest = loaded
+            log.info("staticmw: manifest %s read again: %d files", self.path, len(loaded))
+            return loaded
 
 
 def _clean(name: Any) -> str:

@@ -7,20 +7,21 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
+from time import monotonic
 from typing import NamedTuple
 
 from . import encodings, paths
 from .dictionaries import DCZ
 from .headerbuilder import HeaderBuilder
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError
-from .manifest import Entry, Manifest, ManifestError, find_in_root
+from .manifest import Entry, Manifest, ManifestError, ManifestFile, find_in_root
 from .options import ConfigurationError, Options, check_manifest, normalize_prefix
 from .resources import Resource
 from .urls import StaticURLs
 
 log = logging.getLogger("staticmw")
 
-ManifestOption = str | os.PathLike[str] | Manifest | bool | None
+ManifestOption = str | os.PathLike[str] | Manifest | ManifestFile | bool | None
 
 
 class Redirect:
@@ -52,13 +53,22 @@ class MountInfo(NamedTuple):
 class Mount:
     """One root: its URL prefix (as text and in PEP 3333 form), directory, manifest and URLs."""
 
-    __slots__ = ("directory", "hidden", "importmap", "manifest", "prefix", "raw_prefix", "urls")
+    __slots__ = (
+        "directory",
+        "hidden",
+        "importmap",
+        "live",
+        "manifest",
+        "prefix",
+        "raw_prefix",
+        "urls",
+    )
 
     def __init__(
         self,
         prefix: str,
         directory: str,
-        manifest: Manifest | None,
+        manifest: Manifest | ManifestFile | None,
         urls: StaticURLs,
         modules: ImportMap | None = None,
     ):
@@ -66,6 +76,10 @@ class Mount:
         # Request paths carry bytes as latin-1 code points (PEP 3333).
         self.raw_prefix = prefix.encode("utf-8").decode("latin-1")
         self.directory = directory
+        # A manifest read from a file is read again when the file changes.
+        self.live = manifest if isinstance(manifest, ManifestFile) else None
+        if isinstance(manifest, ManifestFile):
+            manifest = manifest.manifest
         self.manifest = manifest
         self.urls = urls
         # The manifest file itself is build metadata, not an asset.
@@ -77,12 +91,30 @@ class Mount:
         if modules is not None:
             self.hidden |= {IMPORTMAP_NAME}
 
+    def refresh(self) -> bool:
+        """Take the manifest (and import map) again when the file changed; whether it did."""
+        if self.live is None:
+            return False
+        current = self.live.current()
+        if current is self.manifest:
+            return False
+        self.manifest = self.urls.manifest = current
+        if self.importmap is not None:
+            try:
+                self.importmap = load_importmap(self.directory, current) or self.importmap
+            except ConfigurationError as exc:
+                log.error("staticmw: %s; still using the import map read before", exc)
+        return True
 
-def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manifest | None:
-    """The manifest *option* names for a root (see :meth:`Mounts.add`), loaded and checked."""
+
+def load_manifest(
+    directory: str, prefix: str, option: ManifestOption, interval: float = 1.0
+) -> Manifest | ManifestFile | None:
+    """The manifest *option* names for a root (see :meth:`Mounts.add`), loaded and checked;
+    one read from a file is a :class:`ManifestFile`, read again when it changes."""
     if option is False:
         return None
-    if isinstance(option, Manifest):
+    if isinstance(option, (Manifest, ManifestFile)):
         return option
     if option is None:
         found = find_in_root(directory)
@@ -95,10 +127,11 @@ def load_manifest(directory: str, prefix: str, option: ManifestOption) -> Manife
         if not os.path.isfile(path):
             raise ConfigurationError(f"manifest {name!r} not found (looked at {path!r})")
     try:
-        loaded = Manifest.load(path, public_prefix=prefix)
+        loaded = ManifestFile(path, interval, public_prefix=prefix)
     except ManifestError as exc:
         raise ConfigurationError(str(exc)) from None
-    log.info("staticmw: %s manifest %s lists %d files", loaded.format, path, len(loaded))
+    manifest = loaded.manifest
+    log.info("staticmw: %s manifest %s lists %d files", manifest.format, path, len(manifest))
     return loaded
 
 
@@ -137,10 +170,11 @@ def checked_root(root: str | os.PathLike[str]) -> str:
 class Mounts:
     """The roots in the order they are tried, and the lookup of a request path in them."""
 
-    def __init__(self, options: Options, builder: HeaderBuilder, autorefresh: bool):
+    def __init__(self, options: Options, builder: HeaderBuilder, recheck_interval: float):
         self.options = options
         self.builder = builder
-        self.autorefresh = autorefresh
+        # How often a manifest file is looked at for a new version (0: on every use).
+        self.recheck_interval = recheck_interval
         # Longest prefix first; among equal prefixes, the root added first.
         self.ordered: list[Mount] = []
         # In the order they were added.
@@ -190,13 +224,22 @@ class Mounts:
             )
         real = checked_root(root)
         normalized = normalize_prefix(prefix)
-        loaded = load_manifest(real, normalized, manifest)
-        urls = StaticURLs(loaded, normalized, static_host, strict)
-        mount = Mount(normalized, real, loaded, urls, load_importmap(real, loaded))
+        loaded = load_manifest(real, normalized, manifest, self.recheck_interval)
+        first = loaded.manifest if isinstance(loaded, ManifestFile) else loaded
+        urls = StaticURLs(first, normalized, static_host, strict)
+        mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))
         if not allow_hard_links and real not in self.single_link_roots:
             self.single_link_roots.append(real)
         self.add(mount)
         return mount
+
+    def refresh(self) -> bool:
+        """Take each manifest that changed on disk (at most one look per recheck interval);
+        whether any did, so that what was looked up with the old one can be forgotten."""
+        changed = False
+        for mount in self.added:
+            changed = mount.refresh() or changed
+        return changed
 
     def holds(self, mount: Mount, name: str) -> bool:
         """Whether *name* is a file that *mount* would serve (checked like a request)."""
@@ -328,10 +371,10 @@ class Mounts:
         if with_variants and entry is not None and entry.deltas:
             deltas = self._deltas(mount, parts, entry, files)
         resource = self.builder.resource(url, parts[-1], files, entry, deltas)
-        if self.autorefresh:
-            directory = os.path.join(mount.directory, *parts[:-1])
-            with contextlib.suppress(OSError):
-                resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
+        directory = os.path.join(mount.directory, *parts[:-1])
+        with contextlib.suppress(OSError):
+            resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
+            resource.directory_checked = monotonic()
         return resource
 
     def _deltas(

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from . import cachecontrol, mediatypes
 
 if TYPE_CHECKING:
-    from .manifest import Manifest
+    from .manifest import Manifest, ManifestFile
 
 
 class ConfigurationError(ValueError):
@@ -43,7 +43,7 @@ class OptionValues(TypedDict, total=False):
     follow_symlinks: bool
     serve_hidden: bool
     allow_hard_links: bool
-    manifest: str | os.PathLike[str] | Manifest | bool | None
+    manifest: str | os.PathLike[str] | Manifest | ManifestFile | bool | None
     static_host: str | None
     manifest_strict: bool
     cache_bytes: int
@@ -189,11 +189,12 @@ def _check_headers_function(name: str, value: Any) -> Callable[..., Any] | None:
 
 
 def check_manifest(name: str, value: Any) -> Any:
-    """``manifest``: a path (relative to its root), a loaded manifest, None (look for one)
-    or False (none)."""
-    from .manifest import Manifest
+    """``manifest``: a path (relative to its root), a loaded manifest (or a file read again
+    when it changes), None (look for one) or False (none)."""
+    from .manifest import Manifest, ManifestFile
 
-    if value is None or value is False or isinstance(value, (str, os.PathLike, Manifest)):
+    kinds = (str, os.PathLike, Manifest, ManifestFile)
+    if value is None or value is False or isinstance(value, kinds):
         return value
     raise ConfigurationError(f"{name} must be a path, None or False, got {value!r}")
 
@@ -260,7 +261,7 @@ class Options:
     follow_symlinks: bool = _option(False, _check_bool, FLAG)
     serve_hidden: bool = _option(False, _check_bool, FLAG)
     allow_hard_links: bool = _option(True, _check_bool, FLAG)
-    manifest: str | os.PathLike[str] | Manifest | bool | None = _option(
+    manifest: str | os.PathLike[str] | Manifest | ManifestFile | bool | None = _option(
         None, check_manifest, FLAG_OR_TEXT
     )
     static_host: str = _option(None, _check_static_host, TEXT)

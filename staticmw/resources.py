@@ -111,6 +111,7 @@ class Resource:
         "cache_control",
         "content_type",
         "deltas",
+        "directory_checked",
         "directory_mtime",
         "entry",
         "representations",
@@ -131,9 +132,10 @@ class Resource:
         self.content_type = content_type
         self.cache_control = cache_control
         self.entry = entry
-        # For autorefresh: the directory holding the file and its variants, and
-        # its mtime when indexed (adding or removing a variant changes it).
+        # The directory holding the file and its variants, and its mtime when indexed
+        # (adding or removing a variant changes it), and when that was last checked.
         self.directory_mtime: tuple[str, int] | None = None
+        self.directory_checked = 0.0
         self.representations = representations
         # Deltas (RFC 9842 dcz) come last, one per dictionary: index by dictionary hash.
         first_delta = len(representations) - len(deltas)

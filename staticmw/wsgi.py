@@ -88,9 +88,9 @@ class StaticMiddleware(StaticFiles):
             # The environ goes to the core as it is: no request object for an answer
             # held in memory, the hottest path there is.
             answer = self.answer_held(path, environ.get)
-            if answer is None and not self.known_miss(path):
+            if answer is None:
                 answer = self.answer(wsgi_request(environ, path))
-            if answer is not None:
+            if answer:
                 plan, body = answer
                 # A copy: outer middleware may append to the list it is given.
                 start_response(plan.status_line, list(plan.headers))

@@ -1,0 +1,215 @@
+"""Deploys: a build that runs, or dies at any moment, never leaves a URL whose codings
+answer different versions, and every name the manifest lists stays servable.
+
+Another process builds one of two versions of a tree into the output and is killed at
+a random moment, over and over, while requests run against the output: in-process, and
+through Gunicorn.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from staticmw import StaticMiddleware, compress
+from staticmw.bodies import SMALL_BODY
+
+from .helpers import call, fallback_app
+from .servers import Gunicorn
+
+# Builds killed, at least; within a cap, whatever the machine's speed.
+MIN_KILLS = 8
+CAP_SECONDS = 240.0
+
+CODINGS = [c for c in ("gzip", "br", "zstd") if c in compress.available()]
+
+
+def decode(coding: str, body: bytes) -> bytes:
+    if coding == "gzip":
+        return gzip.decompress(body)
+    if coding == "br":
+        import brotli
+
+        return bytes(brotli.decompress(body))
+    import zstandard
+
+    return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(body))
+
+
+def names() -> list[str]:
+    """Small files (held in memory when served) and large ones (opened on each request,
+    while their variants are small and held): every path through the server."""
+    small = [f"css/s{i}.css" for i in range(8)] + [f"js/m{i}.js" for i in range(8)]
+    return small + [f"big/b{i}.js" for i in range(4)]
+
+
+def content(name: str, version: int) -> bytes:
+    line = f"/* {name}: version {version} */ var v{version} = {version};\n".encode()
+    size = SMALL_BODY * 2 if name.startswith("big/") else 3000
+    return (line * (size // len(line) + 1))[:size]
+
+
+def make_sources(tmp_path: Path) -> list[Path]:
+    sources = []
+    for version in (0, 1):
+        src = tmp_path / f"src{version}"
+        for name in names():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_bytes(content(name, version))
+        sources.append(src)
+    return sources
+
+
+def build_command(src: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "staticmw", "build", str(src), "--out", str(out), "--prune"]
+
+
+def full_build(src: Path, out: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(build_command(src, out), check=True, capture_output=True)
+    return time.monotonic() - started
+
+
+class Observer:
+    """Requests every name, each coding between two identity requests, and checks them.
+
+    *fetch(url, headers)* gives (status, headers, body). A file may change between two
+    requests (a build runs, or the server takes up a change it had not looked at yet):
+    where both identity answers agree, the coding between them must agree with them too.
+    Once a build is dead and the server's recheck interval (*settle*) has passed, nothing
+    changes any more: every coding must be the identity's bytes.
+    """
+
+    def __init__(self, fetch, out: Path, settle: float):
+        self.fetch = fetch
+        self.out = out
+        self.settle = settle
+        self.versions = {n: {content(n, 0), content(n, 1)} for n in names()}
+        self.checked = 0
+
+    def identity(self, name: str) -> bytes:
+        status, headers, body = self.fetch(f"/static/{name}", {})
+        assert status == 200, (name, status)
+        assert "content-encoding" not in headers
+        assert body in self.versions[name], name
+        return body
+
+    def coded(self, name: str, coding: str) -> bytes:
+        status, headers, body = self.fetch(f"/static/{name}", {"Accept-Encoding": coding})
+        assert status == 200, (name, coding, status)
+        served = headers.get("content-encoding")
+        if served is not None:
+            assert served == coding
+            body = decode(coding, body)
+        assert body in self.versions[name], (name, coding)
+        return body
+
+    def observe(self, quiet: bool) -> None:
+        if quiet:
+            time.sleep(self.settle)
+        for name in names():
+            for coding in CODINGS:
+                before = self.identity(name)
+                got = self.coded(name, coding)
+                after = self.identity(name)
+                if quiet:
+                    assert before == got == after, f"{name}: {coding} is another version"
+                elif before == after:
+                    assert got == before, f"{name}: {coding} is another version"
+                self.checked += 1
+        if quiet:
+            self.manifest_servable()
+
+    def manifest_servable(self) -> None:
+        try:
+            listed = json.loads((self.out / "staticmw.json").read_text())["files"]
+        except (OSError, ValueError):
+            return  # never written yet: nothing is listed
+        for name, entry in listed.items():
+            status, _, body = self.fetch(f"/static/{entry['hashed']}", {})
+            assert status == 200, (name, entry["hashed"], status)
+            assert body in self.versions[name]
+
+
+def kill_builds(sources: list[Path], out: Path, observer: Observer, duration: float) -> int:
+    """Start builds of alternate versions, kill each at a random moment while observing,
+    and observe again once it is dead; the number killed. A full build takes *duration*."""
+    observer.observe(quiet=True)
+    rng = random.Random(os.getpid())
+    kills = rounds = 0
+    started = time.monotonic()
+    while kills < MIN_KILLS and time.monotonic() - started < CAP_SECONDS:
+        rounds += 1
+        build = subprocess.Popen(
+            build_command(sources[rounds % 2], out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + rng.uniform(0.2, 1.0) * duration
+        try:
+            while time.monotonic() < deadline and build.poll() is None:
+                observer.observe(quiet=False)
+        finally:
+            if build.poll() is None:
+                build.send_signal(signal.SIGKILL)
+                kills += 1
+            build.wait()
+        observer.observe(quiet=True)
+    assert kills >= MIN_KILLS, f"only {kills} builds were killed in {rounds}"
+    full_build(sources[rounds % 2], out)  # the next build repairs what a killed one left
+    observer.observe(quiet=True)
+    return kills
+
+
+@pytest.mark.skipif(not CODINGS, reason="no codec")
+@pytest.mark.parametrize("recheck_interval", [0.0, 1.0])
+def test_killed_builds_never_mix_versions_in_process(tmp_path, recheck_interval):
+    sources = make_sources(tmp_path)
+    out = tmp_path / "out"
+    duration = full_build(sources[0], out)
+    app = StaticMiddleware(fallback_app, out, "/static/", recheck_interval=recheck_interval)
+
+    def fetch(url: str, headers: dict[str, str]):
+        result = call(app, url, headers=headers)
+        return result.status, result.headers, result.body
+
+    observer = Observer(fetch, out, settle=recheck_interval + 0.1)
+    kill_builds(sources, out, observer, duration)
+    assert observer.checked > 0
+
+
+GUNICORN_APP = """
+from staticmw import StaticMiddleware
+
+def app(environ, start_response):
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"app"]
+
+application = StaticMiddleware(app, root="out", prefix="/static/")
+"""
+
+
+@pytest.mark.skipif(not CODINGS, reason="no codec")
+def test_killed_builds_never_mix_versions_under_gunicorn(tmp_path):
+    sources = make_sources(tmp_path)
+    out = tmp_path / "out"
+    duration = full_build(sources[0], out)
+    (tmp_path / "deploy_app.py").write_text(GUNICORN_APP)
+    server = Gunicorn(tmp_path, "deploy_app:application")
+    try:
+        fetch = lambda url, headers: server.request("GET", url, headers)  # noqa: E731
+        observer = Observer(fetch, out, settle=1.1)  # the default recheck interval
+        kill_builds(sources, out, observer, duration)
+        assert observer.checked > 0
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        server.stop()
