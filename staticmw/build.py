@@ -584,11 +584,16 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         copied = _copy(run, progress)
         _compress(run, _schedule(run, copied), progress)
         entries = {item.name: _entry(run, item) for item in run.files.values()}
-        retained = _prune(run)
+        earlier = _clear_stale(run)
         if report.errors:
             report.warnings.append("manifest not written because of errors")
         else:
-            _write_manifests(run, entries, retained, modules)
+            # The new manifest first, with the earlier outputs still on disk recorded:
+            # a build killed from here on leaves every listed name servable, and the
+            # next build still knows what to prune.
+            _write_manifests(run, entries, earlier, modules)
+            if run.config.prune and earlier:
+                _write_manifests(run, entries, _remove(run, earlier), modules)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -736,7 +741,15 @@ def _entry(run: _Run, item: _File) -> dict[str, Any]:
         entry["dictionary"] = True
         entry["versions"] = run.versions[item.name]
         entry["deltas"] = _kept_deltas(run, item.name, entry)
-        run.outputs.update(run.versions[item.name])  # the next build's dictionaries
+        # The next build's dictionaries, with their variants: pages still on an old
+        # version get it compressed.
+        for version in run.versions[item.name]:
+            run.outputs.add(version)
+            run.outputs.update(
+                version + suffix
+                for suffix in ALL_SIDECAR_SUFFIXES
+                if os.path.exists(run.path(version + suffix))
+            )
         run.outputs.update(d["file"] for d in entry["deltas"].values())
     return entry
 
@@ -777,9 +790,9 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
     return encodings, original_encodings
 
 
-def _prune(run: _Run) -> set[str]:
+def _clear_stale(run: _Run) -> set[str]:
     """Remove variants of this build's files that it did not make (they would be served
-    stale), and with ``--prune`` the outputs of earlier builds; returns those kept."""
+    stale); the outputs of earlier builds still on disk, for pages still open on them."""
     stale = set()
     for item in run.files.values():
         for base in (item.name, item.hashed):
@@ -787,20 +800,44 @@ def _prune(run: _Run) -> set[str]:
                 key = base + suffix
                 if key not in run.outputs and os.path.exists(run.path(key)):
                     stale.add(key)
-    # Outputs of earlier builds: kept for clients still on them, until --prune.
+    kept = _remove(run, stale)
+    for key in kept:
+        run.report.errors.append(f"{key}: a stale variant that could not be removed")
     earlier = _earlier_outputs(run.before) - run.outputs
-    leftovers = {key for key in earlier if _is_output_file(run.out, key)}
-    retained: set[str] = set()
-    if run.config.prune:
-        stale |= leftovers
-    else:
-        retained = leftovers
-    for key in sorted(stale):
+    return {key for key in earlier if _is_output_file(run.out, key)}
+
+
+def _remove(run: _Run, keys: set[str]) -> set[str]:
+    """Delete outputs (a dry run only reports them); those that could not be removed."""
+    failed = set()
+    for key in sorted(keys):
         if not run.config.dry_run:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(run.path(key))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                run.report.warnings.append(f"{key}: cannot remove: {exc}")
+                failed.add(key)
+                continue
         run.report.removed.append(key)
-    return retained
+    return failed
+
+
+# What an earlier version's entry keeps: enough to serve it as it was served.
+_EARLIER_FIELDS = ("hash", "size", "encodings", "dictionary")
+
+
+def _earlier_entries(run: _Run, kept: set[str]) -> list[dict[str, Any]]:
+    """Entries, with their logical names, of the earlier hashed files still on disk (*kept*)."""
+    known = dict(run.before.earlier)
+    for name, entry in run.before.files.items():
+        hashed = entry.get("hashed")
+        if isinstance(hashed, str):
+            fields = {k: entry[k] for k in _EARLIER_FIELDS if k in entry}
+            known[hashed] = {**fields, "name": name, "hashed": hashed}
+    current = {item.hashed for item in run.files.values()}
+    return [known[h] for h in sorted(kept - current) if h in known]
 
 
 def _write_manifests(
@@ -810,7 +847,9 @@ def _write_manifests(
     modules: importmap.ImportMap | None,
 ) -> None:
     """``staticmw.json``, and Django's manifest and the import map when asked for."""
-    manifests = {manifest.MANIFEST_NAME: manifest.dump_ours(entries, run.codecs, sorted(retained))}
+    kept = retained.union(*run.versions.values())
+    ours = manifest.dump_ours(entries, run.codecs, sorted(retained), _earlier_entries(run, kept))
+    manifests = {manifest.MANIFEST_NAME: ours}
     if run.config.django_manifest:
         names = {name: entry["hashed"] for name, entry in entries.items()}
         manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
@@ -818,7 +857,8 @@ def _write_manifests(
         manifests[importmap.IMPORTMAP_NAME] = modules.dump()
     for name, data in manifests.items():
         path = run.path(name)
-        if _would_change(path, data) if run.config.dry_run else atomic_write(path, data):
+        changed = _would_change(path, data) if run.config.dry_run else atomic_write(path, data)
+        if changed and name not in run.report.written:
             run.report.written.append(name)
 
 

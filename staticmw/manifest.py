@@ -240,6 +240,17 @@ def _parse_ours(data: dict[str, Any]) -> Manifest:
             continue
         found.names[_clean(logical)] = target
         found.hashed[target] = entry
+    # Earlier versions still on disk, for pages still open on them: served as what they
+    # are (content-hash ETag, dictionary), though no name leads to them any more.
+    earlier = data.get("earlier", [])
+    for info in earlier if isinstance(earlier, list) else ():
+        logical = info.get("name") if isinstance(info, dict) else None
+        try:
+            target, entry = _our_entry(logical, {**info, "deltas": None})
+        except ManifestError as exc:
+            found.drop(str(logical), exc)
+            continue
+        found.hashed.setdefault(target, entry)
     return found.manifest("staticmw")
 
 
@@ -357,12 +368,14 @@ def dump_ours(
     files: Mapping[str, Mapping[str, Any]],
     codecs: Sequence[str] = (),
     retained: Sequence[str] = (),
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> bytes:
     """Serialise our manifest deterministically (sorted keys), so rebuilds are byte-identical.
 
     *codecs* are those the build tried, so the next build knows which missing
     variants were not worth keeping rather than never made; *retained* are
-    outputs of earlier builds still on disk, for ``--prune`` to remove.
+    outputs of earlier builds still on disk, for ``--prune`` to remove; *earlier*
+    are the entries (with their logical ``name``) of the hashed files among them.
     """
     payload = {
         "version": FORMAT_VERSION,
@@ -370,6 +383,8 @@ def dump_ours(
         "retained": sorted(retained),
         "files": {k: files[k] for k in sorted(files)},
     }
+    if earlier:
+        payload["earlier"] = sorted(earlier, key=lambda entry: str(entry.get("hashed")))
     return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -380,12 +395,14 @@ class BuildRecord(NamedTuple):
     files: dict[str, dict[str, Any]]
     codecs: set[str]
     retained: set[str]
+    # Entries of earlier versions still on disk, by hashed name.
+    earlier: dict[str, dict[str, Any]]
 
 
 def read_build_record(path: str) -> BuildRecord:
     """The :func:`dump_ours` record at *path*; one that is missing, unreadable or of another
     format is empty, and the build then redoes what it would have skipped."""
-    empty = BuildRecord({}, set(), set())
+    empty = BuildRecord({}, set(), set(), {})
     try:
         with open(path, "rb") as handle:
             data = json.load(handle)
@@ -399,7 +416,13 @@ def read_build_record(path: str) -> BuildRecord:
         return {t for t in found if isinstance(t, str)} if isinstance(found, list) else set()
 
     files = {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, dict)}
-    return BuildRecord(files, texts("codecs"), texts("retained"))
+    found = data.get("earlier", [])
+    earlier = {
+        e["hashed"]: e
+        for e in (found if isinstance(found, list) else ())
+        if isinstance(e, dict) and isinstance(e.get("hashed"), str)
+    }
+    return BuildRecord(files, texts("codecs"), texts("retained"), earlier)
 
 
 def dump_django(names: Mapping[str, str]) -> bytes:

@@ -24,7 +24,7 @@ from staticmw import StaticMiddleware, compress
 from staticmw.bodies import SMALL_BODY
 
 from .helpers import call, fallback_app
-from .servers import Gunicorn
+from .servers import Gunicorn, Server
 
 # Builds killed, at least; within a cap, whatever the machine's speed.
 MIN_KILLS = 8
@@ -211,5 +211,145 @@ def test_killed_builds_never_mix_versions_under_gunicorn(tmp_path):
         kill_builds(sources, out, observer, duration)
         assert observer.checked > 0
         assert "Traceback" not in server.log.read_text()
+    finally:
+        server.stop()
+
+
+# -- a live manifest ------------------------------------------------------------------
+
+INTERVAL = 0.2  # the recheck interval of the servers below
+
+
+def module(version: int) -> str:
+    return f"export const version = {version};\n" + "// padding\n" * 40
+
+
+def rebuild(src: Path, out: Path, version: int, under: str = "") -> dict:
+    """Build *version* of a module (kept as a dictionary for the next) at *under* ``js/app.js``;
+    its manifest entry, with its hashed name made relative to *under*."""
+    (src / under / "js").mkdir(parents=True, exist_ok=True)
+    (src / under / "js" / "app.js").write_text(module(version))
+    subprocess.run(
+        [*build_command(src, out)[:-1], "--dictionaries", "1"], check=True, capture_output=True
+    )
+    entry = json.loads((out / "staticmw.json").read_text())["files"][under + "js/app.js"]
+    return {**entry, "hashed": entry["hashed"].removeprefix(under)}
+
+
+def tear(out: Path) -> bytes:
+    """Rewrite the manifest in place, stopped halfway (a writer that is not atomic)."""
+    path = out / "staticmw.json"
+    whole = path.read_bytes()
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        handle.write(whole[: len(whole) // 2])
+    return whole
+
+
+def check_live_manifest(static_url, fetch, src: Path, out: Path, log, under: str = "") -> None:
+    """A rebuild is taken up within the recheck interval; a torn manifest never is."""
+    first = rebuild(src, out, 1, under)
+    assert static_url("js/app.js") == "/static/" + first["hashed"]
+    assert fetch("/static/" + first["hashed"], {})[0] == 200
+    second = rebuild(src, out, 2, under)
+    time.sleep(INTERVAL * 2)
+    assert static_url("js/app.js") == "/static/" + second["hashed"]
+    status, headers, _ = fetch("/static/" + second["hashed"], {})
+    assert status == 200
+    assert headers["etag"] == f'"{second["hash"][:32]}"'  # the content hash, not the mtime
+    assert headers["use-as-dictionary"].startswith("match=")
+    # Torn: the last good manifest stays, and the error is logged once.
+    whole = tear(out)
+    for _ in range(3):
+        time.sleep(INTERVAL * 1.5)
+        assert static_url("js/app.js") == "/static/" + second["hashed"]
+    assert log().count("still using the manifest read before") == 1
+    (out / "staticmw.json").write_bytes(whole)
+
+
+def test_a_rebuilt_manifest_is_taken_up_in_process(tmp_path, caplog):
+    src, out = tmp_path / "src", tmp_path / "out"
+    rebuild(src, out, 0)
+    app = StaticMiddleware(fallback_app, out, "/static/", recheck_interval=INTERVAL)
+
+    def fetch(url, headers):
+        result = call(app, url, headers=headers)
+        return result.status, result.headers, result.body
+
+    check_live_manifest(app.static_url, fetch, src, out, lambda: caplog.text)
+
+
+def test_flask_url_for_follows_a_rebuild(tmp_path, caplog):
+    flask = pytest.importorskip("flask")
+    from staticmw.flask import StaticMW
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    (tmp_path / "app" / "static").mkdir(parents=True)
+    rebuild(src, out, 0, "static/")
+    app = flask.Flask("app", root_path=str(tmp_path / "app"))
+    app.config.update(STATICMW_ROOT=str(out), STATICMW_RECHECK_INTERVAL=INTERVAL)
+    StaticMW(app)
+    client = app.test_client()
+
+    def static_url(name):
+        with app.test_request_context():
+            return flask.url_for("static", filename=name)
+
+    def fetch(url, headers):
+        response = client.get(url, headers=headers)
+        return response.status_code, {k.lower(): v for k, v in response.headers}, response.data
+
+    # The build holds Flask's static folder under static/, as ``flask staticmw build`` does.
+    check_live_manifest(static_url, fetch, src, out, lambda: caplog.text, "static/")
+
+
+WSGI_LIVE_APP = """
+from staticmw import StaticMiddleware
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [application.static_url(environ["QUERY_STRING"]).encode()]
+
+application = StaticMiddleware(app, root="out", prefix="/static/", recheck_interval=0.2)
+"""
+
+ASGI_LIVE_APP = """
+from staticmw.asgi import StaticMiddleware
+
+async def app(scope, receive, send):
+    url = application.static_url(scope["query_string"].decode())
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": url.encode()})
+
+application = StaticMiddleware(app, "out", prefix="/static/", recheck_interval=0.2)
+"""
+
+
+@pytest.mark.parametrize("server_name", ["gunicorn", "uvicorn"])
+def test_a_rebuilt_manifest_is_taken_up_by_a_running_server(tmp_path, server_name):
+    src, out = tmp_path / "src", tmp_path / "out"
+    rebuild(src, out, 0)
+    if server_name == "gunicorn":
+        (tmp_path / "live_app.py").write_text(WSGI_LIVE_APP)
+        server = Gunicorn(tmp_path, "live_app:application")
+    else:
+        pytest.importorskip("uvicorn")
+        (tmp_path / "live_app.py").write_text(ASGI_LIVE_APP)
+        command = [
+            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
+            "--log-level", "warning", "live_app:application",
+        ]  # fmt: skip
+        server = Server(tmp_path, command, "uvicorn")
+    try:
+
+        def fetch(url, headers):
+            return server.request("GET", url, headers)
+
+        def static_url(name):
+            status, _, body = fetch("/url?" + name, {})
+            assert status == 200
+            return body.decode()
+
+        check_live_manifest(static_url, fetch, src, out, server.log.read_text)
     finally:
         server.stop()

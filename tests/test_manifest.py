@@ -397,14 +397,20 @@ def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
 
     path = tmp_path / "staticmw.json"
     entries = {"app.css": {"hashed": "app.0123456789ab.css", "hash": "ab", "size": 3}}
-    path.write_bytes(dump_ours(entries, ["gzip", "br"], ["app.aaaaaaaaaaaa.css"]))
+    old = {"name": "app.css", "hashed": "app.aaaaaaaaaaaa.css", "hash": "aa", "size": 4}
+    path.write_bytes(dump_ours(entries, ["gzip", "br"], ["app.aaaaaaaaaaaa.css"], [old]))
     record = read_build_record(str(path))
     assert record.files == entries
     assert record.codecs == {"gzip", "br"} and record.retained == {"app.aaaaaaaaaaaa.css"}
+    assert record.earlier == {"app.aaaaaaaaaaaa.css": old}
+    # The earlier version is served as what it is, though no name leads to it.
+    loaded = Manifest.load(path)
+    assert loaded.lookup("app.css") == "app.0123456789ab.css"
+    assert loaded.entry("app.aaaaaaaaaaaa.css").content_hash == "aa"
     # Anything else reads as no record: the next build redoes what it would have skipped.
     for text in (b"{", b"[]", b'{"files": []}', b'{"paths": {}}'):
         path.write_bytes(text)
-        assert read_build_record(str(path)) == ({}, set(), set())
+        assert read_build_record(str(path)) == ({}, set(), set(), {})
     path.write_bytes(b'{"files": {"a": 1, "b": {}}, "codecs": "gzip", "retained": [1, "x"]}')
-    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"})
-    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set())
+    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"}, {})
+    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set(), {})
