@@ -19,7 +19,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from . import compress, dictionaries, engine, importmap, jsscan, manifest, modulegraph, rewrite
+from . import (
+    compress,
+    dictionaries,
+    engine,
+    history,
+    importmap,
+    jsscan,
+    manifest,
+    modulegraph,
+    rewrite,
+)
 from .atomic import TMP_SUFFIX, atomic_write, replacing
 from .encodings import ALL_SIDECAR_SUFFIXES
 from .mediatypes import MediaTypes
@@ -62,6 +72,11 @@ class BuildConfig:
     importmap: Mapping[str, str] = field(default_factory=dict)  # bare name -> module path
     dictionaries: int = 0  # earlier versions of each JS/CSS/WASM asset to make deltas against
     follow_symlinks: bool = False  # follow symlinks out of the sources too
+    # With prune: keep what the last *keep* earlier builds made or used (pages still open).
+    keep: int = 0
+    # A directory carried from deploy to deploy (a build cache): earlier builds' outputs
+    # come back from it into a fresh output directory, and this build's go into it.
+    history: str | None = None
 
 
 @dataclass
@@ -477,6 +492,15 @@ def _check_output(config: BuildConfig) -> str:
         )
     if os.path.exists(out) and not os.path.isdir(out):
         raise BuildError(f"output {config.out!r} exists and is not a directory")
+    if not isinstance(config.keep, int) or config.keep < 0:
+        raise BuildError(f"keep must be a whole number of builds, 0 or more, got {config.keep!r}")
+    if config.history is not None:
+        history = os.path.realpath(config.history)
+        if history == out_real or is_within(history, out_real) or is_within(out_real, history):
+            raise BuildError(
+                f"history {config.history!r} overlaps output {config.out!r}: "
+                "it would be served, or hold the output; choose a directory beside it"
+            )
     if not config.dry_run:
         try:
             os.makedirs(out, exist_ok=True)
@@ -523,6 +547,7 @@ class _Run:
     out: str
     codecs: list[str]
     before: manifest.BuildRecord
+    number: int = 1  # builds into this output, counted
     files: dict[str, _File] = field(default_factory=dict)
     outputs: set[str] = field(default_factory=set)
     sizes: dict[str, int | None] = field(default_factory=dict)  # variant sizes by output name
@@ -584,6 +609,8 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
         copied = _copy(run, progress)
         _compress(run, _schedule(run, copied), progress)
         entries = {item.name: _entry(run, item) for item in run.files.values()}
+        if entries == run.before.files and run.before.number:
+            run.number = run.before.number  # the same build again: not a new one to keep
         earlier = _clear_stale(run)
         if report.errors:
             report.warnings.append("manifest not written because of errors")
@@ -592,10 +619,32 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             # a build killed from here on leaves every listed name servable, and the
             # next build still knows what to prune.
             _write_manifests(run, entries, earlier, modules)
-            if run.config.prune and earlier:
-                _write_manifests(run, entries, _remove(run, earlier), modules)
+            if run.config.prune:
+                kept = _prune(run, earlier)
+                if kept != earlier:
+                    _write_manifests(run, entries, kept, modules)
+                    earlier = kept
+            if run.config.history and not run.config.dry_run and not report.errors:
+                history.save(run.config.history, run.out, _history_names(run, earlier))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
+    """Remove the earlier outputs that none of the last ``keep`` builds made or used; those
+    still on disk after, by the last build that did."""
+    oldest = run.number - run.config.keep
+    gone = {key for key, last in earlier.items() if last < oldest}
+    failed = _remove(run, gone)
+    return {key: last for key, last in earlier.items() if key not in gone or key in failed}
+
+
+def _history_names(run: _Run, earlier: dict[str, int]) -> set[str]:
+    """What a fresh output directory needs from this build for pages open on it or on the
+    ones kept: every output but the plain names, which the next build makes again."""
+    plain = {item.name for item in run.files.values()}
+    plain |= {name + suffix for name in plain for suffix in ALL_SIDECAR_SUFFIXES}
+    return (run.outputs - plain) | set(earlier)
 
 
 def _start(config: BuildConfig, report: Report) -> _Run:
@@ -607,8 +656,13 @@ def _start(config: BuildConfig, report: Report) -> _Run:
         compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
     if not config.dry_run:
         _remove_leftovers(out)
-    before = manifest.read_build_record(os.path.join(out, manifest.MANIFEST_NAME))
-    return _Run(config, report, out, codecs, before)
+    record = os.path.join(out, manifest.MANIFEST_NAME)
+    if config.history and not config.dry_run:
+        restored = history.restore(config.history, out)
+        if restored:
+            report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
+    before = manifest.read_build_record(record)
+    return _Run(config, report, out, codecs, before, number=before.number + 1)
 
 
 def _copy(run: _Run, progress: Progress | None) -> list[_File]:
@@ -790,7 +844,7 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
     return encodings, original_encodings
 
 
-def _clear_stale(run: _Run) -> set[str]:
+def _clear_stale(run: _Run) -> dict[str, int]:
     """Remove variants of this build's files that it did not make (they would be served
     stale); the outputs of earlier builds still on disk, for pages still open on them."""
     stale = set()
@@ -804,7 +858,11 @@ def _clear_stale(run: _Run) -> set[str]:
     for key in kept:
         run.report.errors.append(f"{key}: a stale variant that could not be removed")
     earlier = _earlier_outputs(run.before) - run.outputs
-    return {key for key in earlier if _is_output_file(run.out, key)}
+    # Each by the last build that made or used it: the one before, unless it kept it.
+    last = run.before.kept
+    return {
+        key: last.get(key, run.before.number) for key in earlier if _is_output_file(run.out, key)
+    }
 
 
 def _remove(run: _Run, keys: set[str]) -> set[str]:
@@ -843,12 +901,13 @@ def _earlier_entries(run: _Run, kept: set[str]) -> list[dict[str, Any]]:
 def _write_manifests(
     run: _Run,
     entries: dict[str, Any],
-    retained: set[str],
+    retained: dict[str, int],
     modules: importmap.ImportMap | None,
 ) -> None:
     """``staticmw.json``, and Django's manifest and the import map when asked for."""
-    kept = retained.union(*run.versions.values())
-    ours = manifest.dump_ours(entries, run.codecs, sorted(retained), _earlier_entries(run, kept))
+    kept = set(retained).union(*run.versions.values())
+    earlier = _earlier_entries(run, kept)
+    ours = manifest.dump_ours(entries, run.codecs, retained, earlier, run.number)
     manifests = {manifest.MANIFEST_NAME: ours}
     if run.config.django_manifest:
         names = {name: entry["hashed"] for name, entry in entries.items()}

@@ -124,6 +124,12 @@ def _build_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParse
                    "(default: every installed one); 'none' for no variants")  # fmt: skip
     b.add_argument("--strict", action="store_true", help="a missing reference is an error")
     b.add_argument("--prune", action="store_true", help="remove outputs of earlier builds")
+    b.add_argument("--keep", type=int, default=0, metavar="K",
+                   help="with --prune, keep what the last K builds made or used, for pages "
+                   "still open on them (default 0)")  # fmt: skip
+    b.add_argument("--history", metavar="DIR",
+                   help="a directory kept between deploys (a build cache): earlier builds' "
+                   "outputs come back from it into DIR, and this build's go into it")  # fmt: skip
     b.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
     b.add_argument("--django-manifest", action="store_true",
                    help="also write Django's staticfiles.json")  # fmt: skip
@@ -378,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         codecs=codecs,
         strict=args.strict,
         prune=args.prune,
+        keep=args.keep,
+        history=args.history,
         dry_run=args.dry_run,
         django_manifest=args.django_manifest,
         jobs=args.jobs,

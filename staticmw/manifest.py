@@ -367,22 +367,28 @@ def find_in_root(root: str) -> str | None:
 def dump_ours(
     files: Mapping[str, Mapping[str, Any]],
     codecs: Sequence[str] = (),
-    retained: Sequence[str] = (),
+    retained: Sequence[str] | Mapping[str, int] = (),
     earlier: Sequence[Mapping[str, Any]] = (),
+    number: int = 0,
 ) -> bytes:
     """Serialise our manifest deterministically (sorted keys), so rebuilds are byte-identical.
 
     *codecs* are those the build tried, so the next build knows which missing
     variants were not worth keeping rather than never made; *retained* are
-    outputs of earlier builds still on disk, for ``--prune`` to remove; *earlier*
-    are the entries (with their logical ``name``) of the hashed files among them.
+    outputs of earlier builds still on disk, for ``--prune`` to remove (by the number
+    of the last build that made or used each, when known); *earlier* are the entries
+    (with their logical ``name``) of the hashed files among them; *number* counts builds.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "codecs": sorted(codecs),
         "retained": sorted(retained),
         "files": {k: files[k] for k in sorted(files)},
     }
+    if number:
+        payload["build"] = number
+    if isinstance(retained, Mapping) and retained:
+        payload["kept"] = {k: retained[k] for k in sorted(retained)}
     if earlier:
         payload["earlier"] = sorted(earlier, key=lambda entry: str(entry.get("hashed")))
     return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
@@ -397,12 +403,16 @@ class BuildRecord(NamedTuple):
     retained: set[str]
     # Entries of earlier versions still on disk, by hashed name.
     earlier: dict[str, dict[str, Any]]
+    # This build's number (0 before numbering), and the number of the last build that
+    # made or used each retained output.
+    number: int
+    kept: dict[str, int]
 
 
 def read_build_record(path: str) -> BuildRecord:
     """The :func:`dump_ours` record at *path*; one that is missing, unreadable or of another
     format is empty, and the build then redoes what it would have skipped."""
-    empty = BuildRecord({}, set(), set(), {})
+    empty = BuildRecord({}, set(), set(), {}, 0, {})
     try:
         with open(path, "rb") as handle:
             data = json.load(handle)
@@ -422,7 +432,15 @@ def read_build_record(path: str) -> BuildRecord:
         for e in (found if isinstance(found, list) else ())
         if isinstance(e, dict) and isinstance(e.get("hashed"), str)
     }
-    return BuildRecord(files, texts("codecs"), texts("retained"), earlier)
+    number = data.get("build")
+    number = number if isinstance(number, int) and number > 0 else 0
+    found = data.get("kept", {})
+    kept = {
+        k: v
+        for k, v in (found.items() if isinstance(found, dict) else ())
+        if isinstance(k, str) and isinstance(v, int)
+    }
+    return BuildRecord(files, texts("codecs"), texts("retained"), earlier, number, kept)
 
 
 def dump_django(names: Mapping[str, str]) -> bytes:

@@ -990,3 +990,68 @@ def test_a_build_killed_while_pruning_leaves_every_listed_name_servable(tmp_path
     assert call(app, "/static/" + newest).status == 200
     # What the killed build was about to remove is on record for the next one.
     assert {old, new} <= set(listed["retained"])
+
+
+def _release(tmp_path, number: int, out: str = "out", **options):
+    """Build release *number* of a stylesheet and a module into *out*; the manifest."""
+    write(tmp_path / "src" / "app.css", f"body {{ margin: {number}px; }}\n" * 80)
+    write(tmp_path / "src" / "app.js", module_version(number))
+    config = BuildConfig(
+        sources=[str(tmp_path / "src")], out=str(tmp_path / out), jobs=1, **options
+    )
+    report = build.build(config)
+    assert report.ok, report.errors
+    return json.loads((tmp_path / out / "staticmw.json").read_text())
+
+
+def test_prune_keeps_what_the_last_builds_made(tmp_path):
+    releases = [_release(tmp_path, n, prune=True, keep=2) for n in range(1, 5)]
+    out = tmp_path / "out"
+    hashed = [r["files"]["app.css"]["hashed"] for r in releases]
+    assert [r["build"] for r in releases] == [1, 2, 3, 4]
+    assert not (out / hashed[0]).exists()  # made by build 1, used by none since
+    for name in hashed[1:]:
+        assert (out / name).exists() and (out / (name + ".gz")).exists()
+    # Each kept output is on record with the last build that made it, so pruning is exact.
+    assert releases[-1]["kept"][hashed[1]] == 2 and releases[-1]["kept"][hashed[2]] == 3
+    # Rebuilding the same release is not a new build: nothing more goes.
+    again = _release(tmp_path, 4, prune=True, keep=2)
+    assert again == releases[-1] and (out / hashed[1]).exists()
+
+
+def test_a_fresh_output_gets_earlier_builds_back_from_the_history(tmp_path):
+    history = str(tmp_path / "cache")
+    first = _release(tmp_path, 1, "deploy1", history=history, dictionaries=1)
+    old = first["files"]["app.js"]["hashed"]
+    app = StaticMiddleware(fallback_app, tmp_path / "deploy1", "/static/")
+    etag = call(app, "/static/" + old).headers["etag"]
+    # The next deploy builds into an empty directory, with the same history.
+    second = _release(tmp_path, 2, "deploy2", history=history, dictionaries=1, prune=True, keep=1)
+    out = tmp_path / "deploy2"
+    app = StaticMiddleware(fallback_app, out, "/static/")
+    result = call(app, "/static/" + old)
+    assert result.status == 200 and result.headers["etag"] == etag
+    # --dictionaries had its earlier version, so a page on it gets a delta.
+    entry = second["files"]["app.js"]
+    assert entry["versions"] == [old] and len(entry["deltas"]) == 1
+    # Keeping one build back: build 2 used the first release as its dictionary, so
+    # build 3 keeps it; build 4 lets it go, here and in the history.
+    third = _release(tmp_path, 3, "deploy3", history=history, prune=True, keep=1)
+    assert (tmp_path / "deploy3" / old).exists()
+    fourth = _release(tmp_path, 4, "deploy4", history=history, prune=True, keep=1)
+    for gone in (old, first["files"]["app.css"]["hashed"], second["files"]["app.css"]["hashed"]):
+        assert not (tmp_path / "deploy4" / gone).exists()
+        assert not (tmp_path / "cache" / gone).exists()
+    for kept in (third["files"]["app.css"]["hashed"], fourth["files"]["app.css"]["hashed"]):
+        assert (tmp_path / "deploy4" / kept).exists()
+        assert (tmp_path / "cache" / kept).exists()
+
+
+@pytest.mark.parametrize("where", ["out", "out/cache"])
+def test_a_history_that_overlaps_the_output_is_refused(tmp_path, where):
+    write(tmp_path / "src" / "app.css", "body {}")
+    config = BuildConfig(
+        sources=[str(tmp_path / "src")], out=str(tmp_path / "out"), history=str(tmp_path / where)
+    )
+    with pytest.raises(BuildError, match=r"history .* overlaps output"):
+        build.build(config)

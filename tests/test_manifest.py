@@ -410,7 +410,7 @@ def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
     # Anything else reads as no record: the next build redoes what it would have skipped.
     for text in (b"{", b"[]", b'{"files": []}', b'{"paths": {}}'):
         path.write_bytes(text)
-        assert read_build_record(str(path)) == ({}, set(), set(), {})
+        assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {})
     path.write_bytes(b'{"files": {"a": 1, "b": {}}, "codecs": "gzip", "retained": [1, "x"]}')
-    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"}, {})
-    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set(), {})
+    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"}, {}, 0, {})
+    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set(), {}, 0, {})
