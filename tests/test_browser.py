@@ -500,3 +500,81 @@ def test_a_django_page_with_static_urls_from_staticmw_storage(browser, tmp_path)
     (css,) = static(hits, "css/site.")
     assert css.content_encoding == "br", css  # Chromium offers br to 127.0.0.1
     assert "/static/js/util.js" not in paths  # only the hashed name is ever asked for
+
+
+def deploy_symlink(link: Path, release: Path) -> None:
+    """Point *link* at *release* in one rename, as a deploy switches releases."""
+    staged = link.with_name(link.name + ".new")
+    staged.symlink_to(release)
+    os.replace(staged, link)
+
+
+@pytest.mark.parametrize(
+    ("history", "dictionaries"),
+    [(True, False), (False, False), (True, True)],
+    ids=["history", "no-history", "history-dcz"],
+)
+def test_an_open_page_after_a_deploy_into_a_fresh_directory(
+    browser, tmp_path, history, dictionaries
+):
+    """Each release is built into an empty directory, as on Heroku or in a Docker image.
+    A page opened on release 1 then imports a module lazily, which release 2 changed: with
+    the history directory, its release-1 URL still answers; without, it is the 404 the
+    history prevents. With ``--dictionaries``, a reload gets the changed modules as dcz
+    deltas against what the browser holds, though release 1 was never in that directory."""
+    assets = tmp_path / "assets"
+    shutil.copytree(EXAMPLE / "assets", assets)
+    lazy = assets / "js" / "lazy.js"
+    lazy.write_text("export const lazy = 1;\n" + "// loaded on demand\n" * 40)
+    extra = ["--prune", "--keep", "2"]
+    if history:
+        extra += ["--history", str(tmp_path / "cache")]
+    if dictionaries:
+        extra += ["--codecs", "gzip,br,zstd", "--dictionaries", "2"]
+    build_assets(assets, tmp_path / "release1", *extra)
+    current = tmp_path / "current"
+    deploy_symlink(current, tmp_path / "release1")
+    server, log = serve(current, tmp_path, 60)
+    visit = None
+    try:
+        visit = Visit(browser, f"http://127.0.0.1:{server.port}/")
+        assert_every_check_passed(visit.load())
+        before = page_modules(visit)
+        count = settled_length(log)
+        version = assets / "js" / "lib" / "version.js"
+        version.write_text(version.read_text().replace("VERSION = 1;", "VERSION = 2;"))
+        lazy.write_text(lazy.read_text().replace("lazy = 1", "lazy = 2"))
+        build_assets(assets, tmp_path / "release2", *extra)
+        deploy_symlink(current, tmp_path / "release2")
+        old = set(server.worker_pids())
+        os.kill(server.process.pid, signal.SIGHUP)
+        wait_for_new_workers(server, old)
+        # The open page, still on release 1, imports the module only now.
+        imported = visit.page.evaluate(
+            "import('/static/js/lazy.js').then(m => String(m.lazy), e => 'failed: ' + e)"
+        )
+        between = settled_length(log)
+        if dictionaries:
+            assert_every_check_passed(visit.reload())
+            after = page_modules(visit)
+    finally:
+        if visit is not None:
+            visit.close()
+        server.stop()
+    hits = read_log(log)
+    lazy_hits = [hit for hit in hits[count:between] if hit.path == before["js/lazy.js"]]
+    assert len(lazy_hits) == 1, hits[count:between]
+    if not history:
+        assert imported.startswith("failed"), imported
+        assert lazy_hits[0].status == 404
+        return
+    assert imported == "1", (imported, visit.problems)  # release 1's module, as the page expects
+    assert lazy_hits[0].status == 200
+    assert not visit.problems, visit.problems
+    if dictionaries:
+        changed = {"js/main.js", "js/checks.js", "js/lib/label.js", "js/lib/version.js"}
+        delivered = {hit.path: hit for hit in hits[between:]}
+        for name in changed:
+            assert after[name] != before[name], name
+            hit = delivered[after[name]]
+            assert hit.content_encoding == "dcz" and hit.available_dictionary, hit
