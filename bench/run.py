@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import deltas  # noqa: E402
+import deploys  # noqa: E402
 import djangobench  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
@@ -681,6 +682,7 @@ def report(data: dict) -> str:
         lines.append("")
     lines += _django_tables(data.get("django") or {})
     lines += deltas.table(data.get("deltas") or {})
+    lines += deploys.table(data.get("deploys") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured", "recorded": "(recorded)"}[
@@ -863,6 +865,10 @@ def targets(data: dict) -> list[dict]:
             add(f"sync {workload} ≥ 0.95× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.95)
     _granian_targets(add, serv)
     _django_targets(add, data.get("django") or {})
+    kept = data.get("deploys")
+    if kept:
+        ratio = kept["with_history"] / kept["without"]
+        add("deploy build with history and --keep ≤ 1.1× without", f"{ratio:.2f}×", ratio <= 1.1)
     start = data.get("startup") or {}
     big = start.get("staticmw", {}).get("100000")
     if big:
@@ -977,6 +983,8 @@ def main(argv: list[str] | None = None) -> int:
             }
     print("deltas: a one-line change with and without compression dictionaries", file=sys.stderr)
     data["deltas"] = deltas.measure(WORK)
+    print("deploys: builds into empty directories with and without the history", file=sys.stderr)
+    data["deploys"] = deploys.measure(WORK, 200 if args.smoke else 2000, 1 if args.smoke else 3)
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)

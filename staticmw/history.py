@@ -13,15 +13,19 @@ from .atomic import TMP_SUFFIX, replacing
 from .manifest import MANIFEST_NAME, read_build_record
 
 
-def _files(directory: str) -> set[str]:
+def _files(directory: str, below: str = "") -> set[str]:
     """Every regular file below *directory* (no link followed), as ``/``-separated names."""
-    found = set()
-    for parent, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(parent, name)
-            if name.endswith(TMP_SUFFIX) or os.path.islink(path) or not os.path.isfile(path):
-                continue
-            found.add(os.path.relpath(path, directory).replace(os.sep, "/"))
+    found: set[str] = set()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return found
+    for entry in entries:
+        name = below + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            found |= _files(entry.path, name + "/")
+        elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(TMP_SUFFIX):
+            found.add(name)
     return found
 
 
@@ -30,6 +34,19 @@ def _copy(source: str, dest: str) -> None:
     with replacing(dest) as handle, open(source, "rb") as src:
         shutil.copyfileobj(src, handle)
     shutil.copystat(source, dest)
+
+
+def _link(source: str, dest: str) -> None:
+    """A second name for a file that no build changes in place (every output is written
+    under a temporary name and renamed): one call, where a copy costs a file's creation
+    and its bytes. A copy across file systems, or where links are refused."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    try:
+        os.link(source, dest)
+    except FileExistsError:
+        pass
+    except OSError:
+        _copy(source, dest)
 
 
 def restore(history: str, out: str) -> int:
@@ -42,7 +59,7 @@ def restore(history: str, out: str) -> int:
     for name in sorted(_files(history) - {MANIFEST_NAME}):
         dest = os.path.join(out, *name.split("/"))
         if not os.path.lexists(dest):
-            _copy(os.path.join(history, *name.split("/")), dest)
+            _link(os.path.join(history, *name.split("/")), dest)
             count += 1
     ours = os.path.join(out, MANIFEST_NAME)
     if read_build_record(ours).number < read_build_record(record).number:
@@ -54,14 +71,13 @@ def save(history: str, out: str, names: Iterable[str]) -> None:
     """Make *history* hold exactly *names* (outputs in *out*) and the build record; the
     record is written last, so a save cut short is finished by the next one."""
     keep = set(names)
-    for name in sorted(keep):
+    held = _files(history)
+    # Outputs never change under one name (hashed names carry their content; the
+    # others kept are of sources since removed), so one held already is right.
+    for name in sorted(keep - held):
         source = os.path.join(out, *name.split("/"))
-        dest = os.path.join(history, *name.split("/"))
-        if not os.path.isfile(source):
-            continue
-        if os.path.isfile(dest) and os.path.getsize(dest) == os.path.getsize(source):
-            continue  # hashed names: the same name is the same bytes
-        _copy(source, dest)
+        if os.path.isfile(source):
+            _link(source, os.path.join(history, *name.split("/")))
     _copy(os.path.join(out, MANIFEST_NAME), os.path.join(history, MANIFEST_NAME))
-    for name in _files(history) - keep - {MANIFEST_NAME}:
+    for name in held - keep - {MANIFEST_NAME}:
         os.unlink(os.path.join(history, *name.split("/")))

@@ -1,0 +1,77 @@
+"""What keeping earlier builds for open pages costs a deploy.
+
+A tree of stylesheets, modules and text files is deployed several times, a few files
+changed each time, every build into an empty output directory as on Heroku or in a
+Docker image: once with ``--prune`` alone, once with ``--prune --keep 3 --history DIR``
+(earlier outputs restored from the history and saved back). The table gives the build
+time of the deploys after the first, each way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from staticmw.build import BuildConfig, build
+
+DEPLOYS = 4  # the first fills the history; the others are timed
+CHANGED = 20  # files changed between deploys
+
+
+def _tree(src: Path, files: int, deploy: int) -> None:
+    """The source tree as of *deploy*: the first CHANGED * deploy files carry its number."""
+    kinds = ("css", "js", "txt")
+    for index in range(files):
+        kind = kinds[index % 3]
+        path = src / kind / f"f{index}.{kind}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        version = deploy if index < CHANGED else 0
+        line = f"/* file {index}, version {version} */ .c{index} {{ margin: {index % 9}px; }}\n"
+        path.write_text(line * 40)
+
+
+def _deploys(work: Path, files: int, history: bool) -> float:
+    """Seconds spent building the deploys after the first."""
+    base = work / ("with-history" if history else "without")
+    shutil.rmtree(base, ignore_errors=True)
+    src = base / "src"
+    spent = 0.0
+    for deploy in range(1, DEPLOYS + 1):
+        _tree(src, files, deploy)
+        options = {"history": str(base / "cache"), "keep": 3} if history else {}
+        config = BuildConfig(
+            sources=[str(src)], out=str(base / f"release{deploy}"), codecs=["gzip"], prune=True,
+            **options,  # type: ignore[arg-type]
+        )  # fmt: skip
+        started = time.perf_counter()
+        report = build(config)
+        if deploy > 1:
+            spent += time.perf_counter() - started
+        assert report.ok, report.errors
+    shutil.rmtree(base, ignore_errors=True)
+    return spent
+
+
+def measure(work: Path, files: int, rounds: int = 3) -> dict[str, float]:
+    """Best of *rounds* for each way, alternated so that the machine's drift hits both."""
+    best = {"files": files, "without": float("inf"), "with_history": float("inf")}
+    for _ in range(rounds):
+        best["without"] = min(best["without"], _deploys(work, files, history=False))
+        best["with_history"] = min(best["with_history"], _deploys(work, files, history=True))
+    return best
+
+
+def table(results: dict[str, float]) -> list[str]:
+    if not results:
+        return []
+    ratio = results["with_history"] / results["without"]
+    return [
+        f"### Deploys into empty directories: {DEPLOYS - 1} builds of {results['files']:,.0f} "
+        f"files ({CHANGED} changed each time), gzip",
+        "",
+        "| --prune | --prune --keep 3 --history DIR | ratio |",
+        "|---|---|---|",
+        f"| {results['without']:.2f} s | {results['with_history']:.2f} s | {ratio:.2f}× |",
+        "",
+    ]
