@@ -6,12 +6,14 @@ import json
 import logging
 import os
 import re
+import time
 
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
 
 from staticmw import precompress
+from staticmw.atomic import atomic_write
 
 from . import django_project
 from .helpers import body_of
@@ -145,3 +147,32 @@ def test_extensions_left_uncompressed(tmp_path):
     collect(tmp_path, STATICMW_SKIP_COMPRESS_EXTENSIONS=["css"])
     assert not list(tmp_path.rglob("*.css.gz"))
     assert not list(tmp_path.rglob("*.css.br"))
+
+
+def test_url_follows_a_manifest_rewritten_by_a_later_collectstatic(tmp_path, caplog):
+    """A running process (a web worker) takes a new staticfiles.json within
+    STATICMW_RECHECK_INTERVAL; one caught half written is never used."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    collect(tmp_path)
+    manifest = tmp_path / "staticfiles.json"
+    first = json.loads(manifest.read_text())["paths"]["css/site.css"]
+    with override_settings(STATIC_ROOT=str(tmp_path), STATICMW_RECHECK_INTERVAL=0.05):
+        staticfiles_storage._setup()
+        storage = staticfiles_storage._wrapped
+        assert storage.url("css/site.css") == "/static/" + first
+        data = json.loads(manifest.read_text())
+        data["paths"]["css/site.css"] = "css/site.0123456789ab.css"
+        atomic_write(str(manifest), json.dumps(data).encode())
+        time.sleep(0.1)
+        assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
+        whole = manifest.read_bytes()
+        with open(manifest, "r+b") as handle:  # a writer that is not atomic, stopped halfway
+            handle.truncate(0)
+            handle.write(whole[: len(whole) // 2])
+        with caplog.at_level(logging.ERROR, logger="staticmw.django"):
+            for _ in range(3):
+                time.sleep(0.1)
+                assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
+        assert caplog.text.count("still using the manifest read before") == 1
+    staticfiles_storage._setup()

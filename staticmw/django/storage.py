@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator
+from time import monotonic
 from typing import Any
 
 from django.contrib.staticfiles import storage
@@ -51,19 +52,68 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         if strict is not None:
             self.manifest_strict = bool(strict)
         self.keep_only_hashed_files = bool(setting("STATICMW_KEEP_ONLY_HASHED_FILES", False))
+        # A manifest rewritten by a later collectstatic is read again, at most once per
+        # STATICMW_RECHECK_INTERVAL; one that does not parse (half written) never is.
+        self._recheck = float(setting("STATICMW_RECHECK_INTERVAL", 1.0))
+        self._checked = monotonic()
+        self._signature = self._manifest_signature()
+        self._refused: tuple[int, int, int] | None = None
+        self._collecting = False
+
+    def _manifest_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path(self.manifest_name))
+        except (OSError, ImproperlyConfigured, ValueError):
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def stored_name(self, name: str) -> str:
+        """The hashed name, from the manifest as it is now on disk (see ``_manifest_current``)."""
+        self._manifest_current()
+        stored: str = super().stored_name(name)
+        return stored
+
+    def _manifest_current(self) -> None:
+        """Take a manifest a later collectstatic wrote, keeping the last good one when the
+        new one cannot be read; never while this storage is collecting."""
+        now = monotonic()
+        if self._collecting or now - self._checked < self._recheck:
+            return
+        self._checked = now
+        signature = self._manifest_signature()
+        if signature is None or signature in (self._signature, self._refused):
+            return
+        try:
+            self.hashed_files, self.manifest_hash = self.load_manifest()
+        except ValueError as exc:
+            self._refused = signature
+            log.error("staticmw: %s; still using the manifest read before", exc)
+            return
+        self._signature, self._refused = signature, None
+        log.info("staticmw: %s read again", self.manifest_name)
 
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
     ) -> Iterator[tuple[str, str | None, Any]]:
         if dry_run:
             return
+        self._collecting = True
+        try:
+            yield from self._collect(paths, **options)
+        finally:
+            self._collecting = False
+            self._signature = self._manifest_signature()  # the one just written
+
+    def _collect(
+        self, paths: dict[str, Any], **options: Any
+    ) -> Iterator[tuple[str, str | None, Any]]:
         state, digests = self._state(paths)
         unchanged = self._unchanged_since_last_run(state)
         if unchanged:
             # Same bytes, same rules: Django would compute the very same manifest.
             log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
         else:
-            for processed in super().post_process(paths, dry_run=dry_run, **options):
+            for processed in super().post_process(paths, dry_run=False, **options):
                 if isinstance(processed[2], Exception):
                     self._forget_state()
                 yield processed
