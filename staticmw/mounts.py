@@ -61,6 +61,7 @@ class Mount:
         "manifest",
         "prefix",
         "raw_prefix",
+        "seek",
         "urls",
     )
 
@@ -90,21 +91,67 @@ class Mount:
         self.importmap = modules
         if modules is not None:
             self.hidden |= {IMPORTMAP_NAME}
+        # Where no manifest was found at start: what looks for one a first build writes.
+        self.seek: Callable[[], ManifestFile | None] | None = None
 
     def refresh(self) -> bool:
-        """Take the manifest (and import map) again when the file changed; whether it did."""
+        """Take the manifest (and import map) again when the file changed, or a first one
+        where there was none; whether it did."""
         if self.live is None:
-            return False
+            found = self.seek() if self.seek is not None else None
+            if found is None:
+                return False
+            self.live = found
+            relative = os.path.relpath(found.path, self.directory).replace(os.sep, "/")
+            self.hidden |= {relative}
         current = self.live.current()
         if current is self.manifest:
             return False
         self.manifest = self.urls.manifest = current
-        if self.importmap is not None:
-            try:
-                self.importmap = load_importmap(self.directory, current) or self.importmap
-            except ConfigurationError as exc:
-                log.error("staticmw: %s; still using the import map read before", exc)
+        try:
+            modules = load_importmap(self.directory, current)
+        except ConfigurationError as exc:
+            log.error("staticmw: %s; still using the import map read before", exc)
+        else:
+            if modules is not None:
+                self.importmap = modules
+                self.hidden |= {IMPORTMAP_NAME}
         return True
+
+
+class _Seeker:
+    """Looks for the manifest a first build writes into a root served before it, at most
+    once per *interval*; a manifest that cannot be read is logged once and looked at
+    again only when it changes."""
+
+    def __init__(self, directory: str, prefix: str, interval: float):
+        self.directory = directory
+        self.prefix = prefix
+        self.interval = interval
+        self.looked = monotonic()
+        self.refused: tuple[str, float] | None = None
+
+    def __call__(self) -> ManifestFile | None:
+        if monotonic() - self.looked < self.interval:
+            return None
+        self.looked = monotonic()
+        path = find_in_root(self.directory)
+        if path is None:
+            return None
+        try:
+            seen = (path, os.stat(path).st_mtime)
+        except OSError:
+            return None
+        if seen == self.refused:
+            return None
+        try:
+            found = ManifestFile(path, self.interval, public_prefix=self.prefix)
+        except ManifestError as exc:
+            log.error("staticmw: %s; no manifest used yet", exc)
+            self.refused = seen
+            return None
+        log.info("staticmw: manifest %s found", path)
+        return found
 
 
 def load_manifest(
@@ -228,6 +275,8 @@ class Mounts:
         first = loaded.manifest if isinstance(loaded, ManifestFile) else loaded
         urls = StaticURLs(first, normalized, static_host, strict)
         mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))
+        if loaded is None and manifest is None:
+            mount.seek = _Seeker(real, normalized, self.recheck_interval)
         if not allow_hard_links and real not in self.single_link_roots:
             self.single_link_roots.append(real)
         self.add(mount)

@@ -353,3 +353,21 @@ def test_a_rebuilt_manifest_is_taken_up_by_a_running_server(tmp_path, server_nam
         check_live_manifest(static_url, fetch, src, out, server.log.read_text)
     finally:
         server.stop()
+
+
+def test_a_server_started_before_the_first_build_takes_its_manifest(tmp_path, caplog):
+    src, out = tmp_path / "src", tmp_path / "out"
+    out.mkdir()
+    app = StaticMiddleware(fallback_app, out, "/static/", recheck_interval=INTERVAL)
+    assert app.static_url("js/app.js") == "/static/js/app.js"  # nothing built yet
+    (out / "staticmw.json").write_text('{"version": 1, "files": {')  # a first one, torn
+    time.sleep(INTERVAL * 1.5)
+    assert app.static_url("js/app.js") == "/static/js/app.js"
+    assert "no manifest used yet" in caplog.text
+    entry = rebuild(src, out, 1)
+    time.sleep(INTERVAL * 1.5)
+    assert app.static_url("js/app.js") == "/static/" + entry["hashed"]
+    result = call(app, "/static/" + entry["hashed"])
+    assert result.headers["etag"] == f'"{entry["hash"][:32]}"'
+    # The manifest it found is build metadata, not an asset.
+    assert call(app, "/static/staticmw.json").passed_through
