@@ -194,7 +194,7 @@ def app(environ, start_response):
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"app"]
 
-application = StaticMiddleware(app, root="out", prefix="/static/")
+application = StaticMiddleware(app, root="out", prefix="/static/", recheck_interval=0.3)
 """
 
 
@@ -207,7 +207,7 @@ def test_killed_builds_never_mix_versions_under_gunicorn(tmp_path):
     server = Gunicorn(tmp_path, "deploy_app:application")
     try:
         fetch = lambda url, headers: server.request("GET", url, headers)  # noqa: E731
-        observer = Observer(fetch, out, settle=1.1)  # the default recheck interval
+        observer = Observer(fetch, out, settle=0.4)  # the app's recheck interval, and more
         kill_builds(sources, out, observer, duration)
         assert observer.checked > 0
         assert "Traceback" not in server.log.read_text()
