@@ -108,12 +108,18 @@ class StaticFiles:
         # known_miss(path): whether *path* was looked up and not found within
         # ``recheck_interval``; the cache's own method, so a miss costs one call.
         self.known_miss: Callable[[str], bool] = self._cache.known_miss
-        # The hot path reads these directly.
+        # The hot path reads these directly (the cache clears them, never replaces them).
         self._resources = self._cache.resources
+        self._misses = self._cache.misses
         self._all_origins = self.options.allow_all_origins
         # handles(path): whether a request path (PEP 3333 form) is under a prefix, with
         # no file-system call; truthy or not. One C call: pass-through pays nothing more.
         self.handles: Callable[[str], object] = self._mounts.matcher
+        self._prefixes: tuple[str, ...] = ()
+        self._bare_prefixes: frozenset[str] = frozenset()
+        # A request path (PEP 3333 form) that may be ours starts with one of these: a
+        # filter an adapter can apply with no call; answer_held decides exactly.
+        self.path_prefixes: tuple[str, ...] = ()
         if root is not None:
             self.add_files(root, prefix, manifest=manifest)
         elif manifest not in (None, False):
@@ -147,6 +153,9 @@ class StaticFiles:
             allow_hard_links,
         )
         self.handles = self._mounts.matcher
+        self._prefixes = self._mounts.raw_prefixes
+        self._bare_prefixes = self._mounts.bare_prefixes
+        self.path_prefixes = self._prefixes + tuple(self._bare_prefixes)
         self._cache.clear()
 
     def static_url(self, name: str) -> str:
@@ -236,18 +245,22 @@ class StaticFiles:
         return negotiation.select(resource, request.get, self.options.allow_all_origins)
 
     def answer_held(self, path: str, get: Getter) -> Answer | Literal[False] | None:
-        """For a request that is ours: the answer when it needs no file-system call (bytes
-        held, fresh); ``False`` for a path looked up and not found within the recheck
-        interval (pass it on); else ``None``: ask :meth:`answer`.
+        """For any request: the answer when it needs no file-system call (bytes held,
+        fresh); ``False`` to pass it on (not under a prefix (:meth:`handles`), or looked up
+        and not found within the recheck interval); else ``None``: ask :meth:`answer`.
 
         Over plain values, so an adapter can pass its request as it is: *get* reads
-        the method and header values (:mod:`staticmw.request`). The hottest path there is.
+        the method and header values (:mod:`staticmw.request`). The hottest path there is,
+        and one call whatever the request: pass-through and misses go this way too.
         """
         resource = self._resources.get(path)
         if resource is None:
-            # known_miss, less its clean-up (answer does that): one call for a miss.
-            expiry = self._cache.misses.get(path)
-            return False if expiry is not None and monotonic() < expiry else None
+            # known_miss (less its clean-up, which answer does) and handles, written out;
+            # only a path that is ours is ever remembered as a miss.
+            expiry = self._misses.get(path)
+            if expiry is not None:
+                return False if monotonic() < expiry else None
+            return None if path.startswith(self._prefixes) or path in self._bare_prefixes else False
         method = get(METHOD)
         if method != "GET" and method != "HEAD":
             return None

@@ -235,6 +235,8 @@ class Mounts:
         # A match of a request path (PEP 3333 form) when it is under a prefix, or is a
         # prefix named without its slash where that redirects; one C call per request.
         self.matcher: Callable[[str], re.Match[str] | None] = re.compile("(?!)").match
+        self.raw_prefixes: tuple[str, ...] = ()
+        self.bare_prefixes: frozenset[str] = frozenset()
 
     def add(self, mount: Mount) -> None:
         self.added.append(mount)
@@ -249,6 +251,13 @@ class Mounts:
                 re.escape(m.raw_prefix[:-1]) + r"\Z" for m in self.ordered if len(m.raw_prefix) > 1
             ]
         self.matcher = re.compile("|".join(alternatives)).match
+        # The same rule as plain values, for the core's hottest path (no call, no match).
+        self.raw_prefixes = tuple(m.raw_prefix for m in self.ordered)
+        self.bare_prefixes = frozenset(
+            m.raw_prefix[:-1]
+            for m in self.ordered
+            if self.options.index_file is not None and len(m.raw_prefix) > 1
+        )
 
     def mount(
         self,

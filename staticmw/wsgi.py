@@ -84,7 +84,7 @@ class StaticMiddleware(StaticFiles):
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if self.handles(path):
+        if path.startswith(self.path_prefixes):  # may be ours: the core decides
             # The environ goes to the core as it is: no request object for an answer
             # held in memory, the hottest path there is.
             answer = self.answer_held(path, environ.get)
