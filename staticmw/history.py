@@ -13,7 +13,7 @@ from .atomic import TMP_SUFFIX, replacing
 from .manifest import MANIFEST_NAME, read_build_record
 
 
-def _files(directory: str, below: str = "") -> set[str]:
+def files_below(directory: str, below: str = "") -> set[str]:
     """Every regular file below *directory* (no link followed), as ``/``-separated names."""
     found: set[str] = set()
     try:
@@ -23,7 +23,7 @@ def _files(directory: str, below: str = "") -> set[str]:
     for entry in entries:
         name = below + entry.name
         if entry.is_dir(follow_symlinks=False):
-            found |= _files(entry.path, name + "/")
+            found |= files_below(entry.path, name + "/")
         elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(TMP_SUFFIX):
             found.add(name)
     return found
@@ -56,7 +56,7 @@ def restore(history: str, out: str) -> int:
     if not os.path.isfile(record):
         return 0
     count = 0
-    for name in sorted(_files(history) - {MANIFEST_NAME}):
+    for name in sorted(files_below(history) - {MANIFEST_NAME}):
         dest = os.path.join(out, *name.split("/"))
         if not os.path.lexists(dest):
             _link(os.path.join(history, *name.split("/")), dest)
@@ -71,7 +71,7 @@ def save(history: str, out: str, names: Iterable[str]) -> None:
     """Make *history* hold exactly *names* (outputs in *out*) and the build record; the
     record is written last, so a save cut short is finished by the next one."""
     keep = set(names)
-    held = _files(history)
+    held = files_below(history)
     # Outputs never change under one name (hashed names carry their content; the
     # others kept are of sources since removed), so one held already is right.
     for name in sorted(keep - held):
