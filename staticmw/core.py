@@ -112,9 +112,6 @@ class StaticFiles:
         self._resources = self._cache.resources
         self._misses = self._cache.misses
         self._all_origins = self.options.allow_all_origins
-        # handles(path): whether a request path (PEP 3333 form) is under a prefix, with
-        # no file-system call; truthy or not. One C call: pass-through pays nothing more.
-        self.handles: Callable[[str], object] = self._mounts.matcher
         self._prefixes: tuple[str, ...] = ()
         self._bare_prefixes: frozenset[str] = frozenset()
         # A request path (PEP 3333 form) that may be ours starts with one of these: a
@@ -152,7 +149,6 @@ class StaticFiles:
             self.manifest_strict,
             allow_hard_links,
         )
-        self.handles = self._mounts.matcher
         self._prefixes = self._mounts.raw_prefixes
         self._bare_prefixes = self._mounts.bare_prefixes
         self.path_prefixes = self._prefixes + tuple(self._bare_prefixes)
@@ -240,6 +236,10 @@ class StaticFiles:
 
     # -- answering ------------------------------------------------------------
 
+    def handles(self, path: str) -> bool:
+        """Whether a request path (PEP 3333 form) is under a prefix; no file-system call."""
+        return path.startswith(self._prefixes) or path in self._bare_prefixes
+
     def select(self, resource: Resource, request: Request) -> int:
         """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
         return negotiation.select(resource, request.get, self.options.allow_all_origins)
@@ -255,7 +255,7 @@ class StaticFiles:
         """
         resource = self._resources.get(path)
         if resource is None:
-            # known_miss (less its clean-up, which answer does) and handles, written out;
+            # known_miss (less its clean-up, which answer does) and handles, written out:
             # only a path that is ours is ever remembered as a miss.
             expiry = self._misses.get(path)
             if expiry is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from time import monotonic
 from typing import NamedTuple
@@ -232,9 +231,8 @@ class Mounts:
         self.resolver = paths.Resolver(
             self.roots, options.follow_symlinks, options.serve_hidden, self.single_link_roots
         )
-        # A match of a request path (PEP 3333 form) when it is under a prefix, or is a
-        # prefix named without its slash where that redirects; one C call per request.
-        self.matcher: Callable[[str], re.Match[str] | None] = re.compile("(?!)").match
+        # The request-path prefixes (PEP 3333 form), and those named without their slash
+        # where that redirects (index files on).
         self.raw_prefixes: tuple[str, ...] = ()
         self.bare_prefixes: frozenset[str] = frozenset()
 
@@ -244,15 +242,8 @@ class Mounts:
         self.ordered.sort(key=lambda m: len(m.prefix), reverse=True)
         if mount.directory not in self.roots:
             self.roots.append(mount.directory)
-        alternatives = [re.escape(m.raw_prefix) for m in self.ordered]
-        # "/static" redirects to "/static/" only when index files are on.
-        if self.options.index_file is not None:
-            alternatives += [
-                re.escape(m.raw_prefix[:-1]) + r"\Z" for m in self.ordered if len(m.raw_prefix) > 1
-            ]
-        self.matcher = re.compile("|".join(alternatives)).match
-        # The same rule as plain values, for the core's hottest path (no call, no match).
         self.raw_prefixes = tuple(m.raw_prefix for m in self.ordered)
+        # "/static" redirects to "/static/" only when index files are on.
         self.bare_prefixes = frozenset(
             m.raw_prefix[:-1]
             for m in self.ordered
