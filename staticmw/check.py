@@ -135,7 +135,9 @@ def report(obj: Any, static: StaticFiles) -> tuple[list[str], list[str]]:
                 "served!" if static.options.serve_hidden else "not served, keep serve_hidden off"
             )
             warnings.append(f"{directory} is a version-control checkout (dotfiles {hidden})")
-        warnings += _uncompressed(prefix, directory, manifest, files, _build_advice(obj))
+        records = static.build_records(prefix)
+        hidden = {os.path.join(directory, *name.split("/")) for name in records}
+        warnings += _uncompressed(prefix, directory, manifest, files, hidden, _build_advice(obj))
         huge = [(size, path) for path, size in files if size >= HUGE]
         if huge:
             size, path = max(huge)
@@ -165,17 +167,18 @@ def _uncompressed(
     directory: str,
     manifest: Manifest | None,
     files: list[tuple[str, int]],
+    hidden: set[str],
     advice: str,
 ) -> list[str]:
     """Compressible files served without a precompressed variant, with the fix for each case.
 
-    Manifests are build metadata, never served, so never counted. Under a staticmw
+    Manifests and the import map are build records, never served, so never counted. Under a staticmw
     build, its manifest says which files it made (and it already skipped those not
     worth compressing): only files it did not make are reported.
     """
     media = MediaTypes()
     names = {path for path, _ in files}
-    manifests = {os.path.join(directory, name) for name in AUTO_DETECTED}
+    manifests = {os.path.join(directory, name) for name in AUTO_DETECTED} | hidden
     if manifest is not None:
         manifests.add(os.path.abspath(manifest.path))
     built: set[str] = set()

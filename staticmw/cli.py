@@ -74,6 +74,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _positive(text: str) -> int:
+    """A count of 1 or more for argparse."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is too small: use 1 or more")
+    return number
+
+
 def _host(text: str) -> str:
     """An address to listen on for argparse: an IP address or a host name that resolves."""
     import ipaddress
@@ -94,7 +105,11 @@ def _host(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="staticmw", description="Static files for WSGI apps.")
+    parser = argparse.ArgumentParser(
+        prog="staticmw",
+        description="Static files for WSGI and ASGI apps: build the assets, serve a "
+        "directory, check what an application serves.",
+    )
     parser.add_argument("--version", action="version", version=f"staticmw {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _build_arguments(commands)
@@ -133,9 +148,8 @@ def _build_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParse
     b.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
     b.add_argument("--django-manifest", action="store_true",
                    help="also write Django's staticfiles.json")  # fmt: skip
-    b.add_argument(
-        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: cores)"
-    )
+    b.add_argument("--jobs", type=_positive, default=0, metavar="N",
+                   help="worker processes, 1 or more (default: one per core)")  # fmt: skip
     b.add_argument("--dictionaries", type=int, default=0, metavar="N",
                    help="keep the last N versions of each JS, CSS and WASM asset and write "
                    "dcz deltas against them (RFC 9842; default 0: off)")  # fmt: skip
@@ -147,7 +161,7 @@ def _build_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParse
     b.add_argument("--follow-symlinks", action="store_true",
                    help="follow symlinks out of a source (default: skip them)")  # fmt: skip
     b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    b.add_argument("--quiet", action="store_true", help="only errors")
+    b.add_argument("-q", "--quiet", action="store_true", help="only errors")
 
 
 def _serve_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -354,9 +368,21 @@ def _declared_imports(config: str | None, entries: Sequence[str]) -> dict[str, s
     return declared
 
 
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand *name*."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]  # type: ignore[no-any-return]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The subcommand's usage, which lists the flags it does take.
+        _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     if args.command == "serve":
         logging.getLogger("staticmw.serve").setLevel(logging.INFO)
@@ -364,9 +390,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return check(args)
     codecs = compress.parse_codec_list(args.codecs)
-    if args.jobs < 0:
-        print("staticmw: --jobs must be >= 0", file=sys.stderr)
-        return 2
     if args.dictionaries < 0:
         print("staticmw: --dictionaries must be >= 0", file=sys.stderr)
         return 2

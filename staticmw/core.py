@@ -215,6 +215,11 @@ class StaticFiles:
         """Each root with its prefix and manifest, in the order they are tried."""
         return [MountInfo(m.prefix, m.directory, m.manifest) for m in self._mounts.ordered]
 
+    def build_records(self, prefix: str) -> frozenset[str]:
+        """Names below the root at *prefix* that are build records (its manifest, its import
+        map), never served."""
+        return next((m.hidden for m in self._mounts.ordered if m.prefix == prefix), frozenset())
+
     def lookup(self, path: str) -> Resource | Redirect | None:
         """Resolve a request path (PEP 3333 form) as a request would, bypassing every cache.
 

@@ -91,6 +91,9 @@ def _built_target(tmp_path, files: int):
     for number in range(files):
         write(src / "css" / f"part{number:03d}.css", b"p { margin: 0 auto; color: #333 }\n" * 60)
     write(src / "img" / "logo.png", b"\x89PNG\r\n" + bytes(2000))
+    for number in range(files):  # JS modules: the build records them in importmap.json
+        write(src / "js" / f"mod{number:03d}.js", b'import "./main.js";\nexport const x = 1;\n')
+    write(src / "js" / "main.js", b"export const main = true;\n")
     assert cli.main(["build", str(src), "--out", str(tmp_path / "build"), "--quiet"]) == 0
     source = "from staticmw import StaticMiddleware\n"
     source += f"application = StaticMiddleware(lambda e, s: [], {str(tmp_path / 'build')!r})\n"
@@ -100,6 +103,7 @@ def _built_target(tmp_path, files: int):
 def test_a_fresh_build_checks_clean(tmp_path):
     _built_target(tmp_path, 40)  # a manifest of several KiB
     assert (tmp_path / "build" / "staticmw.json").stat().st_size > 4096
+    assert (tmp_path / "build" / "importmap.json").stat().st_size > 1024  # never served
     status, out, err = run_check(tmp_path, "chk:application")
     assert status == 0, out + err
     assert "warning" not in out
@@ -158,3 +162,34 @@ def test_explain_is_public(tmp_path):
     assert [m.prefix for m in static.mounts] == ["/static/"]
     # check speaks to the middleware only through what it makes public
     assert "static._" not in inspect.getsource(check)
+
+
+def _django_settings(tmp_path, extra: str = "") -> dict[str, str]:
+    """A minimal Django project in *tmp_path* whose sources hold 40 JS modules; its env."""
+    for number in range(40):
+        write(tmp_path / "assets" / "js" / f"mod{number:03d}.js", b'import "./main.js";\n')
+    write(tmp_path / "assets" / "js" / "main.js", b"export const main = true;\n")
+    settings = f"""
+SECRET_KEY = "test"
+INSTALLED_APPS = ["staticmw.django", "django.contrib.staticfiles"]
+MIDDLEWARE = ["staticmw.django.StaticFilesMiddleware"]
+STATIC_URL = "/static/"
+STATIC_ROOT = {str(tmp_path / "collected")!r}
+STATICFILES_DIRS = [{str(tmp_path / "assets")!r}]
+STORAGES = {{"staticfiles": {{"BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage"}}}}
+STATICMW_JS_MODULES = True
+"""
+    write(tmp_path / "chkproject.py", (settings + textwrap.dedent(extra)).encode())
+    return dict(os.environ, DJANGO_SETTINGS_MODULE="chkproject", PYTHONPATH=str(tmp_path))
+
+
+def test_a_fresh_collectstatic_with_modules_checks_clean(tmp_path):
+    env = _django_settings(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        cwd=tmp_path, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    assert (tmp_path / "collected" / "importmap.json").stat().st_size > 1024
+    status, out, err = run_check(tmp_path, "--django", env=env)
+    assert status == 0, out + err
+    assert "warning" not in out

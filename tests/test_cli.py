@@ -29,3 +29,41 @@ def test_serve_accepts_addresses_and_names():
     assert cli._port("0") == 0 and cli._port("65535") == 65535
     for host in ("127.0.0.1", "::1", "0.0.0.0", "localhost"):
         assert cli._host(host) == host
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--jobs", "0"], "argument --jobs: 0 is too small: use 1 or more"),
+        (["--jobs", "-3"], "argument --jobs: -3 is too small"),
+        (["--jobs", "two"], "argument --jobs: 'two' is not a whole number"),
+    ],
+)
+def test_build_rejects_bad_job_counts(tmp_path, capsys, arguments, message):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["build", str(tmp_path), "--out", str(tmp_path / "out"), *arguments])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["build", "serve", "check"])
+def test_an_unknown_flag_shows_the_subcommands_usage(tmp_path, capsys, command):
+    arguments = {"build": [str(tmp_path), "--out", str(tmp_path / "o")], "serve": [str(tmp_path)]}
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, *arguments.get(command, []), "--no-such-flag"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"usage: staticmw {command} " in err
+    assert f"staticmw {command}: error: unrecognized arguments: --no-such-flag" in err
+
+
+def test_quiet_has_a_short_form_and_the_help_names_both_interfaces(tmp_path, capsys):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.css").write_text("a { color: red }\n")
+    assert cli.main(["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert (tmp_path / "out" / "a.css").is_file()
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "WSGI and ASGI apps" in capsys.readouterr().out
