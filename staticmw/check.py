@@ -136,8 +136,8 @@ def report(obj: Any, static: StaticFiles) -> tuple[list[str], list[str]]:
             )
             warnings.append(f"{directory} is a version-control checkout (dotfiles {hidden})")
         records = static.build_records(prefix)
-        hidden = {os.path.join(directory, *name.split("/")) for name in records}
-        warnings += _uncompressed(prefix, directory, manifest, files, hidden, _build_advice(obj))
+        unserved = {os.path.join(directory, *name.split("/")) for name in records}
+        warnings += _uncompressed(prefix, directory, manifest, files, unserved, _build_advice(obj))
         huge = [(size, path) for path, size in files if size >= HUGE]
         if huge:
             size, path = max(huge)
