@@ -52,6 +52,12 @@ def validate(app: Flask, defaults: dict[str, Any]) -> None:
     """Check ``STATICMW_*`` settings now, naming the bad one; warn of unknown ones."""
     for message in unknown_settings(app.config, SETTINGS):
         log.warning("%s", message)
+    development = app.config.get("STATICMW_DEVELOPMENT")
+    if development is not None and not isinstance(development, bool):
+        raise ConfigurationError(
+            "staticmw: app.config['STATICMW_DEVELOPMENT'] must be True or False, "
+            f"got {development!r}"
+        )
     for option, value in defaults.items():
         _check_option(option, value, f"StaticMW({option}=...)")
     for option in OPTIONS:
@@ -80,6 +86,24 @@ def _check_option(option: str, value: Any, where: str) -> None:
         check_option(option, value)
     except ConfigurationError as exc:
         raise ConfigurationError(f"staticmw: {where}: {exc}") from None
+
+
+def build_root(app: Flask) -> str:
+    """``STATICMW_ROOT`` as an absolute path: a relative one is below ``app.root_path``, as
+    Flask resolves ``static_folder``; unset, ``<instance folder>/staticmw``. A file is refused."""
+    root = app.config.get("STATICMW_ROOT")
+    if root is None:
+        return os.path.join(app.instance_path, "staticmw")
+    if not isinstance(root, (str, os.PathLike)) or not os.fspath(root):
+        raise ConfigurationError(
+            f"staticmw: app.config['STATICMW_ROOT'] must be a directory path, got {root!r}"
+        )
+    resolved = os.path.join(app.root_path, os.fspath(root))
+    if os.path.exists(resolved) and not os.path.isdir(resolved):
+        raise ConfigurationError(
+            f"staticmw: app.config['STATICMW_ROOT'] {resolved!r} is a file, not a directory"
+        )
+    return str(resolved)
 
 
 def static_mounts(app: Flask) -> list[tuple[str, str, str]]:
@@ -119,7 +143,9 @@ class _State:
             if key in self.app.config:
                 found[option] = self.app.config[key]
         if self.development():
+            # Development: every load revalidates, whatever STATICMW_MAX_AGE says.
             found["autorefresh"] = True
+            found["max_age"] = 0
         return found
 
     def development(self) -> bool:
@@ -278,7 +304,7 @@ class StaticMW:
     def init_app(self, app: Flask) -> None:
         """Wrap *app*; a bad ``STATICMW_*`` setting raises :class:`ConfigurationError` here."""
         validate(app, self.options)
-        app.config.setdefault("STATICMW_ROOT", os.path.join(app.instance_path, "staticmw"))
+        app.config["STATICMW_ROOT"] = build_root(app)
         state = _State(app, self.options)
         app.extensions["staticmw"] = state
         app.wsgi_app = _Wrapper(app.wsgi_app, state)  # type: ignore[method-assign]

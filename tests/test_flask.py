@@ -147,7 +147,12 @@ def test_development_serves_the_sources_after_a_build(tmp_path, monkeypatch):
         assert assets(html)[0] == "/static/css/site.css"  # plain names, not the build's
         edit = original + b"/* edit %d */\n" % number
         source.write_bytes(edit)
-        assert client.get("/static/css/site.css").get_data() == edit
+        response = client.get("/static/css/site.css")
+        assert response.get_data() == edit
+        # one rule for development in every integration: revalidate every time
+        assert response.headers["Cache-Control"] == "public, max-age=0"
+    debug = create_app(DEBUG=True, STATICMW_MAX_AGE=600).test_client()
+    assert debug.get("/static/css/site.css").headers["Cache-Control"] == "public, max-age=0"
     # without it, the build is what goes out
     html = create_app().test_client().get("/").get_data(as_text=True)
     assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", assets(html)[0])
@@ -260,3 +265,43 @@ def test_build_with_dictionaries_serves_deltas(tmp_path):
     assert response.headers.get("Content-Encoding") == "dcz", response.headers
     assert response.headers["Use-As-Dictionary"] == 'match="util.*.js"'
     assert runner.invoke(args=["staticmw", "build", "--dictionaries", "-1"]).exit_code != 0
+
+
+@pytest.mark.parametrize("value", ["false", "0", 1, "yes"])
+def test_development_takes_only_a_boolean(create_app, value):
+    from staticmw import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"STATICMW_DEVELOPMENT'\] must be True or Fa"):
+        create_app(STATICMW_DEVELOPMENT=value)
+
+
+def test_a_relative_root_is_below_the_app_not_the_current_directory(tmp_path, monkeypatch):
+    from flask import Flask, url_for
+
+    from staticmw import ConfigurationError
+    from staticmw.flask import StaticMW
+
+    project = tmp_path / "project"
+    (project / "static" / "css").mkdir(parents=True)
+    (project / "static" / "css" / "a.css").write_text("a { color: red }\n" * 50)
+
+    def make(**config):
+        app = Flask("project", root_path=str(project))
+        app.config.update(config)
+        StaticMW(app)
+        return app
+
+    app = make(STATICMW_ROOT="built")
+    assert app.config["STATICMW_ROOT"] == str(project / "built")
+    monkeypatch.chdir(tmp_path)  # started from elsewhere
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    assert (project / "built" / "staticmw.json").is_file()
+    assert not (tmp_path / "built").exists()
+    app = make(STATICMW_ROOT="built")
+    with app.test_request_context():
+        hashed = url_for("static", filename="css/a.css")
+    assert re.fullmatch(r"/static/css/a\.[0-9a-f]{12}\.css", hashed)
+    assert app.test_client().get(hashed).headers["Cache-Control"] == IMMUTABLE
+    (project / "afile").write_text("x")
+    with pytest.raises(ConfigurationError, match="is a file, not a directory"):
+        make(STATICMW_ROOT="afile")

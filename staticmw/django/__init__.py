@@ -33,6 +33,7 @@ from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknow
 from ..plan import Answer, Plan
 from ..request import wsgi_request
 from ..wsgi import honours_content_length
+from .migration import setting
 
 log = logging.getLogger("staticmw.django")
 
@@ -46,29 +47,24 @@ OWN_SETTINGS = (
     "STATICMW_SKIP_COMPRESS_EXTENSIONS",
     "STATICMW_JS_MODULES",
     "STATICMW_IMPORTMAP",
+    "STATICMW_STATIC_PREFIX",
+    "STATICMW_ROOT_FILES",
 )
-
-# WhiteNoise's settings that mean the same here, honoured with a warning naming ours.
-WHITENOISE_SETTINGS = {
-    "WHITENOISE_MAX_AGE": "STATICMW_MAX_AGE",
-    "WHITENOISE_INDEX_FILE": "STATICMW_INDEX_FILE",
-    "WHITENOISE_AUTOREFRESH": "STATICMW_AUTOREFRESH",
-    "WHITENOISE_USE_FINDERS": "STATICMW_USE_FINDERS",
-    "WHITENOISE_MIMETYPES": "STATICMW_MIMETYPES",
-    "WHITENOISE_CHARSET": "STATICMW_CHARSET",
-    "WHITENOISE_ALLOW_ALL_ORIGINS": "STATICMW_ALLOW_ALL_ORIGINS",
-    "WHITENOISE_ADD_HEADERS_FUNCTION": "STATICMW_ADD_HEADERS_FUNCTION",
-    "WHITENOISE_IMMUTABLE_FILE_TEST": "STATICMW_IMMUTABLE_FILE_TEST",
-    "WHITENOISE_MANIFEST_STRICT": "STATICMW_MANIFEST_STRICT",
-    "WHITENOISE_KEEP_ONLY_HASHED_FILES": "STATICMW_KEEP_ONLY_HASHED_FILES",
-    "WHITENOISE_SKIP_COMPRESS_EXTENSIONS": "STATICMW_SKIP_COMPRESS_EXTENSIONS",
-}
 
 _Static = TypeVar("_Static", bound=StaticFiles)
 
 
 def static_prefix() -> str:
-    """The URL path below the script name where static files live, from ``STATIC_URL``."""
+    """The URL path below the script name where static files live: ``STATICMW_STATIC_PREFIX``
+    when set, else the path of ``STATIC_URL``."""
+    chosen = setting("STATICMW_STATIC_PREFIX")
+    if chosen is not None:
+        if not isinstance(chosen, str) or not chosen.strip("/"):
+            raise ImproperlyConfigured(
+                f"staticmw: STATICMW_STATIC_PREFIX must be a URL path such as '/assets/', "
+                f"got {chosen!r}"
+            )
+        return "/" + chosen.strip("/") + "/"
     static_url = getattr(settings, "STATIC_URL", None)
     if not static_url:
         raise ImproperlyConfigured("staticmw: STATIC_URL is not set")
@@ -82,17 +78,6 @@ def static_prefix() -> str:
     return path
 
 
-def setting(name: str, default: Any = None) -> Any:
-    """A ``STATICMW_*`` setting, or the WhiteNoise setting that means the same (warned of)."""
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    for old, new in WHITENOISE_SETTINGS.items():
-        if new == name and hasattr(settings, old):
-            log.warning("staticmw: %s is read as %s; rename it", old, new)
-            return getattr(settings, old)
-    return default
-
-
 def use_finders() -> bool:
     """Whether to serve from the staticfiles finders (default: ``DEBUG``)."""
     return bool(setting("STATICMW_USE_FINDERS", settings.DEBUG))
@@ -101,7 +86,7 @@ def use_finders() -> bool:
 def _options() -> dict[str, Any]:
     """The options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of.
 
-    Under ``DEBUG`` autorefresh is on and unhashed names are not cached, unless set.
+    Under ``DEBUG`` autorefresh is on unless set, and unhashed names are never cached.
     """
     names = dict(zip(setting_names(OPTIONS), OPTIONS, strict=True))
     present = [name for name in dir(settings) if name.startswith("STATICMW_")]
@@ -113,8 +98,10 @@ def _options() -> dict[str, Any]:
         if value is not _MISSING:
             options[option] = value
     if settings.DEBUG:
+        # Development: every response is revalidated, whatever STATICMW_MAX_AGE says, so
+        # an edited file shows on the next load.
         options.setdefault("autorefresh", True)
-        options.setdefault("max_age", 0)
+        options["max_age"] = 0
     return options
 
 
@@ -165,6 +152,8 @@ class _Roots:
             else "`python manage.py collectstatic --noinput`"
         )
 
+        self.root_files = root_files()
+
     def ready(self) -> bool:
         """Whether there is something to serve now (a missing root waits under DEBUG)."""
         return self.finders or os.path.isdir(self.root) or not settings.DEBUG
@@ -188,6 +177,36 @@ class _Roots:
             return static
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"staticmw: {exc}") from None
+
+    def build_root_files(self, make: Callable[[dict[str, Any]], _Static]) -> _Static | None:
+        """The middleware for ``STATICMW_ROOT_FILES`` at ``/``: exact file names only, so
+        no index file and no slash redirect; ``.well-known/`` is a root of its own, since
+        a dot-named folder is otherwise never served."""
+        if self.root_files is None:
+            return None
+        try:
+            static = make({**_options(), "index_file": None})
+            static.add_files(self.root_files, "/", manifest=False)
+            well_known = os.path.join(self.root_files, ".well-known")
+            if os.path.isdir(well_known):
+                static.add_files(well_known, "/.well-known/", manifest=False)
+            return static
+        except ConfigurationError as exc:
+            raise ImproperlyConfigured(f"staticmw: STATICMW_ROOT_FILES: {exc}") from None
+
+
+def root_files() -> str | None:
+    """``STATICMW_ROOT_FILES`` (or ``WHITENOISE_ROOT``): a directory whose files are served
+    at the site root (``robots.txt``, ``favicon.ico``), checked now."""
+    chosen = setting("STATICMW_ROOT_FILES")
+    if not chosen:
+        return None
+    directory = os.path.abspath(str(os.fspath(chosen)))
+    if not os.path.isdir(directory):
+        raise ImproperlyConfigured(
+            f"staticmw: STATICMW_ROOT_FILES {directory!r} does not exist or is not a directory"
+        )
+    return directory
 
 
 def _headers(response: HttpResponseBase, plan_headers: Any) -> HttpResponseBase:
@@ -258,6 +277,7 @@ class StaticFilesMiddleware:
         self.roots = _Roots()
         self.root = self.roots.root
         self.static: StaticFiles | None = None
+        self.root_files = self.roots.build_root_files(lambda options: StaticFiles(**options))
         self._next_look = 0.0
         if self.roots.ready():
             self.static = self._build()
@@ -293,32 +313,29 @@ class StaticFilesMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
-        static = self.static or self._current()
         path = self._path(request)
-        if static is None or not static.handles(path):
-            return self.get_response(request)
-        answer = static.answer(wsgi_request(request.META, path))
-        if answer is None:
-            return self.get_response(request)
-        return sync_response(answer, getattr(request, "environ", None))
+        for static in (self.static or self._current(), self.root_files):
+            if static is not None and static.handles(path):
+                answer = static.answer(wsgi_request(request.META, path))
+                if answer is not None:
+                    return sync_response(answer, getattr(request, "environ", None))
+        return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
         if static is None:
             static = await in_thread(self._current)
         path = self._path(request)
-        response: Awaitable[HttpResponseBase]
-        if static is None or not static.handles(path):
-            response = self.get_response(request)
-            return await response
-        ours = wsgi_request(request.META, path)
-        answer = static.answer_from_memory(ours)
-        if answer is None:
-            answer = await in_thread(static.answer, ours)
-        if answer is None:
-            response = self.get_response(request)
-            return await response
-        return async_response(answer)
+        for serving in (static, self.root_files):
+            if serving is not None and serving.handles(path):
+                ours = wsgi_request(request.META, path)
+                answer = serving.answer_from_memory(ours)
+                if answer is None:
+                    answer = await in_thread(serving.answer, ours)
+                if answer is not None:
+                    return async_response(answer)
+        response: Awaitable[HttpResponseBase] = self.get_response(request)
+        return await response
 
 
 def get_asgi_application() -> Any:
@@ -331,8 +348,12 @@ def get_asgi_application() -> Any:
 
     from ..asgi import ASGIStaticMiddleware
 
-    django_app = django.core.asgi.get_asgi_application()
     roots = _Roots()
+    django_app = django.core.asgi.get_asgi_application()
+    django_app = (
+        roots.build_root_files(lambda options: ASGIStaticMiddleware(django_app, **options))
+        or django_app
+    )
     if not roots.ready():
         log.warning(
             "staticmw: %s %s does not exist yet, so static files go to Django; run %s",

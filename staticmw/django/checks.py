@@ -7,10 +7,12 @@ import os
 import sys
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from ..paths import is_within
+from . import migration
 
 MIDDLEWARE = "staticmw.django.StaticFilesMiddleware"
 # Middleware that may come before ours: it answers nothing itself.
@@ -19,7 +21,7 @@ MAY_PRECEDE = frozenset({"django.middleware.security.SecurityMiddleware"})
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Warnings, each with its fix, for the middleware's place, STATIC_ROOT and the manifest."""
-    from . import WHITENOISE_SETTINGS, use_finders
+    from . import use_finders
 
     found: list[CheckMessage] = []
     middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
@@ -78,16 +80,33 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="staticmw.W004",
             )
         )
-    for old, new in WHITENOISE_SETTINGS.items():
-        if hasattr(settings, old) and not hasattr(settings, new):
-            found.append(
-                Warning(
-                    f"{old} is honoured as {new}.",
-                    hint=f"Rename it to {new}.",
-                    id="staticmw.W005",
-                )
-            )
+    for message, hint in migration.advice():
+        found.append(Warning(message, hint=hint, id="staticmw.W005"))
+    legacy = _legacy_storage()
+    if legacy is not None:
+        found.append(legacy)
     return found
+
+
+def _legacy_storage() -> CheckMessage | None:
+    """``STATICFILES_STORAGE``, which Django 5.1 and later ignore: the project would lose its
+    hashed names (and precompressed variants) without a word."""
+    if not settings.is_overridden("STATICFILES_STORAGE"):
+        return None
+    chosen = settings.STATICFILES_STORAGE
+    hint = f'Set STORAGES = {{"staticfiles": {{"BACKEND": {chosen!r}}}}} and remove it.'
+    if django.VERSION >= (5, 1):
+        return Warning(
+            f"STATICFILES_STORAGE is set but Django {django.get_version()} ignores it, so "
+            f"{chosen} is not used: collectstatic neither hashes nor precompresses.",
+            hint=hint,
+            id="staticmw.W007",
+        )
+    return Warning(
+        "STATICFILES_STORAGE is deprecated, and Django 5.1 and later ignore it.",
+        hint=hint,
+        id="staticmw.W007",
+    )
 
 
 def _manifest_storage() -> bool:
@@ -120,6 +139,9 @@ def check_exposure(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     else:
         root = getattr(settings, "STATICMW_ROOT", None) or getattr(settings, "STATIC_ROOT", None)
         roots = [os.fspath(root)] if root else []
+    served_at_root = migration.setting("STATICMW_ROOT_FILES")
+    if served_at_root:
+        roots.append(os.fspath(served_at_root))
     secrets = _project_files()
     found: list[CheckMessage] = []
     for root in dict.fromkeys(os.path.realpath(r) for r in roots if os.path.isdir(r)):
@@ -129,8 +151,9 @@ def check_exposure(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 Error(
                     f"{root} is served as static files and holds the project's code "
                     f"({', '.join(exposed)}): anyone can download it.",
-                    hint="Point STATIC_ROOT (or STATICMW_ROOT, or STATICFILES_DIRS) at a "
-                    "directory of its own, such as BASE_DIR / 'staticfiles', never BASE_DIR.",
+                    hint="Point STATIC_ROOT (or STATICMW_ROOT, STATICMW_ROOT_FILES or "
+                    "STATICFILES_DIRS) at a directory of its own, such as "
+                    "BASE_DIR / 'staticfiles', never BASE_DIR.",
                     id="staticmw.E001",
                 )
             )

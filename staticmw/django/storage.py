@@ -28,7 +28,7 @@ from ..atomic import atomic_write
 from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
 from ..modulegraph import Source, assemble
 from ..rewrite import module_specifiers
-from . import setting
+from .migration import setting
 
 # What the last successful post-processing saw (a dotfile, so never served).
 STATE = ".staticmw-processed"

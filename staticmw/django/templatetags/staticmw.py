@@ -19,7 +19,8 @@ from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, render
-from .. import setting, use_finders
+from .. import use_finders
+from ..migration import setting
 
 register = template.Library()
 
