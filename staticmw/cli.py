@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TextIO
 
-from . import __version__, compress
+from . import __version__, compress, precompress
 from .build import BuildConfig, BuildError, OutputError, Report, build
 from .importmap import ImportMapError, load_declarations, parse_declarations
 
@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     _build_arguments(commands)
     _serve_arguments(commands)
     _check_arguments(commands)
+    _compress_arguments(commands)
     return parser
 
 
@@ -207,6 +208,56 @@ def _check_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="for --url: the Available-Dictionary a browser holding that dictionary sends "
         "(e.g. :base64 of its SHA-256:), with dcz added to --accept-encoding",
     )
+
+
+def _compress_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    z = commands.add_parser(
+        "compress",
+        help="add .gz/.br/.zst variants beside the files of a directory, in place",
+        description="Write precompressed variants beside every compressible file below DIR, "
+        "with the build's rules: a variant only when it saves at least 5%%, reproducible "
+        "bytes, the zstd window at most 8 MiB, images, fonts and archives skipped. A second "
+        "run compresses only what changed. For directories the build does not make.",
+    )
+    z.add_argument("directory", metavar="DIR")
+    z.add_argument("--codecs", metavar="LIST",
+                   help=f"comma-separated subset of {','.join(compress.ALL_CODECS)} "
+                   "(default: every installed one)")  # fmt: skip
+    z.add_argument("--skip-extension", action="append", default=[], metavar="EXT",
+                   help="leave files ending in .EXT alone, e.g. map (repeatable)")  # fmt: skip
+    z.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help="worker processes, 1 or more (default: one per core)")  # fmt: skip
+    z.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def compress_directory(args: argparse.Namespace) -> int:
+    """``staticmw compress DIR``: 0 done, 1 some file failed, 2 bad usage."""
+    directory = os.path.abspath(args.directory)
+    if not os.path.isdir(directory):
+        print(f"staticmw: {args.directory} is not a directory", file=sys.stderr)
+        return 2
+    codecs = compress.parse_codec_list(args.codecs)
+    try:
+        for codec in codecs or ():
+            compress.compressor(codec)
+    except (compress.CodecUnavailable, ValueError) as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
+    if codecs == []:
+        print("staticmw: --codecs names no codec: nothing to do", file=sys.stderr)
+        return 2
+    names = precompress.files_to_compress(directory)
+    result = precompress.precompress(
+        directory, names, codecs, args.jobs, skip_extensions=args.skip_extension
+    )
+    for message in result.errors:
+        print(f"error: {message}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"{result.compressed} variants written, {result.unchanged} files unchanged since "
+            f"the last run, {result.skipped} not worth compressing"
+        )
+    return 1 if result.errors else 0
 
 
 def not_found(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
@@ -389,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "check":
         return check(args)
+    if args.command == "compress":
+        return compress_directory(args)
     codecs = compress.parse_codec_list(args.codecs)
     if args.dictionaries < 0:
         print("staticmw: --dictionaries must be >= 0", file=sys.stderr)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from . import compress, engine, mediatypes
+from . import compress, encodings, engine, mediatypes
 from .atomic import atomic_write
 
 RECORD = ".staticmw-compressed.json"
@@ -75,6 +75,25 @@ def _run(
 
     engine.run(work, jobs, done)
     return kept, failed
+
+
+def files_to_compress(root: str) -> list[str]:
+    """Every regular file below *root* (``/``-separated names) that ``staticmw compress``
+    considers: no dotfile or dot folder, no symlink, and no variant already made."""
+    found: list[str] = []
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            path = os.path.join(folder, filename)
+            if (
+                filename.startswith(".")
+                or filename.endswith(encodings.ALL_SIDECAR_SUFFIXES)
+                or os.path.islink(path)
+                or not os.path.isfile(path)
+            ):
+                continue
+            found.append(os.path.relpath(path, root).replace(os.sep, "/"))
+    return found
 
 
 def precompress(

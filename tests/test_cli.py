@@ -67,3 +67,62 @@ def test_quiet_has_a_short_form_and_the_help_names_both_interfaces(tmp_path, cap
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "WSGI and ASGI apps" in capsys.readouterr().out
+
+
+def test_compress_a_directory_in_place(tmp_path, capsys):
+    import gzip
+    import os
+
+    import brotli
+
+    site = tmp_path / "site"
+    css = b"body { margin: 0 auto; color: #333; }\n" * 200
+    files = {
+        "css/app.css": css,
+        "js/tiny.js": os.urandom(64),  # cannot shrink by 5%: no variant
+        "img/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(4000),  # already compressed media
+        "css/app.css.map": b'{"version": 3, "mappings": ""}' * 100,
+        "old.txt.gz": gzip.compress(b"x" * 5000),  # a variant: never compressed again
+        ".private/notes.txt": b"notes " * 500,
+    }
+    for name, data in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(data)
+    (site / "linked.css").symlink_to(site / "css" / "app.css")
+    argv = ["compress", str(site), "--codecs", "gzip,br", "--skip-extension", "map"]
+    assert cli.main(argv) == 0
+    assert "2 variants written" in capsys.readouterr().out
+    assert gzip.decompress((site / "css/app.css.gz").read_bytes()) == css
+    assert brotli.decompress((site / "css/app.css.br").read_bytes()) == css
+    made = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    expected = [*files, "css/app.css.gz", "css/app.css.br", ".staticmw-compressed.json"]
+    assert made == sorted([*expected, "linked.css"])  # a symlink is never followed
+    # reproducible, and a second run compresses nothing
+    first = (site / "css/app.css.gz").read_bytes()
+    assert cli.main(argv) == 0
+    assert (
+        "0 variants written, 2 files unchanged since the last run, 2 not worth"
+        in capsys.readouterr().out
+    )
+    (site / "css/app.css.gz").unlink()
+    assert cli.main([*argv, "-q"]) == 0 and capsys.readouterr().out == ""
+    assert (site / "css/app.css.gz").read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nowhere"], "nowhere is not a directory"),
+        (["."], "unknown codec 'lzma'"),
+        (["--jobs", "0", "."], "argument --jobs: 0 is too small"),
+    ],
+)
+def test_compress_refuses_bad_usage(tmp_path, monkeypatch, capsys, arguments, message):
+    monkeypatch.chdir(tmp_path)
+    extra = ["--codecs", "lzma"] if message.startswith("unknown codec") else []
+    try:
+        status = cli.main(["compress", *arguments, *extra])
+    except SystemExit as exited:
+        status = exited.code
+    assert status == 2
+    assert message in capsys.readouterr().err
