@@ -101,3 +101,12 @@ def test_the_build_does_load_its_modules() -> None:
     """The check above would pass vacuously if the names it looks for were wrong."""
     loaded = _loaded_after("import staticmw.build")
     assert {"staticmw.build", "staticmw.compress", "staticmw.rewrite", "staticmw.jsscan"} <= loaded
+
+
+def test_gitignore_names_no_tracked_file() -> None:
+    """A pattern that matches a tracked file hides the next new file beside it from git."""
+    ignored = subprocess.run(
+        ["git", "ls-files", "--ignored", "--cached", "--exclude-standard"],
+        cwd=PACKAGE.parent, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    assert ignored == []
