@@ -176,3 +176,27 @@ def test_url_follows_a_manifest_rewritten_by_a_later_collectstatic(tmp_path, cap
                 assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
         assert caplog.text.count("still using the manifest read before") == 1
     staticfiles_storage._setup()
+
+
+def test_a_missing_source_map_is_a_warning_unless_strict(tmp_path, caplog):
+    sources = tmp_path / "sources"
+    (sources / "js").mkdir(parents=True)
+    (sources / "css").mkdir()
+    (sources / "js" / "lib.js").write_text("var a = 1;\n//# sourceMappingURL=lib.js.map\n")
+    (sources / "css" / "lib.css").write_text(
+        "p { color: red }\n\n/*# sourceMappingURL=lib.css.map */\n"
+    )
+    (sources / "js" / "ok.js").write_text("var b = 2;\n//# sourceMappingURL=ok.js.map\n")
+    (sources / "js" / "ok.js.map").write_text('{"version": 3, "sources": [], "mappings": ""}')
+    caplog.set_level(logging.WARNING, "staticmw.django")
+    collect(tmp_path / "out", STATICFILES_DIRS=[str(sources)])
+    assert "js/lib.js, line 2: the source map lib.js.map is missing" in caplog.text
+    assert "css/lib.css, line 3: the source map lib.css.map is missing" in caplog.text
+    assert caplog.text.count("lib.js.map is missing") == 1
+    paths = json.loads((tmp_path / "out" / "staticfiles.json").read_text())["paths"]
+    lib = (tmp_path / "out" / paths["js/lib.js"]).read_text()
+    assert lib.endswith("//# sourceMappingURL=lib.js.map\n")  # left as it is
+    ok = (tmp_path / "out" / paths["js/ok.js"]).read_text()
+    assert re.search(r"sourceMappingURL=ok\.js\.[0-9a-f]{12}\.map", ok)  # still rewritten
+    with pytest.raises(ValueError, match=r"lib\.(js|css)\.map' could not be found"):
+        collect(tmp_path / "strict", STATICFILES_DIRS=[str(sources)], STATICMW_STRICT=True)

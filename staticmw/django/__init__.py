@@ -49,6 +49,7 @@ OWN_SETTINGS = (
     "STATICMW_IMPORTMAP",
     "STATICMW_STATIC_PREFIX",
     "STATICMW_ROOT_FILES",
+    "STATICMW_STRICT",
 )
 
 _Static = TypeVar("_Static", bound=StaticFiles)

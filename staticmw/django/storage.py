@@ -8,6 +8,9 @@ altogether when no collected file changed since the last run; precompression fol
 nothing changed compresses nothing. ``STATICMW_KEEP_ONLY_HASHED_FILES = True`` deletes
 the unhashed copies; ``STATICMW_MANIFEST_STRICT`` sets Django's ``manifest_strict``;
 ``STATICMW_SKIP_COMPRESS_EXTENSIONS`` (such as ``["map"]``) leaves those files uncompressed.
+A ``sourceMappingURL`` that names a missing map is warned of (file and line) and left as it
+is, rather than failing the whole run; ``STATICMW_STRICT = True`` makes it an error, as
+``staticmw build --strict`` does.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         self._checked = monotonic()
         self._signature = self._manifest_signature()
         self._refused: tuple[int, int, int] | None = None
+        self._missing_maps: set[tuple[str, str]] = set()
         self._collecting = False
 
     def _manifest_signature(self) -> tuple[int, int, int] | None:
@@ -91,6 +95,34 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             return
         self._signature, self._refused = signature, None
         log.info("staticmw: %s read again", self.manifest_name)
+
+    def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
+        """Django's converter, except that a source map comment naming a missing file is
+        left as it is, with a warning, unless ``STATICMW_STRICT``."""
+        convert = super().url_converter(name, hashed_files, template)
+        if not template or "sourceMappingURL" not in template or setting("STATICMW_STRICT"):
+            return convert
+
+        def tolerant(match: Any) -> Any:
+            try:
+                return convert(match)
+            except ValueError as exc:
+                if "could not be found" not in str(exc):
+                    raise
+                line = match.string.count("\n", 0, match.start()) + 1
+                url = (match.groupdict().get("url") or match.group(0)).strip()
+                if (name, url) not in self._missing_maps:  # Django makes several passes
+                    self._missing_maps.add((name, url))
+                    log.warning(
+                        "staticmw: %s, line %d: the source map %s is missing; the comment "
+                        "is left as it is (STATICMW_STRICT = True makes this an error)",
+                        name,
+                        line,
+                        url,
+                    )
+                return match.group(0)
+
+        return tolerant
 
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
