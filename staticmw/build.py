@@ -405,7 +405,7 @@ def _written_names(config: BuildConfig) -> list[str]:
 
 
 def _import_map(
-    files: dict[str, _File], declared: Mapping[str, str], report: Report
+    files: dict[str, _File], declared: Mapping[str, str], report: Report, strict: bool
 ) -> importmap.ImportMap | None:
     """The record of the build's modules and their static imports; ``None`` without modules."""
 
@@ -417,7 +417,7 @@ def _import_map(
         for name, item in files.items()
         if importmap.is_module(name)
     )
-    record, errors, warnings = modulegraph.assemble(sources, declared, resolve)
+    record, errors, warnings = modulegraph.assemble(sources, declared, resolve, strict)
     report.errors += errors
     report.warnings += warnings
     return record
@@ -602,7 +602,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             )
     run.files = _plan(collected, report, config.strict)
     report.files = len(run.files)
-    modules = _import_map(run.files, declared, report)
+    modules = _import_map(run.files, declared, report, config.strict)
     if report.errors:
         report.warnings.append("nothing written because of errors")
     else:

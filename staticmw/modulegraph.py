@@ -32,10 +32,12 @@ def assemble(
     sources: Iterable[Source],
     declared: Mapping[str, str],
     resolve: Callable[[str], str | None],
+    strict: bool = False,
 ) -> tuple[ImportMap | None, list[str], list[str]]:
     """The import-map record of a build's modules, with its errors and warnings; ``None``
     when there are neither modules nor declared names. *resolve* gives the logical name of
-    the module a relative specifier reaches (a path in the output), or ``None``."""
+    the module a relative specifier reaches (a path in the output), or ``None``; under
+    *strict* a bare import no declared name maps is an error."""
     modules: dict[str, Module] = {}
     bare_imports: dict[str, list[tuple[int, str]]] = {}
     for source in sources:
@@ -45,7 +47,7 @@ def assemble(
         modules[source.logical] = Module(source.hashed, source.integrity, tuple(imports))
     if not modules and not declared:
         return None, [], []
-    return link(modules, declared, bare_imports)
+    return link(modules, declared, bare_imports, strict)
 
 
 def static_links(
@@ -74,12 +76,13 @@ def link(
     modules: Mapping[str, Module],
     declared: Mapping[str, str],
     bare_imports: Mapping[str, list[tuple[int, str]]],
+    strict: bool = False,
 ) -> tuple[ImportMap, list[str], list[str]]:
     """The record for a build, with its errors and warnings.
 
     *bare_imports* are each module's static bare imports as (line, name): they
-    become preloads when declared, and a warning when not (only once the project
-    declares any name, since a page may bring its own import map).
+    become preloads when declared, and a warning when not (an error under *strict*),
+    since the browser cannot load such a module without an import map naming it.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -100,9 +103,11 @@ def link(
         for line, specifier in bare_imports.get(logical, ()):
             if specifier in bare:
                 extra.append(bare[specifier])
-            elif declared:
-                warnings.append(
-                    f"{logical}:{line}: bare import {specifier!r} is not in the import map"
+            else:
+                (errors if strict else warnings).append(
+                    f"{logical}:{line}: bare import {specifier!r} is not in the import map: "
+                    "declare it (--importmap-entry, staticmw.toml's [importmap], or "
+                    "STATICMW_IMPORTMAP), unless the page brings an import map of its own"
                 )
         imports = tuple(dict.fromkeys((*module.imports, *extra)))
         linked[logical] = Module(module.hashed, module.integrity, imports)

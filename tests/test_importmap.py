@@ -126,13 +126,17 @@ def test_a_declared_name_without_its_module_fails_the_build_and_writes_nothing(
     assert not (tmp_path / "out" / "staticmw.json").exists()
 
 
-def test_an_undeclared_bare_import_is_a_warning_once_the_project_declares_names(tmp_path):
+def test_an_undeclared_bare_import_is_a_warning_and_an_error_under_strict(tmp_path):
     make_modules(tmp_path / "src")
-    quiet = run(tmp_path)  # no names declared: the page may bring its own import map
-    assert not [w for w in quiet.warnings if "bare import" in w]
-    loud = run(tmp_path, {"other": "js/side.js"})
-    assert loud.ok
-    assert "js/app.js:2: bare import 'chart' is not in the import map" in loud.warnings
+    message = "js/app.js:2: bare import 'chart' is not in the import map: declare it"
+    for declared in ({}, {"other": "js/side.js"}):  # with or without other names declared
+        report = run(tmp_path, declared)
+        assert report.ok
+        assert [w for w in report.warnings if w.startswith(message)], report.warnings
+    strict = run(tmp_path, strict=True)
+    assert not strict.ok
+    assert [e for e in strict.errors if e.startswith(message)], strict.errors
+    assert run(tmp_path, {"chart": "vendor/chart/index.js"}, strict=True).ok
 
 
 def test_no_modules_no_import_map(tmp_path):

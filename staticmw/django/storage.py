@@ -205,7 +205,8 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
                 return
             specifiers = module_specifiers(content)
             sources.append(Source(name, hashed, integrity(content), hashed, specifiers))
-        record, errors, warnings = assemble(sources, declared, resolve)
+        strict = bool(setting("STATICMW_STRICT"))
+        record, errors, warnings = assemble(sources, declared, resolve, strict)
         for message in warnings:
             log.warning("staticmw: %s", message)
         for message in errors:
