@@ -107,11 +107,13 @@ def load_declarations(path: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Module:
-    """One module: its hashed name, SRI integrity ("" when unknown), static imports."""
+    """One module: its hashed name, SRI integrity ("" when unknown), static imports, and
+    the modules it may load later (``import("./x.js")``, ``new URL("./w.js", import.meta.url)``)."""
 
     hashed: str
     integrity: str = ""
     imports: tuple[str, ...] = ()
+    lazy: tuple[str, ...] = ()
 
 
 @dataclass
@@ -134,7 +136,12 @@ class ImportMap:
             "version": FORMAT_VERSION,
             "bare": dict(sorted(self.bare.items())),
             "modules": {
-                name: {"hashed": m.hashed, "integrity": m.integrity, "imports": list(m.imports)}
+                name: {
+                    "hashed": m.hashed,
+                    "integrity": m.integrity,
+                    "imports": list(m.imports),
+                    **({"lazy": list(m.lazy)} if m.lazy else {}),
+                }
                 for name, m in sorted(self.modules.items())
             },
         }
@@ -163,6 +170,7 @@ class ImportMap:
                     str(entry["hashed"]),
                     str(entry.get("integrity", "")),
                     tuple(str(i) for i in entry.get("imports", ())),
+                    tuple(str(i) for i in entry.get("lazy", ())),
                 )
                 for name, entry in data["modules"].items()
             }
@@ -176,6 +184,23 @@ class ImportMap:
         return ImportMap({**other.modules, **self.modules}, {**other.bare, **self.bare})
 
     # -- rendering ---------------------------------------------------------------------
+
+    def reachable(self, entry: str | None) -> ImportMap:
+        """This map cut down to what a page can load: *entry*, every declared bare name's
+        module, and what those import, now or later, directly or not. A page's map then
+        grows with its own modules, not with every module of the site (an admin's, say)."""
+        starts = [*self.bare.values(), *([entry.lstrip("/")] if entry else [])]
+        keep = set()
+        queue = [name for name in starts if name in self.modules]
+        while queue:
+            name = queue.pop()
+            if name in keep:
+                continue
+            keep.add(name)
+            module = self.modules[name]
+            queue.extend(i for i in (*module.imports, *module.lazy) if i in self.modules)
+        modules = {name: module for name, module in self.modules.items() if name in keep}
+        return ImportMap(modules, self.bare)
 
     def preloads(self, entry: str) -> list[str]:
         """The modules *entry* imports statically, directly or not, nearest first."""
@@ -232,12 +257,14 @@ def render(
     rel="modulepreload">`` for *entry*'s static imports, and with *script* ``<script
     type="module">`` for *entry* itself.
 
-    An entry no map lists is loaded from ``fallback(entry)``, without preloads.
+    Each map holds only what the page can reach (:meth:`ImportMap.reachable`). An entry
+    no map lists is loaded from ``fallback(entry)``, without preloads.
     """
     nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     merged: dict[str, Any] = {"imports": {}}
     home: tuple[ImportMap, URL] | None = None
-    for record, url in maps:
+    for whole, url in maps:
+        record = whole.reachable(entry)
         browser = record.browser_map(url, with_integrity)
         merged["imports"] = {**browser["imports"], **merged["imports"]}
         if "integrity" in browser:

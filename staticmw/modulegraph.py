@@ -14,6 +14,8 @@ from .rewrite import is_bare, local_target
 
 # Static imports load before the module runs; a dynamic import() is the module's choice.
 STATIC_KINDS = frozenset({"import", "export", "side-effect"})
+# Specifiers of modules loaded later, when the code runs.
+LAZY_KINDS = frozenset({"dynamic", "url"})
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,28 @@ def assemble(
     modules: dict[str, Module] = {}
     bare_imports: dict[str, list[tuple[int, str]]] = {}
     for source in sources:
-        imports, bare_imports[source.logical] = static_links(
-            source.referrer, source.specifiers, resolve
-        )
-        modules[source.logical] = Module(source.hashed, source.integrity, tuple(imports))
+        specifiers = list(source.specifiers)
+        imports, bare_imports[source.logical] = static_links(source.referrer, specifiers, resolve)
+        lazy = lazy_links(source.referrer, specifiers, resolve)
+        modules[source.logical] = Module(source.hashed, source.integrity, tuple(imports), lazy)
     if not modules and not declared:
         return None, [], []
     return link(modules, declared, bare_imports, strict)
+
+
+def lazy_links(
+    referrer: str, specifiers: Iterable[Specifier], resolve: Callable[[str], str | None]
+) -> tuple[str, ...]:
+    """The modules a module may load later: its relative dynamic imports and
+    ``new URL(..., import.meta.url)`` targets that are modules of the build."""
+    found: list[str] = []
+    for specifier in specifiers:
+        if specifier.kind in LAZY_KINDS and not is_bare(specifier.value):
+            target = local_target(referrer, specifier.value)
+            logical = resolve(target) if target else None
+            if logical is not None:
+                found.append(logical)
+    return tuple(dict.fromkeys(found))
 
 
 def static_links(
@@ -110,5 +127,5 @@ def link(
                     "STATICMW_IMPORTMAP), unless the page brings an import map of its own"
                 )
         imports = tuple(dict.fromkeys((*module.imports, *extra)))
-        linked[logical] = Module(module.hashed, module.integrity, imports)
+        linked[logical] = Module(module.hashed, module.integrity, imports, module.lazy)
     return ImportMap(linked, bare), errors, warnings

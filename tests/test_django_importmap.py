@@ -93,3 +93,46 @@ def test_an_undeclared_bare_import_is_warned_of_and_fails_under_strict(tmp_path,
     assert "js/page.js:1: bare import 'chart' is not in the import map: declare it" in caplog.text
     with pytest.raises(ImproperlyConfigured, match=r"js/page\.js:1: bare import 'chart'"):
         collect(tmp_path / "strict", STATICFILES_DIRS=[str(sources)], STATICMW_STRICT=True)
+
+
+def test_a_pages_map_holds_only_what_it_can_reach(tmp_path):
+    # An admin's scripts beside the page's modules: the page's map must not carry them.
+    sources = tmp_path / "sources"
+    for number in range(30):
+        path = sources / "admin" / "js" / f"widget{number}.js"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        following = 'import "./widget0.js";\n' if number else ""
+        path.write_text(f"{following}export const n = {number};\n")
+    (sources / "js").mkdir()
+    (sources / "js" / "page.js").write_text(
+        'import { a } from "./a.js";\nconst later = () => import("./later.js");\n'
+    )
+    (sources / "js" / "a.js").write_text("export const a = 1;\n")
+    (sources / "js" / "later.js").write_text("export const later = 1;\n")
+    (sources / "vendor").mkdir()
+    (sources / "vendor" / "chart.js").write_text('import "./plot.js";\nexport class Chart {}\n')
+    (sources / "vendor" / "plot.js").write_text("export const plot = 1;\n")
+    declared = {"chart": "vendor/chart.js"}
+    root = tmp_path / "out"
+    collect(root, STATICFILES_DIRS=[str(sources)], STATICMW_IMPORTMAP=declared)
+    record = json.loads((root / IMPORTMAP_NAME).read_text())
+    assert len([m for m in record["modules"] if m.startswith("admin/")]) == 30  # all recorded
+    paths = json.loads((root / "staticfiles.json").read_text())["paths"]
+    page = Template("{% load staticmw %}{% importmap 'js/page.js' nonce='n1' %}")
+    bare = Template("{% load staticmw %}{% importmap nonce='n1' %}")
+    with override_settings(STATIC_ROOT=str(root), DEBUG=False, STATICMW_IMPORTMAP=declared):
+        browser = browser_map(page.render(Context()))
+        plain = {k for k in browser["imports"] if k.startswith("/static/")}
+        reach = ["js/page.js", "js/a.js", "js/later.js", "vendor/chart.js", "vendor/plot.js"]
+        assert plain == {"/static/" + name for name in reach}
+        assert browser["imports"]["chart"] == "/static/" + paths["vendor/chart.js"]
+        # a module loaded later keeps its integrity
+        assert browser["integrity"]["/static/" + paths["js/later.js"]].startswith("sha384-")
+        assert not [url for url in browser["integrity"] if "/admin/" in url]
+        alone = browser_map(bare.render(Context()))
+        assert set(alone["imports"]) == {
+            "chart",
+            "/static/vendor/chart.js",
+            "/static/vendor/plot.js",
+        }
+        assert len(page.render(Context())) < 2500
