@@ -9,7 +9,7 @@ SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZERS := paths headers assets js dictionaries
 
-.PHONY: serve test lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
+.PHONY: serve test test-compat lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,22 @@ lint: $(VENV)/.test-deps
 
 pytest: $(VENV)/.test-deps tools
 	$(BIN)/python -m pytest
+
+# The oldest supported Django and Flask (LTS 4.2, 2.3) beside the newest that `make test` gets:
+# their own virtualenv, and the tests that import either.
+COMPAT_VENV ?= .venv-compat
+COMPAT_PINS := 'django>=4.2,<4.3' 'flask>=2.3,<2.4'
+COMPAT_TESTS = $(filter-out tests/test_browser.py,$(shell grep -lE "flask|django" tests/test_*.py))
+
+$(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e . $(COMPAT_PINS) \
+		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2
+	touch $@
+
+## test-compat: the Django and Flask tests again on Django 4.2 LTS and Flask 2.3
+test-compat: $(COMPAT_VENV)/.deps
+	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider $(COMPAT_TESTS)
 
 fuzz-smoke: $(VENV)/.test-deps
 	@$(MAKE) --no-print-directory _fuzz SECONDS=$(SMOKE_SECONDS)
@@ -82,4 +98,4 @@ bench-smoke: $(VENV)/.test-deps tools
 	$(BIN)/python bench/soak.py --seconds 20
 
 clean:
-	rm -rf $(VENV) fuzz/work fuzz/crashes bench/work .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(COMPAT_VENV) fuzz/work fuzz/crashes bench/work .pytest_cache .ruff_cache .hypothesis *.egg-info

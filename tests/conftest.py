@@ -21,6 +21,20 @@ settings.register_profile(
 )
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
+
+def pytest_report_header() -> str:
+    """The framework versions this run tests (``make test`` and ``make test-compat`` differ)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("django", "flask", "werkzeug"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return "frameworks: " + ", ".join(found)
+
+
 # Large enough to compress well and to exceed the in-memory body threshold.
 CSS = b"body { color: #123456; margin: 0 auto; }\n" * 3000
 JS = b"export const answer = 42; // the answer\n" * 50
