@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 import deltas  # noqa: E402
 import deploys  # noqa: E402
 import djangobench  # noqa: E402
+import hints  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
 
@@ -683,6 +684,7 @@ def report(data: dict) -> str:
     lines += _django_tables(data.get("django") or {})
     lines += deltas.table(data.get("deltas") or {})
     lines += deploys.table(data.get("deploys") or {})
+    lines += hints.table(data.get("hints") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured", "recorded": "(recorded)"}[
@@ -865,6 +867,9 @@ def targets(data: dict) -> list[dict]:
             add(f"sync {workload} ≥ 0.95× nginx MiB/s", f"{ratio:.2f}×", ratio >= 0.95)
     _granian_targets(add, serv)
     _django_targets(add, data.get("django") or {})
+    for case, best in (data.get("hints") or {}).items():
+        ratio = best["on"] / best["off"]
+        add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
     kept = data.get("deploys")
     if kept:
         ratio = kept["with_history"] / kept["without"]
@@ -985,6 +990,8 @@ def main(argv: list[str] | None = None) -> int:
     data["deltas"] = deltas.measure(WORK)
     print("deploys: builds into empty directories with and without the history", file=sys.stderr)
     data["deploys"] = deploys.measure(WORK, 200 if args.smoke else 2000, 1 if args.smoke else 3)
+    print("early hints: what they cost the requests they do not concern", file=sys.stderr)
+    data["hints"] = hints.measure(WORK, 500 if args.smoke else 10_000)
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mutab
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote_to_bytes
 
-from . import pins
+from . import hints, pins
 from .bodies import FileBody
 from .core import StaticFiles
 from .options import ConfigurationError
@@ -42,6 +42,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _T = TypeVar("_T")
 
 _PATHSEND = "http.response.pathsend"
+_EARLY_HINT = "http.response.early_hint"
+_OFF = hints.OFF_HEADER.encode("latin-1")
 _ZEROCOPY = "http.response.zerocopysend"
 
 # Read size for bodies streamed through the event loop: each block is one trip to
@@ -156,7 +158,10 @@ class ASGIStaticMiddleware(StaticFiles):
             return
         path = path_info(scope)
         if not self.handles(path) or self.known_miss(path):
-            await self.app(scope, receive, send)
+            if self.hints is None or hints.recording():
+                await self.app(scope, receive, send)
+            else:
+                await self._hinted(scope, receive, send, path)
             return
         request = asgi_request(scope, path)
         answer: Answer | Pinned | None = self.answer_from_memory(request)
@@ -180,6 +185,63 @@ class ASGIStaticMiddleware(StaticFiles):
             {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
         )
         await send({"type": "http.response.body", "body": b"".join(body)})
+
+    async def _hinted(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """The application's answer with early hints: the route's remembered links as a 103
+        before it runs (where the server offers ``http.response.early_hint``), and its
+        page's links on the final answer."""
+        assert self.hints is not None
+        page_links = self.hints
+        fields = {bytes(k).lower(): bytes(v) for k, v in scope.get("headers", ())}
+        mode = fields.get(b"sec-fetch-mode")
+        key, remembered = page_links.before(
+            str(scope.get("method", "")),
+            path,
+            bytes(scope.get("query_string", b"")).decode("latin-1"),
+            str(scope.get("http_version", "1.1")),
+            None if mode is None else mode.decode("latin-1"),
+            fields.get(b"accept", b"").decode("latin-1"),
+        )
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if remembered and _EARLY_HINT in scope.get("extensions", ()):
+            links = [value.encode("latin-1") for value in remembered]
+            await send({"type": _EARLY_HINT, "links": links})
+        used, token = hints.start()
+
+        async def hinted_send(message: Message) -> None:
+            if message.get("type") == "http.response.start":
+                message = await self._with_links(message, key, used)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hinted_send)
+        finally:
+            hints.stop(token)
+
+    async def _with_links(self, start: Message, key: str, used: list[tuple[str, str]]) -> Message:
+        """The response start with its page's links added (and the opt-out header removed)."""
+        assert self.hints is not None
+        headers = list(start.get("headers", ()))
+        content_type = b""
+        off = False
+        for name, value in headers:
+            lowered = bytes(name).lower()
+            if lowered == b"content-type":
+                content_type = bytes(value).lower()
+            elif lowered == _OFF:
+                off = True
+        page = hints.Page(int(start.get("status", 0)), content_type.decode("latin-1"), off)
+        links = self.hints.after_from_memory(key, page, used)
+        if links is None:
+            links = await in_thread(self.hints.after, key, page, used)
+        if off:
+            headers = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
+        if not links and not off:
+            return start
+        headers += [(b"link", value.encode("latin-1")) for value in links]
+        return {**start, "headers": headers}
 
     async def _pathsend(self, answer: Pinned, receive: Receive, send: Send) -> None:
         """Send a whole file by its pinned name; the pin is held until the server has sent it."""

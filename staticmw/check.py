@@ -150,6 +150,50 @@ def report(obj: Any, static: StaticFiles) -> tuple[list[str], list[str]]:
     return lines, warnings
 
 
+def page_hints(obj: Any, static: StaticFiles, url: str) -> list[str]:
+    """What the page at *url* would hint: the application (a WSGI callable) renders it once,
+    as for a browser's navigation, and the lines say which ``Link`` values it gets."""
+    path, _, query = url.partition("?")
+    if not callable(obj) or (static.handles(path) and static.lookup(path) is not None):
+        return []  # a static file, never hinted
+    if static.hints is None:
+        return ["early hints: off (early_hints=True, or STATICMW_EARLY_HINTS, turns them on)"]
+    from wsgiref.util import setup_testing_defaults
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_ACCEPT": "text/html",
+        "HTTP_SEC_FETCH_MODE": "navigate",
+    }
+    setup_testing_defaults(environ)
+    answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+        answered.append((status, headers))
+        return lambda data: None
+
+    try:
+        body = obj(environ, start_response)
+        for _ in body:
+            pass
+        getattr(body, "close", lambda: None)()
+    except Exception as exc:  # the application's own failure, reported, never raised
+        return [f"early hints for {url}: the application failed: {exc!r}"]
+    if not answered:
+        return [f"early hints for {url}: the application gave no answer"]
+    status, headers = answered[0]
+    values = [value for name, value in headers if name.lower() == "link"]
+    if not values:
+        return [f"early hints for {url}: none ({status}; a 200 text/html page that names "
+                "stylesheets or an importmap_tag entry gets them)"]  # fmt: skip
+    return [f"early hints for {url} (a 103 from the second visit on):"] + [
+        f"  Link: {value}" for value in values
+    ]
+
+
 def _build_advice(obj: Any) -> str:
     """How this kind of application gets precompressed variants."""
     if "staticmw" in getattr(obj, "extensions", {}):

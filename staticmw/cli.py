@@ -405,6 +405,9 @@ def check(args: argparse.Namespace) -> int:
         explained = static.explain(args.url, accept, args.available_dictionary)
         for line in explained.lines():
             print(line)
+        if not args.django:
+            for line in checking.page_hints(obj, static, args.url):
+                print(line)
     return 1 if warnings else 0
 
 

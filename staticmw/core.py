@@ -17,13 +17,14 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Literal
 
-from . import importmap, negotiation, responses
+from . import hints, importmap, negotiation, responses
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
 from .headerbuilder import HeaderBuilder
 from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options
+from .pagelinks import PageLinks
 from .plan import Answer
 from .request import (
     IF_MATCH,
@@ -117,6 +118,10 @@ class StaticFiles:
         # A request path (PEP 3333 form) that may be ours starts with one of these: a
         # filter an adapter can apply with no call; answer_held decides exactly.
         self.path_prefixes: tuple[str, ...] = ()
+        # Early hints, when asked for: the adapters ask it before and after the app runs.
+        self.hints: PageLinks | None = None
+        if self.options.early_hints:
+            self.hints = PageLinks(self._mounts, self.options.early_hints_key)
         if root is not None:
             self.add_files(root, prefix, manifest=manifest)
         elif manifest not in (None, False):
@@ -165,6 +170,7 @@ class StaticFiles:
         is taken as the name below its prefix; the prefix is never doubled.
         """
         self._manifests_current()
+        hints.note(hints.ASSET, name)
         fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
         return self._mounts.static_url(name, fallback)
 
@@ -173,6 +179,8 @@ class StaticFiles:
         what was looked up with the one before: ETags and dictionaries come from it."""
         if self._mounts.refresh():
             self._cache.clear()
+            if self.hints is not None:
+                self.hints.forget()
 
     def importmap_tag(
         self,
@@ -191,6 +199,8 @@ class StaticFiles:
         on ``static_host`` when set. *nonce* goes on the script elements for a CSP.
         """
         self._manifests_current()
+        if entry is not None:
+            hints.note(hints.ENTRY, entry)
         maps = [
             (m.importmap, partial(join, m.urls.host, m.prefix))
             for m in self._mounts.added

@@ -25,6 +25,7 @@ from flask import Flask, current_app, has_request_context, request, url_for
 from flask.cli import with_appcontext
 from markupsafe import Markup
 
+from . import hints
 from .approutes import is_static_endpoint, static_routes
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, render
 from .manifest import MANIFEST_NAME, Manifest, ManifestFile
@@ -234,6 +235,7 @@ class _State:
             return
         sub = _sub_path(prefix)
         logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+        hints.note(hints.ASSET, prefix + filename.lstrip("/"))
         hashed = self.manifest.current().lookup(logical)
         if hashed is None:
             not_listed(logical, bool(self.options().get("manifest_strict")))
@@ -257,8 +259,10 @@ class _State:
         self.load()
         entry = None
         if filename is not None:
-            sub = _sub_path(self.prefixes.get(endpoint, "/static/"))
+            prefix = self.prefixes.get(endpoint, "/static/")
+            sub = _sub_path(prefix)
             entry = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+            hints.note(hints.ENTRY, prefix + filename.lstrip("/"))
         record = self.current_importmap() or ImportMap.plain(declared_imports(self.app))
         root = (request.script_root if has_request_context() else "") + "/"
         host = check_static_host(self.options().get("static_host"))

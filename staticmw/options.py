@@ -48,6 +48,8 @@ class OptionValues(TypedDict, total=False):
     manifest_strict: bool
     cache_bytes: int
     recheck_interval: float
+    early_hints: bool
+    early_hints_key: Callable[[str, str], str | None] | None
 
 
 def check_option_names(names: Iterable[str]) -> None:
@@ -188,6 +190,13 @@ def _check_headers_function(name: str, value: Any) -> Callable[..., Any] | None:
     return function
 
 
+def _check_hints_key(name: str, value: Any) -> Callable[[str, str], str | None] | None:
+    if value is not None and not callable(value):
+        raise ConfigurationError(f"{name} must be callable(path, query) -> str or None")
+    function: Callable[[str, str], str | None] | None = value
+    return function
+
+
 def check_manifest(name: str, value: Any) -> Any:
     """``manifest``: a path (relative to its root), a loaded manifest (or a file read again
     when it changes), None (look for one) or False (none)."""
@@ -246,6 +255,9 @@ class Options:
     makes a name no manifest lists an error there; ``allow_hard_links=False`` refuses a
     file with more than one link; ``cache_bytes`` bounds the bytes kept in memory, and
     ``recheck_interval`` is how long a checked file is trusted without autorefresh.
+    ``early_hints`` adds ``Link`` headers for a page's stylesheets, fonts and modules and
+    sends them as a 103 on the next navigation to its route (the path, or what
+    ``early_hints_key(path, query)`` returns; ``None`` there means no hints).
     """
 
     max_age: int | None = _option(60, _check_max_age, WHOLE)
@@ -268,6 +280,10 @@ class Options:
     manifest_strict: bool = _option(False, _check_bool, FLAG)
     cache_bytes: int = _option(32 * 1024 * 1024, _check_size, WHOLE)
     recheck_interval: float = _option(1.0, _check_seconds, NUMBER)
+    early_hints: bool = _option(False, _check_bool, FLAG)
+    early_hints_key: Callable[[str, str], str | None] | None = _option(
+        None, _check_hints_key, NOT_TEXT
+    )
     media_types: mediatypes.MediaTypes = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import hints
 from .bodies import BLOCK_SIZE, FileBody, FileChangedError
 from .core import StaticFiles
 from .mounts import MountInfo, Redirect
@@ -31,6 +33,8 @@ __all__ = [
     "wsgi_request",
 ]
 
+log = logging.getLogger("staticmw")
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -48,6 +52,35 @@ def honours_content_length(wrapper: Any) -> bool:
     others, such as wsgiref's, read to EOF, so they get a bounded iterator.
     """
     return getattr(wrapper, "__module__", "").startswith("gunicorn.")
+
+
+def _page(status: str, headers: list[tuple[str, str]]) -> hints.Page:
+    """The status, media type and opt-out of a WSGI response, for its links."""
+    content_type = ""
+    off = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value.lower()
+        elif lowered == hints.OFF_HEADER:
+            off = True
+    code = int(status[:3]) if status[:3].isdigit() else 0
+    return hints.Page(code, content_type, off)
+
+
+def _recording(
+    body: Iterable[bytes], used: list[tuple[str, str]], done: Callable[[], None]
+) -> Iterator[bytes]:
+    """*body* as it is, block by block, with the names it uses while it renders noted."""
+    _, token = hints.start(used)
+    try:
+        yield from body
+    finally:
+        hints.stop(token)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        done()
 
 
 def wsgi_body(body: Body, environ: Mapping[str, Any]) -> Iterable[bytes]:
@@ -96,7 +129,72 @@ class StaticMiddleware(StaticFiles):
                 start_response(plan.status_line, list(plan.headers))
                 # Bytes held in memory come as a tuple, sent as they are.
                 return body if type(body) is tuple else wsgi_body(body, environ)
-        return self.application(environ, start_response)
+        if (
+            self.hints is None
+            or environ.get("HTTP_SEC_FETCH_MODE", "navigate") != "navigate"
+            or hints.recording()
+        ):
+            return self.application(environ, start_response)
+        return self._hinted(environ, start_response, path)
+
+    def _hinted(
+        self, environ: Environ, start_response: StartResponse, path: str
+    ) -> Iterable[bytes]:
+        """The application's answer with early hints: the route's remembered links as a 103
+        before it runs (``wsgi.early_hints``), and its page's links on the final answer."""
+        assert self.hints is not None
+        page_links = self.hints
+        key, remembered = page_links.before(
+            environ.get("REQUEST_METHOD", ""),
+            path,
+            environ.get("QUERY_STRING", ""),
+            str(environ.get("SERVER_PROTOCOL", "")).removeprefix("HTTP/"),
+            environ.get("HTTP_SEC_FETCH_MODE"),
+            environ.get("HTTP_ACCEPT", ""),
+        )
+        if key is None:
+            return self.application(environ, start_response)
+        early = environ.get("wsgi.early_hints")
+        if remembered and callable(early):
+            try:
+                early([("Link", value) for value in remembered])
+            except Exception as exc:  # a hint is never worth the page
+                log.warning("staticmw: early hints not sent: %r", exc)
+        used, token = hints.start()
+        # The page's status and type, and how many names it had used, when it started.
+        started: list[tuple[hints.Page, int]] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            if not used and not remembered:
+                # Nothing named yet, nothing remembered: the answer goes as it is.
+                started.append((_page(status, headers), 0))
+                return start_response(status, headers, *exc_info)
+            page = _page(status, headers)
+            started.append((page, len(used)))
+            if page.turned_off:
+                headers = [(k, v) for k, v in headers if k.lower() != hints.OFF_HEADER]
+            if used or not hints.wanted(page):
+                links = page_links.after(key, page, used)
+            else:  # a page that renders after its headers: what it used the last time
+                links = remembered
+            if links:
+                headers = headers + [("Link", v) for v in links]
+            return start_response(status, headers, *exc_info)
+
+        def remember_late() -> None:
+            if started and started[-1][1] == 0 and (used or remembered):
+                # The page named its assets after its headers went (it starts the response
+                # first, or renders as it is iterated): remembered for the next visit.
+                page_links.after(key, started[-1][0], used)
+
+        try:
+            body = self.application(environ, start)
+            if not started:  # a generator: it starts and renders as the server iterates it
+                return _recording(body, used, remember_late)
+            remember_late()
+            return body
+        finally:
+            hints.stop(token)
 
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:
         """Answer a request that is ours: ``(status, headers, body)``; ``None`` passes it on.

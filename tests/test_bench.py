@@ -78,3 +78,14 @@ def test_the_delta_table_measures_real_deltas(tmp_path):
     for row in results.values():
         assert 0 < row["dcz"] < row["br"] / 100 < row["identity"]
     assert "| dcz delta |" in "\n".join(deltas.table(results))
+
+
+def test_the_hints_table_times_both_ways_for_every_case(tmp_path):
+    import hints
+
+    results = hints.measure(tmp_path, calls=50)
+    assert set(results) == set(hints.CASES)
+    for row in results.values():
+        assert row["off"] > 0 and row["on"] > 0
+    text = "\n".join(hints.table(results))
+    assert "| a page that names no assets |" in text and "×" in text

@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import textwrap
 import time
@@ -30,10 +31,16 @@ APP = """
 from staticmw import StaticMiddleware
 
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/page":  # a page whose module the build made
+        html = application.importmap_tag("app.js").encode()
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html]
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"app"]
 
-application = StaticMiddleware(app, root="static", prefix="/static/", max_age=1)
+application = StaticMiddleware(
+    app, root="static", prefix="/static/", max_age=1, early_hints=True
+)
 application.add_files("built", prefix="/built/")  # staticmw build --dictionaries
 """
 
@@ -189,3 +196,19 @@ def test_vary_keeps_deltas_from_clients_without_the_dictionary(cdn):
             assert full[3] == attempt and full[1]["content-encoding"] == "br", full[1]
             assert brotli.decompress(full[2]) == new
         assert delta[1]["vary"] == full[1]["vary"] == "Accept-Encoding, Available-Dictionary"
+
+
+def test_a_pages_links_survive_the_cdn_and_name_cache_hits(cdn):
+    _, _, proxy = cdn
+    status, headers, body = proxy.request(
+        "GET", "/page", {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    )
+    assert status == 200 and b"importmap" in body
+    pattern = r'<(/built/app\.[0-9a-f]{12}\.js)>; rel=modulepreload; integrity="sha384-[^"]+"'
+    found = re.fullmatch(pattern, headers["link"])
+    assert found, headers["link"]
+    hinted = found.group(1)
+    assert via(proxy, hinted)[0] == 200
+    status, response_headers, _, cache = via(proxy, hinted)
+    assert status == 200 and cache == "HIT"
+    assert response_headers["cache-control"] == "public, max-age=31536000, immutable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -193,3 +194,23 @@ def test_a_fresh_collectstatic_with_modules_checks_clean(tmp_path):
     status, out, err = run_check(tmp_path, "--django", env=env)
     assert status == 0, out + err
     assert "warning" not in out
+
+
+def test_check_shows_what_a_page_would_hint(tmp_path):
+    _built_target(tmp_path, 2)
+    source = "from staticmw import StaticMiddleware\n"
+    source += "def page(environ, start_response):\n"
+    source += "    html = application.static_url('css/part000.css')\n"
+    source += "    start_response('200 OK', [('Content-Type', 'text/html')])\n"
+    source += "    return [html.encode()]\n"
+    source += f"application = StaticMiddleware(page, {str(tmp_path / 'build')!r}, '/static/',"
+    source += " early_hints=True)\n"
+    write(tmp_path / "hinted.py", source)
+    status, out, err = run_check(tmp_path, "hinted:application", "--url", "/")
+    assert status == 0, out + err
+    assert "early hints for / (a 103 from the second visit on):" in out
+    assert re.search(r"Link: </static/css/part000\.[0-9a-f]{12}\.css>; rel=preload; as=style", out)
+    _, plain, _ = run_check(tmp_path, "chk:application", "--url", "/page")
+    assert "early hints: off" in plain
+    _, static_file, _ = run_check(tmp_path, "hinted:application", "--url", "/static/img/logo.png")
+    assert "early hints" not in static_file

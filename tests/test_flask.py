@@ -305,3 +305,23 @@ def test_a_relative_root_is_below_the_app_not_the_current_directory(tmp_path, mo
     (project / "afile").write_text("x")
     with pytest.raises(ConfigurationError, match="is a file, not a directory"):
         make(STATICMW_ROOT="afile")
+
+
+def test_early_hints_for_the_pages_stylesheets(create_app):
+    app = create_app(STATICMW_EARLY_HINTS=True)
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    app = create_app(STATICMW_EARLY_HINTS=True)  # serves the build
+    client = app.test_client()
+    navigate = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    first = client.get("/", headers=navigate)
+    values = first.headers.getlist("Link")
+    assert [re.fullmatch(r"</(.+)\.[0-9a-f]{12}\.css>; rel=preload; as=style", v).group(1)
+            for v in values] == ["static/css/site", "admin/static/admin"]  # fmt: skip
+    sent: list = []
+    second = client.get("/", headers=navigate, environ_overrides={"wsgi.early_hints": sent.append})
+    assert sent == [[("Link", value) for value in values]]
+    assert second.headers.getlist("Link") == values
+    for value in values:  # every hinted URL is a file the app serves, for a year
+        response = client.get(value[1 : value.index(">")])
+        assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
+    assert client.get("/", headers={"Accept": "application/json"}).headers.get("Link") is None

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
+from .. import hints
 from ..asgi import file_blocks, in_thread
 from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
@@ -315,12 +316,30 @@ class StaticFilesMiddleware:
         if self.is_async:
             return self.__acall__(request)
         path = self._path(request)
-        for static in (self.static or self._current(), self.root_files):
+        main = self.static or self._current()
+        for static in (main, self.root_files):
             if static is not None and static.handles(path):
                 answer = static.answer(wsgi_request(request.META, path))
                 if answer is not None:
                     return sync_response(answer, getattr(request, "environ", None))
-        return self.get_response(request)
+        if main is None or main.hints is None or hints.recording():
+            return self.get_response(request)
+        key = _route(main, request, path)
+        if key is None:
+            return self.get_response(request)
+        early = getattr(request, "environ", {}).get("wsgi.early_hints")
+        remembered = main.hints.memory.get(key) if _takes_103(request) else ()
+        if remembered and callable(early):
+            try:
+                early([("Link", value) for value in remembered])
+            except Exception as exc:  # a hint is never worth the page
+                log.warning("staticmw: early hints not sent: %r", exc)
+        used, token = hints.start()
+        try:
+            response = self.get_response(request)
+        finally:
+            hints.stop(token)
+        return _with_links(main, key, response, used)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
@@ -335,8 +354,57 @@ class StaticFilesMiddleware:
                     answer = await in_thread(serving.answer, ours)
                 if answer is not None:
                     return async_response(answer)
-        response: Awaitable[HttpResponseBase] = self.get_response(request)
-        return await response
+        if static is None or static.hints is None or hints.recording():
+            response: Awaitable[HttpResponseBase] = self.get_response(request)
+            return await response
+        key = _route(static, request, path)
+        if key is None:
+            return await self.get_response(request)
+        # Django's own ASGI handler gives middleware no way to send a 103; the page's
+        # Link headers still go out (get_asgi_application() sends the 103 itself).
+        used, token = hints.start()
+        try:
+            response = self.get_response(request)
+            answered = await response
+        finally:
+            hints.stop(token)
+        return await in_thread(_with_links, static, key, answered, used)
+
+
+def _route(static: StaticFiles, request: HttpRequest, path: str) -> str | None:
+    """The route of a navigation worth hinting, or ``None``."""
+    assert static.hints is not None
+    meta = request.META
+    key, _ = static.hints.before(
+        request.method or "",
+        path,
+        meta.get("QUERY_STRING", ""),
+        "1.1",
+        meta.get("HTTP_SEC_FETCH_MODE"),
+        meta.get("HTTP_ACCEPT", ""),
+    )
+    return key
+
+
+def _takes_103(request: HttpRequest) -> bool:
+    protocol = str(request.META.get("SERVER_PROTOCOL", "HTTP/1.1")).removeprefix("HTTP/")
+    return hints.takes_informational(protocol)
+
+
+def _with_links(
+    static: StaticFiles, key: str, response: HttpResponseBase, used: list[tuple[str, str]]
+) -> HttpResponseBase:
+    """*response* with its page's links (one ``Link`` header, comma-separated), remembered
+    for the route; the opt-out header is removed."""
+    assert static.hints is not None
+    off = response.has_header(hints.OFF_HEADER)
+    page = hints.Page(response.status_code, response.get("Content-Type", "").lower(), off)
+    if off:
+        del response[hints.OFF_HEADER]
+    links = static.hints.after(key, page, used)
+    if links:
+        response["Link"] = ", ".join(links)
+    return response
 
 
 def get_asgi_application() -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import engine, precompress
+from .. import engine, hints, precompress
 from ..atomic import atomic_write
 from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
 from ..modulegraph import Source, assemble
@@ -95,6 +95,12 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             return
         self._signature, self._refused = signature, None
         log.info("staticmw: %s read again", self.manifest_name)
+
+    def url(self, name: str | None, force: bool = False) -> str:
+        """Django's URL for *name*, noted for the page's early hints when they are on."""
+        if name:
+            hints.note(hints.ASSET, name)
+        return super().url(name, force)  # type: ignore[no-any-return]
 
     def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
         """Django's converter, except that a source map comment naming a missing file is

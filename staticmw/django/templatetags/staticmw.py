@@ -18,6 +18,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
+from ... import hints
 from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, render
 from .. import use_finders
 from ..migration import setting
@@ -61,6 +62,8 @@ def importmap(
     integrity: bool = True,
 ) -> SafeString:
     """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
+    if entry is not None:
+        hints.note(hints.ENTRY, entry)
     html = render(
         [(_record(), _url)],
         entry,

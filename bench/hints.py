@@ -1,0 +1,110 @@
+"""What turning early hints on costs what they do not concern: static files, requests that are
+not navigations, and pages that name no assets.
+
+A Flask app (a Jinja page and a JSON endpoint) behind ``StaticMW``, called in-process as a
+WSGI server would, with ``STATICMW_EARLY_HINTS`` off and on, call by call in turn; the
+table gives the median µs per call of each and their ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+CALLS = 20_000
+
+PAGE = """<!doctype html><html><head><title>{{ title }}</title></head>
+<body>{% for item in items %}<p>{{ item }}</p>{% endfor %}</body></html>"""
+
+
+def _app(work: Path, hints: bool) -> Any:
+    from flask import Flask, jsonify
+
+    from staticmw.flask import StaticMW
+
+    static = work / "hints-static"
+    (static / "css").mkdir(parents=True, exist_ok=True)
+    (static / "css" / "site.css").write_text("body { margin: 0 }\n" * 20)
+    app = Flask("hints_bench", static_folder=str(static), static_url_path="/static")
+    app.config.update(STATICMW_ROOT=str(work / "hints-none"), STATICMW_EARLY_HINTS=hints)
+
+    template = app.jinja_env.from_string(PAGE)  # compiled once, as a template file would be
+
+    @app.route("/page")
+    def page() -> str:
+        return template.render(title="A page", items=range(20))
+
+    @app.route("/api")
+    def api() -> Any:
+        return jsonify(ok=True)
+
+    StaticMW(app)
+    return app
+
+
+def _environ(path: str, accept: str, mode: str) -> dict[str, Any]:
+    environ: dict[str, Any] = {}
+    setup_testing_defaults(environ)
+    environ.update(PATH_INFO=path, SERVER_PROTOCOL="HTTP/1.1", HTTP_ACCEPT=accept)
+    environ["HTTP_SEC_FETCH_MODE"] = mode
+    return environ
+
+
+def _call(app: Any, environ: dict[str, Any]) -> float:
+    """Seconds for one request through *app*, its body read and closed."""
+
+    def start_response(status: str, headers: Any, *exc_info: Any) -> Callable[[bytes], None]:
+        return lambda data: None
+
+    request = dict(environ)
+    started = time.perf_counter()
+    body = app(request, start_response)
+    for _ in body:
+        pass
+    getattr(body, "close", lambda: None)()
+    return time.perf_counter() - started
+
+
+CASES = {
+    "a static file (200)": ("/static/css/site.css", "text/css,*/*;q=0.1", "no-cors"),
+    "a JSON request": ("/api", "application/json", "cors"),
+    "a page that names no assets": ("/page", "text/html", "navigate"),
+}
+
+
+def measure(work: Path, calls: int = CALLS) -> dict[str, dict[str, float]]:
+    """Median µs per call of each case, early hints off and on. The two apps take turns
+    call by call, so that the machine's moods (these machines have many) hit both alike."""
+    work.mkdir(parents=True, exist_ok=True)
+    off, on = _app(work, False), _app(work, True)
+    results: dict[str, dict[str, float]] = {}
+    for name, (path, accept, mode) in CASES.items():
+        environ = _environ(path, accept, mode)
+        for app in (off, on):  # warm up: the first requests build the middleware
+            for _ in range(50):
+                _call(app, environ)
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(calls):
+            times["off"].append(_call(off, environ))
+            times["on"].append(_call(on, environ))
+        results[name] = {key: statistics.median(found) * 1e6 for key, found in times.items()}
+    return results
+
+
+def table(results: dict[str, dict[str, float]]) -> list[str]:
+    if not results:
+        return []
+    lines = [
+        "### Early hints on, for what they do not concern: µs per WSGI call (Flask, in-process)",
+        "",
+        "| request | off | on | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, best in results.items():
+        ratio = best["on"] / best["off"]
+        lines.append(f"| {name} | {best['off']:.1f} | {best['on']:.1f} | {ratio:.3f}× |")
+    return [*lines, ""]

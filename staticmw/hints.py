@@ -1,0 +1,163 @@
+"""Early hints (RFC 8297): which assets a page used, remembered per route, as ``Link`` values.
+
+While the application renders a page, the URL helpers (``static_url``, ``importmap_tag``,
+Flask's ``url_for("static")``) note the names they were asked for. When the page is a 200
+``text/html`` answer to a navigation, the core turns those names into ``Link`` values
+(stylesheets, the fonts they use, modules and their static imports), adds them to the
+page's headers and remembers them for its route. The next navigation to that route gets
+them as a 103 before the application runs. Pure decisions here; the adapters do the I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import NamedTuple
+
+# The names a request's rendering asked the URL helpers for, while it is recorded.
+_used: ContextVar[list[tuple[str, str]] | None] = ContextVar("staticmw_hints_used", default=None)
+
+# Bounds: names noted per request, links per page, routes remembered.
+MAX_NOTED = 256
+MAX_LINKS = 32
+MAX_ROUTES = 2048
+
+# A response header by which the application turns hints off for its page; never sent on.
+OFF_HEADER = "x-staticmw-early-hints"
+
+# What a URL in a Link value may hold: RFC 3986 characters less those that could end the
+# <...> or start another header (no space, quote, angle bracket, backslash, control), and
+# less "," and ";", which careless Link parsers split on.
+_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+=%]+")
+_INTEGRITY = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}")
+
+ASSET = "asset"  # a name given to static_url: a stylesheet or a module is hinted
+ENTRY = "entry"  # the entry module given to importmap_tag
+
+
+def note(kind: str, name: str) -> None:
+    """Note that the page being rendered uses *name*; nothing when no request is recorded."""
+    used = _used.get()
+    if used is not None and len(used) < MAX_NOTED:
+        used.append((kind, name))
+
+
+def recording() -> bool:
+    """Whether an outer middleware records this request already (it adds the links)."""
+    return _used.get() is not None
+
+
+def start(used: list[tuple[str, str]] | None = None) -> tuple[list[tuple[str, str]], object]:
+    """Start (or resume) recording for the current request: the list that fills, and a
+    token to stop."""
+    used = [] if used is None else used
+    return used, _used.set(used)
+
+
+def stop(token: object) -> None:
+    """Stop recording; a body closed from elsewhere (another thread, the collector) leaves
+    the context it was iterated in to the next request, which sets its own."""
+    with contextlib.suppress(ValueError):
+        _used.reset(token)  # type: ignore[arg-type]
+
+
+class Link(NamedTuple):
+    """One ``Link`` value: where, how the browser should fetch it, and its SRI integrity."""
+
+    url: str
+    rel: str  # "preload" or "modulepreload"
+    kind: str = ""  # the "as" of a preload: "style", "font"
+    integrity: str = ""
+
+    def value(self) -> str | None:
+        """The header value, or ``None`` when any part could break out of its place."""
+        if not _URL.fullmatch(self.url) or self.rel not in ("preload", "modulepreload"):
+            return None
+        text = f"<{self.url}>; rel={self.rel}"
+        if self.kind == "style":
+            text += "; as=style"
+        elif self.kind == "font":
+            text += "; as=font; crossorigin"
+        elif self.kind:
+            return None
+        if self.integrity:
+            if not _INTEGRITY.fullmatch(self.integrity):
+                return None
+            text += f'; integrity="{self.integrity}"'
+        return text
+
+
+def values(links: list[Link]) -> tuple[str, ...]:
+    """The header values of *links*, each once, in order, at most :data:`MAX_LINKS`."""
+    found = [value for value in (link.value() for link in links) if value is not None]
+    return tuple(dict.fromkeys(found))[:MAX_LINKS]
+
+
+def is_navigation(method: str, fetch_mode: str | None, accept: str) -> bool:
+    """A GET that loads a page (``Sec-Fetch-Mode: navigate``, or HTML accepted)."""
+    if method != "GET":
+        return False
+    if fetch_mode is not None:
+        return fetch_mode == "navigate"
+    return "text/html" in accept
+
+
+def takes_informational(http_version: str) -> bool:
+    """Whether a client may be sent a 1xx answer: HTTP/1.0 and 0.9 know none (RFC 9110 §15.2)."""
+    return http_version not in ("1.0", "0.9")
+
+
+def default_key(path: str, query: str) -> str | None:
+    """A route: the path without its query."""
+    return path
+
+
+class Memory:
+    """The last links each route's page used, for at most *size* routes (the route written
+    least recently forgotten first); safe to share between threads. Reading takes no lock,
+    and neither does writing what a route already holds, the common case."""
+
+    def __init__(self, size: int = MAX_ROUTES):
+        self.size = size
+        self._routes: dict[str, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def get(self, key: str) -> tuple[str, ...]:
+        return self._routes.get(key, ())
+
+    def put(self, key: str, links: tuple[str, ...]) -> None:
+        routes = self._routes
+        if routes.get(key, ()) == links:
+            return
+        with self._lock:
+            routes.pop(key, None)
+            if links:
+                routes[key] = links  # last in the order: forgotten last
+                while len(routes) > self.size:
+                    del routes[next(iter(routes))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._routes.clear()
+
+
+class Page(NamedTuple):
+    """What the adapters need to know of a final response to decide its links."""
+
+    status: int
+    content_type: str
+    turned_off: bool
+
+
+def wanted(page: Page) -> bool:
+    """Whether a response is a page whose links are worth adding and remembering."""
+    return page.status == 200 and page.content_type.startswith("text/html") and not page.turned_off
+
+
+Key = Callable[[str, str], "str | None"]

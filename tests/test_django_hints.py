@@ -1,0 +1,118 @@
+"""Early hints under Django: ``{% static %}`` and ``{% importmap %}`` name a page's assets;
+the middleware adds their links to the page and sends them as a 103 on the next visit."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from django.http import HttpResponse, JsonResponse
+from django.template import Context, Template
+from django.test import AsyncClient, Client, override_settings
+from django.urls import path
+
+from .helpers import body_of
+from .test_django_storage import collect
+
+PAGE = Template(
+    "{% load static staticmw %}"
+    '<link rel="stylesheet" href="{% static "css/site.css" %}">'
+    '<img src="{% static "img/logo.svg" %}">'
+    '{% importmap "js/app.js" %}'
+)
+
+
+def page(request):
+    return HttpResponse(PAGE.render(Context()))
+
+
+def data(request):
+    return JsonResponse(
+        {"css": Template('{% load static %}{% static "css/site.css" %}').render(Context())}
+    )
+
+
+urlpatterns = [path("", page), path("data", data)]
+NAVIGATE = {"HTTP_ACCEPT": "text/html", "HTTP_SEC_FETCH_MODE": "navigate"}
+
+
+def settings(root):
+    storages = {"staticfiles": {"BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage"}}
+    return override_settings(
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=["staticmw.django.StaticFilesMiddleware"],
+        STATIC_ROOT=str(root),
+        STORAGES=storages,
+        STATICMW_EARLY_HINTS=True,
+        DEBUG=False,
+    )
+
+
+def test_a_page_gets_its_links_and_the_next_visit_a_103(tmp_path):
+    collect(tmp_path)  # the example project's static files: site.css, app.js -> util.js
+    sent: list = []
+    with settings(tmp_path):
+        client = Client()
+        first = client.get("/", **NAVIGATE)
+        values = first["Link"].split(", ")
+        assert re.fullmatch(r"</static/css/site\.[0-9a-f]{12}\.css>; rel=preload; as=style",
+                            values[0])  # fmt: skip
+        modules = [re.search(r"/static/js/(\w+)\.", v).group(1) for v in values[1:]]
+        assert modules == ["app", "util"]
+        assert all("modulepreload" in v and 'integrity="sha384-' in v for v in values[1:])
+        assert not [v for v in values if "logo" in v]
+        second = client.get("/", **NAVIGATE, **{"wsgi.early_hints": sent.append})
+        assert second["Link"] == first["Link"]
+        assert sent == [[("Link", value) for value in values]]
+        for value in values:
+            assert client.get(value[1 : value.index(">")]).status_code == 200
+        assert not client.get("/data", **NAVIGATE).has_header("Link")  # not a page
+        assert not client.post("/", **NAVIGATE).has_header("Link")
+
+
+def test_under_asgi_the_page_carries_its_links(tmp_path):
+    collect(tmp_path)
+
+    async def fetch():
+        return await AsyncClient().get("/", headers={"Accept": "text/html"})
+
+    with settings(tmp_path):
+        response = asyncio.run(fetch())
+    assert response.status_code == 200 and b"importmap" in body_of(response)
+    assert "rel=preload; as=style" in response["Link"]
+    assert "rel=modulepreload" in response["Link"]
+
+
+def test_off_by_default(tmp_path):
+    collect(tmp_path)
+    with settings(tmp_path), override_settings(STATICMW_EARLY_HINTS=False):
+        assert not Client().get("/", **NAVIGATE).has_header("Link")
+
+
+def test_behind_get_asgi_application_the_outer_middleware_hints_once(tmp_path):
+    from staticmw.django import get_asgi_application
+
+    from .test_asgi import Client as Receiver
+    from .test_asgi import scope_for
+
+    collect(tmp_path)
+    with settings(tmp_path):
+        application = get_asgi_application()
+
+        def visit():
+            messages: list = []
+
+            async def send(message):
+                messages.append(message)
+
+            scope = scope_for("/", headers={"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
+            scope["extensions"] = {"http.response.early_hint": {}}
+            asyncio.run(application(scope, Receiver().receive, send))
+            return messages
+
+        first = visit()
+        start = first[0]
+        links = [v for k, v in start["headers"] if k.lower() == b"link"]
+        assert len(links) == 3  # the stylesheet and two modules, each once
+        second = visit()
+        assert second[0] == {"type": "http.response.early_hint", "links": links}
