@@ -43,6 +43,7 @@ import deltas  # noqa: E402
 import deploys  # noqa: E402
 import djangobench  # noqa: E402
 import hints  # noqa: E402
+import pageload  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
 
@@ -685,6 +686,7 @@ def report(data: dict) -> str:
     lines += deltas.table(data.get("deltas") or {})
     lines += deploys.table(data.get("deploys") or {})
     lines += hints.table(data.get("hints") or {})
+    lines += pageload.table(data.get("pageload") or {})
     lines += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in data["targets"]:
         mark = {True: "yes", False: "**no**", None: "not measured", "recorded": "(recorded)"}[
@@ -870,6 +872,9 @@ def targets(data: dict) -> list[dict]:
     for case, best in (data.get("hints") or {}).items():
         ratio = best["on"] / best["off"]
         add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
+    for kind, row in (data.get("pageload") or {}).items():
+        gain = row["without"] - row["with"]
+        add(f"early hints, {kind}: load ≥ 200 ms sooner", f"{gain:.0f} ms", gain >= 200)
     kept = data.get("deploys")
     if kept:
         ratio = kept["with_history"] / kept["without"]
@@ -992,6 +997,9 @@ def main(argv: list[str] | None = None) -> int:
     data["deploys"] = deploys.measure(WORK, 200 if args.smoke else 2000, 1 if args.smoke else 3)
     print("early hints: what they cost the requests they do not concern", file=sys.stderr)
     data["hints"] = hints.measure(WORK, 500 if args.smoke else 10_000)
+    if os.access(pageload.CHROMIUM, os.X_OK) and not args.smoke:
+        print("early hints: a slow page's load in Chromium, with and without", file=sys.stderr)
+        data["pageload"] = pageload.measure(WORK)
     data["targets"] = targets(data)
     text = report(data)
     RESULTS.mkdir(exist_ok=True)
