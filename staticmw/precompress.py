@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import compress, encodings, engine, mediatypes
 from .atomic import atomic_write
+from .history import files_below
 
 RECORD = ".staticmw-compressed.json"
 
@@ -80,20 +81,12 @@ def _run(
 def files_to_compress(root: str) -> list[str]:
     """Every regular file below *root* (``/``-separated names) that ``staticmw compress``
     considers: no dotfile or dot folder, no symlink, and no variant already made."""
-    found: list[str] = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for filename in sorted(filenames):
-            path = os.path.join(folder, filename)
-            if (
-                filename.startswith(".")
-                or filename.endswith(encodings.ALL_SIDECAR_SUFFIXES)
-                or os.path.islink(path)
-                or not os.path.isfile(path)
-            ):
-                continue
-            found.append(os.path.relpath(path, root).replace(os.sep, "/"))
-    return found
+    return sorted(
+        name
+        for name in files_below(root)
+        if not name.endswith(encodings.ALL_SIDECAR_SUFFIXES)
+        and not any(part.startswith(".") for part in name.split("/"))
+    )
 
 
 def precompress(
