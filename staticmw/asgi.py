@@ -224,15 +224,9 @@ class ASGIStaticMiddleware(StaticFiles):
         """The response start with its page's links added (and the opt-out header removed)."""
         assert self.hints is not None
         headers = list(start.get("headers", ()))
-        content_type = b""
-        off = False
-        for name, value in headers:
-            lowered = bytes(name).lower()
-            if lowered == b"content-type":
-                content_type = bytes(value).lower()
-            elif lowered == _OFF:
-                off = True
-        page = hints.Page(int(start.get("status", 0)), content_type.decode("latin-1"), off)
+        text = ((bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in headers)
+        page = hints.page_of(int(start.get("status", 0)), text)
+        off = page.turned_off
         links = self.hints.after_from_memory(key, page, used)
         if links is None:
             links = await in_thread(self.hints.after, key, page, used)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import NamedTuple
 
@@ -153,6 +153,19 @@ class Page(NamedTuple):
     status: int
     content_type: str
     turned_off: bool
+
+
+def page_of(status: int, headers: Iterable[tuple[str, str]]) -> Page:
+    """The status, media type and opt-out of a response, for its links."""
+    content_type = ""
+    off = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value.lower()
+        elif lowered == OFF_HEADER:
+            off = True
+    return Page(status, content_type, off)
 
 
 def wanted(page: Page) -> bool:

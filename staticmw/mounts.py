@@ -300,15 +300,21 @@ class Mounts:
         except OSError:
             return False
 
-    def static_url(self, name: str, fallback: StaticURLs) -> str:
-        """The URL for a logical name or a URL path (see ``StaticFiles.static_url``)."""
+    def named(self, name: str) -> tuple[Sequence[Mount], str]:
+        """The mounts to look *name* up in, and the name there: a URL path such as
+        ``/static/css/app.css`` is the name below the mount at its prefix; anything else is
+        a logical name, looked up in every mount."""
         mounts: Sequence[Mount] = self.ordered
         if name.startswith("/"):
             under = [m for m in mounts if m.prefix != "/" and name.startswith(m.prefix)]
             if under:
-                mounts, name = under[:1], name[len(under[0].prefix) :]
-            else:
-                name = name.lstrip("/")
+                return under[:1], name[len(under[0].prefix) :]
+            return mounts, name.lstrip("/")
+        return mounts, name
+
+    def static_url(self, name: str, fallback: StaticURLs) -> str:
+        """The URL for a logical name or a URL path (see ``StaticFiles.static_url``)."""
+        mounts, name = self.named(name)
         for mount in mounts:
             url = mount.urls.lookup(name)
             if url is not None:

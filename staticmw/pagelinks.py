@@ -112,11 +112,7 @@ class PageLinks:
     def _locate(self, name: str) -> tuple[Mount, str, str] | None:
         """The mount whose manifest lists *name* (a logical name, or a URL path below a
         prefix), the logical name and its hashed name, when that file is there."""
-        mounts: Sequence[Mount] = self.mounts.ordered
-        if name.startswith("/"):
-            under = [m for m in mounts if m.prefix != "/" and name.startswith(m.prefix)]
-            mounts, name = (under[:1], name[len(under[0].prefix) :]) if under else (mounts, name)
-        name = name.lstrip("/")
+        mounts, name = self.mounts.named(name)
         for mount in mounts:
             hashed = mount.manifest.lookup(name) if mount.manifest is not None else None
             if hashed is not None and self._exists(mount, hashed):

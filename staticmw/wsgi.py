@@ -55,17 +55,19 @@ def honours_content_length(wrapper: Any) -> bool:
 
 
 def _page(status: str, headers: list[tuple[str, str]]) -> hints.Page:
-    """The status, media type and opt-out of a WSGI response, for its links."""
-    content_type = ""
-    off = False
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "content-type":
-            content_type = value.lower()
-        elif lowered == hints.OFF_HEADER:
-            off = True
-    code = int(status[:3]) if status[:3].isdigit() else 0
-    return hints.Page(code, content_type, off)
+    """What the links of a WSGI response depend on."""
+    return hints.page_of(int(status[:3]) if status[:3].isdigit() else 0, headers)
+
+
+def send_early_hints(environ: Mapping[str, Any], values: tuple[str, ...]) -> None:
+    """*values* as a 103 through the server's ``wsgi.early_hints``, where it offers one; a
+    failure is logged, never raised: a hint is never worth the page."""
+    early = environ.get("wsgi.early_hints")
+    if values and callable(early):
+        try:
+            early([("Link", value) for value in values])
+        except Exception as exc:
+            log.warning("staticmw: early hints not sent: %r", exc)
 
 
 def _recording(
@@ -154,12 +156,7 @@ class StaticMiddleware(StaticFiles):
         )
         if key is None:
             return self.application(environ, start_response)
-        early = environ.get("wsgi.early_hints")
-        if remembered and callable(early):
-            try:
-                early([("Link", value) for value in remembered])
-            except Exception as exc:  # a hint is never worth the page
-                log.warning("staticmw: early hints not sent: %r", exc)
+        send_early_hints(environ, remembered)
         used, token = hints.start()
         # The page's status and type, and how many names it had used, when it started.
         started: list[tuple[hints.Page, int]] = []

@@ -33,7 +33,7 @@ from ..core import StaticFiles
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 from ..plan import Answer, Plan
 from ..request import wsgi_request
-from ..wsgi import honours_content_length
+from ..wsgi import honours_content_length, send_early_hints
 from .migration import setting
 
 log = logging.getLogger("staticmw.django")
@@ -324,16 +324,10 @@ class StaticFilesMiddleware:
                     return sync_response(answer, getattr(request, "environ", None))
         if main is None or main.hints is None or hints.recording():
             return self.get_response(request)
-        key = _route(main, request, path)
+        key, remembered = _route(main, request, path)
         if key is None:
             return self.get_response(request)
-        early = getattr(request, "environ", {}).get("wsgi.early_hints")
-        remembered = main.hints.memory.get(key) if _takes_103(request) else ()
-        if remembered and callable(early):
-            try:
-                early([("Link", value) for value in remembered])
-            except Exception as exc:  # a hint is never worth the page
-                log.warning("staticmw: early hints not sent: %r", exc)
+        send_early_hints(getattr(request, "environ", {}), remembered)
         used, token = hints.start()
         try:
             response = self.get_response(request)
@@ -357,7 +351,7 @@ class StaticFilesMiddleware:
         if static is None or static.hints is None or hints.recording():
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        key = _route(static, request, path)
+        key, _ = _route(static, request, path)
         if key is None:
             return await self.get_response(request)
         # Django's own ASGI handler gives middleware no way to send a 103; the page's
@@ -371,24 +365,20 @@ class StaticFilesMiddleware:
         return await in_thread(_with_links, static, key, answered, used)
 
 
-def _route(static: StaticFiles, request: HttpRequest, path: str) -> str | None:
-    """The route of a navigation worth hinting, or ``None``."""
+def _route(
+    static: StaticFiles, request: HttpRequest, path: str
+) -> tuple[str | None, tuple[str, ...]]:
+    """The route of a navigation worth hinting (``None``: none), and its remembered links."""
     assert static.hints is not None
     meta = request.META
-    key, _ = static.hints.before(
+    return static.hints.before(
         request.method or "",
         path,
         meta.get("QUERY_STRING", ""),
-        "1.1",
+        str(meta.get("SERVER_PROTOCOL", "HTTP/1.1")).removeprefix("HTTP/"),
         meta.get("HTTP_SEC_FETCH_MODE"),
         meta.get("HTTP_ACCEPT", ""),
     )
-    return key
-
-
-def _takes_103(request: HttpRequest) -> bool:
-    protocol = str(request.META.get("SERVER_PROTOCOL", "HTTP/1.1")).removeprefix("HTTP/")
-    return hints.takes_informational(protocol)
 
 
 def _with_links(
