@@ -870,8 +870,9 @@ def targets(data: dict) -> list[dict]:
     _granian_targets(add, serv)
     _django_targets(add, data.get("django") or {})
     for case, best in (data.get("hints") or {}).items():
-        ratio = best["on"] / best["off"]
-        add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
+        if case in hints.HELD:
+            ratio = best["on"] / best["off"]
+            add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
     for kind, row in (data.get("pageload") or {}).items():
         gain = row["without"] - row["with"]
         add(f"early hints, {kind}: load ≥ 200 ms sooner", f"{gain:.0f} ms", gain >= 200)

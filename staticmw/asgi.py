@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
+    from .pagelinks import PageLinks
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -115,6 +116,34 @@ async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
     return await loop.run_in_executor(None, functools.partial(function, *args))
 
 
+async def links_at_start(
+    page_links: PageLinks,
+    key: str,
+    page: hints.Page,
+    used: list[tuple[str, str]],
+    remembered: tuple[str, ...],
+) -> tuple[str, ...]:
+    """:meth:`PageLinks.at_start` from an event loop: in a thread when it reads files."""
+    if page_links.needs_disk(page, used):
+        return await in_thread(page_links.at_start, key, page, used, remembered)
+    return page_links.at_start(key, page, used, remembered)
+
+
+async def links_at_end(
+    page_links: PageLinks,
+    key: str,
+    page: hints.Page,
+    named_at_start: int,
+    used: list[tuple[str, str]],
+    remembered: tuple[str, ...],
+) -> None:
+    """:meth:`PageLinks.at_end` from an event loop: in a thread when it reads files."""
+    if named_at_start == 0 and page_links.needs_disk(page, used):
+        await in_thread(page_links.at_end, key, page, named_at_start, used, remembered)
+    else:
+        page_links.at_end(key, page, named_at_start, used, remembered)
+
+
 async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
     """The blocks of a file body, each read off the loop; the descriptor is released at the
     end, on an error, or when the iteration is closed early."""
@@ -192,15 +221,20 @@ class ASGIStaticMiddleware(StaticFiles):
         page's links on the final answer."""
         assert self.hints is not None
         page_links = self.hints
-        fields = {bytes(k).lower(): bytes(v) for k, v in scope.get("headers", ())}
-        mode = fields.get(b"sec-fetch-mode")
+        mode: str | None = None
+        accept = ""
+        for name, value in scope.get("headers", ()):  # names come lower-cased (ASGI spec)
+            if name == b"sec-fetch-mode":
+                mode = bytes(value).decode("latin-1")
+            elif name == b"accept":  # repeated fields as one list, as in asgi_request
+                accept += bytes(value).decode("latin-1") + ","
         key, remembered = page_links.before(
             str(scope.get("method", "")),
             path,
             bytes(scope.get("query_string", b"")).decode("latin-1"),
             str(scope.get("http_version", "1.1")),
-            None if mode is None else mode.decode("latin-1"),
-            fields.get(b"accept", b"").decode("latin-1"),
+            mode,
+            accept,
         )
         if key is None:
             await self.app(scope, receive, send)
@@ -209,27 +243,37 @@ class ASGIStaticMiddleware(StaticFiles):
             links = [value.encode("latin-1") for value in remembered]
             await send({"type": _EARLY_HINT, "links": links})
         used, token = hints.start()
+        # The final answer's page, and how many names were used by then.
+        started: list[tuple[hints.Page, int]] = []
 
         async def hinted_send(message: Message) -> None:
             if message.get("type") == "http.response.start":
-                message = await self._with_links(message, key, used)
+                message = await self._with_links(message, key, used, remembered, started)
             await send(message)
 
         try:
             await self.app(scope, receive, hinted_send)
         finally:
             hints.stop(token)
+        if started:  # what a page named as it streamed, after its headers went
+            await links_at_end(page_links, key, *started[-1], used, remembered)
 
-    async def _with_links(self, start: Message, key: str, used: list[tuple[str, str]]) -> Message:
+    async def _with_links(
+        self,
+        start: Message,
+        key: str,
+        used: list[tuple[str, str]],
+        remembered: tuple[str, ...],
+        started: list[tuple[hints.Page, int]],
+    ) -> Message:
         """The response start with its page's links added (and the opt-out header removed)."""
         assert self.hints is not None
         headers = list(start.get("headers", ()))
         text = ((bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in headers)
         page = hints.page_of(int(start.get("status", 0)), text)
+        started.append((page, len(used)))
+        links = await links_at_start(self.hints, key, page, used, remembered)
         off = page.turned_off
-        links = self.hints.after_from_memory(key, page, used)
-        if links is None:
-            links = await in_thread(self.hints.after, key, page, used)
         if off:
             headers = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
         if not links and not off:

@@ -13,12 +13,19 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from contextvars import ContextVar
 from typing import NamedTuple
 
 # The names a request's rendering asked the URL helpers for, while it is recorded.
-_used: ContextVar[list[tuple[str, str]] | None] = ContextVar("staticmw_hints_used", default=None)
+USED: ContextVar[list[tuple[str, str]] | None] = ContextVar("staticmw_hints_used", default=None)
 
 # Bounds: names noted per request, links per page, routes remembered.
 MAX_NOTED = 256
@@ -27,6 +34,7 @@ MAX_ROUTES = 2048
 
 # A response header by which the application turns hints off for its page; never sent on.
 OFF_HEADER = "x-staticmw-early-hints"
+_OFF_SIZE = len(OFF_HEADER)
 
 # What a URL in a Link value may hold: RFC 3986 characters less those that could end the
 # <...> or start another header (no space, quote, angle bracket, backslash, control), and
@@ -40,28 +48,62 @@ ENTRY = "entry"  # the entry module given to importmap_tag
 
 def note(kind: str, name: str) -> None:
     """Note that the page being rendered uses *name*; nothing when no request is recorded."""
-    used = _used.get()
+    used = USED.get()
     if used is not None and len(used) < MAX_NOTED:
         used.append((kind, name))
 
 
 def recording() -> bool:
     """Whether an outer middleware records this request already (it adds the links)."""
-    return _used.get() is not None
+    return USED.get() is not None
 
 
 def start(used: list[tuple[str, str]] | None = None) -> tuple[list[tuple[str, str]], object]:
     """Start (or resume) recording for the current request: the list that fills, and a
     token to stop."""
     used = [] if used is None else used
-    return used, _used.set(used)
+    return used, USED.set(used)
 
 
 def stop(token: object) -> None:
     """Stop recording; a body closed from elsewhere (another thread, the collector) leaves
     the context it was iterated in to the next request, which sets its own."""
     with contextlib.suppress(ValueError):
-        _used.reset(token)  # type: ignore[arg-type]
+        USED.reset(token)  # type: ignore[arg-type]
+
+
+def recorded(
+    body: Iterable[bytes], used: list[tuple[str, str]], done: Callable[[], None]
+) -> Iterator[bytes]:
+    """*body* as it is, block by block, with the names it uses while it renders noted into
+    *used*; *done* once it has ended or was closed."""
+    token = USED.set(used)
+    try:
+        yield from body
+    finally:
+        stop(token)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        done()
+
+
+async def recorded_async(
+    body: AsyncIterable[bytes],
+    used: list[tuple[str, str]],
+    done: Callable[[], Awaitable[None]],
+) -> AsyncIterator[bytes]:
+    """:func:`recorded` for a body that is an async iterator; *done* is awaited."""
+    token = USED.set(used)
+    try:
+        async for block in body:
+            yield block
+    finally:
+        stop(token)
+        close = getattr(body, "aclose", None)
+        if close is not None:
+            await close()
+        await done()
 
 
 class Link(NamedTuple):
@@ -96,20 +138,6 @@ def values(links: list[Link]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))[:MAX_LINKS]
 
 
-def is_navigation(method: str, fetch_mode: str | None, accept: str) -> bool:
-    """A GET that loads a page (``Sec-Fetch-Mode: navigate``, or HTML accepted)."""
-    if method != "GET":
-        return False
-    if fetch_mode is not None:
-        return fetch_mode == "navigate"
-    return "text/html" in accept
-
-
-def takes_informational(http_version: str) -> bool:
-    """Whether a client may be sent a 1xx answer: HTTP/1.0 and 0.9 know none (RFC 9110 §15.2)."""
-    return http_version not in ("1.0", "0.9")
-
-
 def default_key(path: str, query: str) -> str | None:
     """A route: the path without its query."""
     return path
@@ -124,12 +152,11 @@ class Memory:
         self.size = size
         self._routes: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        # Read on every navigation: the dict's own get (``get(key, ())``), no Python call.
+        self.get: Callable[[str, tuple[str, ...]], tuple[str, ...]] = self._routes.get
 
     def __len__(self) -> int:
         return len(self._routes)
-
-    def get(self, key: str) -> tuple[str, ...]:
-        return self._routes.get(key, ())
 
     def put(self, key: str, links: tuple[str, ...]) -> None:
         routes = self._routes
@@ -160,12 +187,20 @@ def page_of(status: int, headers: Iterable[tuple[str, str]]) -> Page:
     content_type = ""
     off = False
     for name, value in headers:
-        lowered = name.lower()
-        if lowered == "content-type":
+        size = len(name)  # compared first: most headers are neither, and this is per page
+        if size == 12 and name.lower() == "content-type":
             content_type = value.lower()
-        elif lowered == OFF_HEADER:
+        elif size == _OFF_SIZE and name.lower() == OFF_HEADER:
             off = True
     return Page(status, content_type, off)
+
+
+def without_off(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """*headers* less the application's opt-out header, which is never sent on."""
+    for name, _ in headers:
+        if len(name) == _OFF_SIZE and name.lower() == OFF_HEADER:
+            return [(k, v) for k, v in headers if k.lower() != OFF_HEADER]
+    return headers
 
 
 def wanted(page: Page) -> bool:

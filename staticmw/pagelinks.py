@@ -43,12 +43,18 @@ class PageLinks:
     ) -> tuple[str | None, tuple[str, ...]]:
         """The route of a request worth hinting (``None``: none) and the links remembered
         for it, to send as a 103 before the application runs (none to HTTP/1.0)."""
-        if not hints.is_navigation(method, mode, accept):
+        # Asked for every page, so written inline: a GET that loads a page (Sec-Fetch-Mode
+        # navigate, or HTML accepted where the browser sends no Sec-Fetch-Mode) ...
+        if method != "GET" or (
+            mode != "navigate" if mode is not None else "text/html" not in accept
+        ):
             return None, ()
-        key = self.key(path, query)
+        key = path if self.key is hints.default_key else self.key(path, query)
         if key is None:
             return None, ()
-        return key, self.memory.get(key) if hints.takes_informational(version) else ()
+        # ... and a 103 only to a client that knows 1xx answers: HTTP/1.0 and 0.9 know none
+        # (RFC 9110 §15.2).
+        return key, () if version in ("1.0", "0.9") else self.memory.get(key, ())
 
     def after(self, key: str, page: hints.Page, used: Sequence[tuple[str, str]]) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
@@ -60,14 +66,37 @@ class PageLinks:
         self.memory.put(key, links)
         return links
 
-    def after_from_memory(
-        self, key: str, page: hints.Page, used: Sequence[tuple[str, str]]
-    ) -> tuple[str, ...] | None:
-        """As :meth:`after` when that needs no file system (``None`` when it does): for an
-        event loop, which must not wait on a disk."""
-        if hints.wanted(page) and tuple(used) not in self._computed:
-            return None
-        return self.after(key, page, used)
+    def at_start(
+        self,
+        key: str,
+        page: hints.Page,
+        used: Sequence[tuple[str, str]],
+        remembered: tuple[str, ...],
+    ) -> tuple[str, ...]:
+        """The Link values for a page's final headers: those of the names it used so far;
+        or, when it has named none yet (it renders after its headers), those it used the
+        last time, which :meth:`at_end` replaces once it has rendered."""
+        if used or not hints.wanted(page):
+            return self.after(key, page, used)
+        return remembered
+
+    def at_end(
+        self,
+        key: str,
+        page: hints.Page,
+        named_at_start: int,
+        used: Sequence[tuple[str, str]],
+        remembered: tuple[str, ...],
+    ) -> None:
+        """Once a page's body is done: what it named after its headers went is remembered
+        for the next visit (its answer carried what it used the last time)."""
+        if named_at_start == 0 and (used or remembered):
+            self.after(key, page, used)
+
+    def needs_disk(self, page: hints.Page, used: Sequence[tuple[str, str]]) -> bool:
+        """Whether the links of *used* are still to be worked out from the files, which an
+        event loop hands to a thread."""
+        return bool(used) and hints.wanted(page) and tuple(used) not in self._computed
 
     def links(self, used: Sequence[tuple[str, str]]) -> tuple[str, ...]:
         """The Link values for the names a page used: each stylesheet and the fonts it

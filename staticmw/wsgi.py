@@ -8,7 +8,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from . import hints
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
+    from .pagelinks import PageLinks
 
 __all__ = [
     "FileChangedError",
@@ -59,6 +61,19 @@ def _page(status: str, headers: list[tuple[str, str]]) -> hints.Page:
     return hints.page_of(int(status[:3]) if status[:3].isdigit() else 0, headers)
 
 
+def _at_end(
+    page_links: PageLinks,
+    key: str,
+    started: list[tuple[str, list[tuple[str, str]], int]],
+    used: list[tuple[str, str]],
+    remembered: tuple[str, ...],
+) -> None:
+    """A page's body is done: what it named after its headers went is remembered."""
+    if started:
+        status, headers, named_at_start = started[-1]
+        page_links.at_end(key, _page(status, headers), named_at_start, used, remembered)
+
+
 def send_early_hints(environ: Mapping[str, Any], values: tuple[str, ...]) -> None:
     """*values* as a 103 through the server's ``wsgi.early_hints``, where it offers one; a
     failure is logged, never raised: a hint is never worth the page."""
@@ -68,21 +83,6 @@ def send_early_hints(environ: Mapping[str, Any], values: tuple[str, ...]) -> Non
             early([("Link", value) for value in values])
         except Exception as exc:
             log.warning("staticmw: early hints not sent: %r", exc)
-
-
-def _recording(
-    body: Iterable[bytes], used: list[tuple[str, str]], done: Callable[[], None]
-) -> Iterator[bytes]:
-    """*body* as it is, block by block, with the names it uses while it renders noted."""
-    _, token = hints.start(used)
-    try:
-        yield from body
-    finally:
-        hints.stop(token)
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-        done()
 
 
 def wsgi_body(body: Body, environ: Mapping[str, Any]) -> Iterable[bytes]:
@@ -156,42 +156,31 @@ class StaticMiddleware(StaticFiles):
         )
         if key is None:
             return self.application(environ, start_response)
-        send_early_hints(environ, remembered)
-        used, token = hints.start()
-        # The page's status and type, and how many names it had used, when it started.
-        started: list[tuple[hints.Page, int]] = []
+        if remembered:
+            send_early_hints(environ, remembered)
+        used: list[tuple[str, str]] = []
+        token = hints.USED.set(used)
+        # The final answer's status and headers, and how many names were used by then.
+        started: list[tuple[str, list[tuple[str, str]], int]] = []
 
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            if not used and not remembered:
-                # Nothing named yet, nothing remembered: the answer goes as it is.
-                started.append((_page(status, headers), 0))
-                return start_response(status, headers, *exc_info)
-            page = _page(status, headers)
-            started.append((page, len(used)))
-            if page.turned_off:
-                headers = [(k, v) for k, v in headers if k.lower() != hints.OFF_HEADER]
-            if used or not hints.wanted(page):
-                links = page_links.after(key, page, used)
-            else:  # a page that renders after its headers: what it used the last time
-                links = remembered
-            if links:
-                headers = headers + [("Link", v) for v in links]
-            return start_response(status, headers, *exc_info)
-
-        def remember_late() -> None:
-            if started and started[-1][1] == 0 and (used or remembered):
-                # The page named its assets after its headers went (it starts the response
-                # first, or renders as it is iterated): remembered for the next visit.
-                page_links.after(key, started[-1][0], used)
+            started.append((status, headers, len(used)))
+            sent = hints.without_off(headers)
+            if used or remembered:  # else nothing named yet, nothing remembered: no links
+                links = page_links.at_start(key, _page(status, headers), used, remembered)
+                sent = sent + [("Link", value) for value in links] if links else sent
+            return start_response(status, sent, *exc_info)
 
         try:
             body = self.application(environ, start)
-            if not started:  # a generator: it starts and renders as the server iterates it
-                return _recording(body, used, remember_late)
-            remember_late()
-            return body
         finally:
-            hints.stop(token)
+            hints.USED.reset(token)
+        if not started:  # a generator: it starts and renders as the server iterates it
+            late = partial(_at_end, page_links, key, started, used, remembered)
+            return hints.recorded(body, used, late)
+        if started[-1][2] == 0 and (used or remembered):
+            _at_end(page_links, key, started, used, remembered)
+        return body
 
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:
         """Answer a request that is ours: ``(status, headers, body)``; ``None`` passes it on.

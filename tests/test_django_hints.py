@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template import Context, Template
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
@@ -32,7 +32,28 @@ def data(request):
     )
 
 
-urlpatterns = [path("", page), path("data", data)]
+def streamed(request):
+    """A page whose template renders as it is sent: it names its assets after its headers."""
+
+    def chunks():
+        yield PAGE.render(Context())
+
+    return StreamingHttpResponse(chunks())
+
+
+async def streamed_async(request):
+    async def chunks():
+        yield PAGE.render(Context())
+
+    return StreamingHttpResponse(chunks())
+
+
+urlpatterns = [
+    path("", page),
+    path("data", data),
+    path("streamed", streamed),
+    path("streamed-async", streamed_async),
+]
 NAVIGATE = {"HTTP_ACCEPT": "text/html", "HTTP_SEC_FETCH_MODE": "navigate"}
 
 
@@ -116,3 +137,36 @@ def test_behind_get_asgi_application_the_outer_middleware_hints_once(tmp_path):
         assert len(links) == 3  # the stylesheet and two modules, each once
         second = visit()
         assert second[0] == {"type": "http.response.early_hint", "links": links}
+
+
+def test_a_streamed_page_is_remembered_once_it_has_rendered(tmp_path):
+    collect(tmp_path)
+    sent: list = []
+    with settings(tmp_path):
+        client = Client()
+        first = client.get("/streamed", **NAVIGATE)
+        assert b"importmap" in b"".join(first.streaming_content)
+        assert not first.has_header("Link")  # its headers went before it named anything
+        second = client.get("/streamed", **NAVIGATE, **{"wsgi.early_hints": sent.append})
+        values = second["Link"].split(", ")
+        assert re.search(r"/static/css/site\.[0-9a-f]{12}\.css>; rel=preload", values[0])
+        assert sent == [[("Link", value) for value in values]]
+        b"".join(second.streaming_content)
+        assert client.get("/streamed", **NAVIGATE)["Link"] == second["Link"]
+
+
+def test_an_async_streamed_page_under_asgi(tmp_path):
+    collect(tmp_path)
+
+    async def visit():
+        client = AsyncClient()
+        found = []
+        for _ in range(2):
+            response = await client.get("/streamed-async", headers={"Accept": "text/html"})
+            found.append(response.get("Link"))
+            assert b"importmap" in b"".join([chunk async for chunk in response.streaming_content])
+        return found
+
+    with settings(tmp_path):
+        first, second = asyncio.run(visit())
+    assert first is None and second and "rel=preload; as=style" in second

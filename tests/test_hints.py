@@ -146,6 +146,13 @@ def test_json_and_pages_the_app_turns_off_get_no_links(tmp_path):
     assert links(result) == []
 
 
+def test_the_opt_out_header_never_reaches_the_client(tmp_path):
+    _, holder, _, fetch = wsgi(tmp_path)
+    holder.update(names=(), entry=False, extra=[("X-StaticMW-Early-Hints", "off")])
+    plain = fetch("/plain")  # a page that names nothing, on a route never seen
+    assert plain.status == 200 and "x-staticmw-early-hints" not in plain.headers
+
+
 def test_a_page_that_changed_gets_new_links_within_one_request(tmp_path):
     _, holder, sent, fetch = wsgi(tmp_path)
     fetch()
@@ -201,7 +208,7 @@ def test_memory_is_bounded_under_many_distinct_paths(tmp_path):
     for number in range(100_000):
         memory.put(f"/p/{number}", ("</static/a.css>; rel=preload; as=style",))
     assert len(memory) == hints.MAX_ROUTES
-    assert memory.get("/p/99999") and not memory.get("/p/0")
+    assert memory.get("/p/99999", ()) and not memory.get("/p/0", ())
     for number in range(300):
         fetch(f"/q/{number}")
     assert len(memory) == hints.MAX_ROUTES
@@ -313,3 +320,24 @@ def test_a_page_that_starts_its_answer_before_rendering(tmp_path):
     css = f"<{static.static_url('css/site.css')}>; rel=preload; as=style"
     assert sent == [[("Link", css), *[("Link", v) for v in links(second)[1:]]]]
     assert links(second)[0] == css
+
+
+def test_an_asgi_page_that_names_its_assets_as_it_streams(tmp_path):
+    """The ASGI twin of the generator page: its headers go first, then it renders."""
+    holder: dict = {}
+
+    async def app(scope, receive, send):
+        headers = [(b"content-type", b"text/html")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        html = f'<link href="{holder["static"].static_url("css/site.css")}">'
+        await send({"type": "http.response.body", "body": html.encode()})
+
+    static = ASGIStaticMiddleware(app, site(tmp_path), "/static/", early_hints=True)
+    holder["static"] = static
+    first = asgi_fetch(static)
+    assert first[0]["type"] == "http.response.start"
+    assert not [v for k, v in first[0]["headers"] if k == b"link"]
+    second = asgi_fetch(static)
+    css = f"<{static.static_url('css/site.css')}>; rel=preload; as=style".encode()
+    assert second[0]["type"] == "http.response.early_hint" and second[0]["links"][0] == css
+    assert next(v for k, v in second[1]["headers"] if k == b"link") == css

@@ -13,6 +13,7 @@ for its system checks and a ``runserver`` that leaves static files to the middle
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -27,10 +28,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from .. import hints
-from ..asgi import file_blocks, in_thread
+from ..asgi import file_blocks, in_thread, links_at_end, links_at_start
 from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
+from ..pagelinks import PageLinks
 from ..plan import Answer, Plan
 from ..request import wsgi_request
 from ..wsgi import honours_content_length, send_early_hints
@@ -333,7 +335,9 @@ class StaticFilesMiddleware:
             response = self.get_response(request)
         finally:
             hints.stop(token)
-        return _with_links(main, key, response, used)
+        page = _page(response)
+        links = main.hints.at_start(key, page, used, remembered)
+        return _with_links(main.hints, key, response, page, links, used, remembered)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
@@ -351,7 +355,7 @@ class StaticFilesMiddleware:
         if static is None or static.hints is None or hints.recording():
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        key, _ = _route(static, request, path)
+        key, remembered = _route(static, request, path)
         if key is None:
             return await self.get_response(request)
         # Django's own ASGI handler gives middleware no way to send a 103; the page's
@@ -362,7 +366,9 @@ class StaticFilesMiddleware:
             answered = await response
         finally:
             hints.stop(token)
-        return await in_thread(_with_links, static, key, answered, used)
+        page = _page(answered)
+        links = await links_at_start(static.hints, key, page, used, remembered)
+        return _with_links(static.hints, key, answered, page, links, used, remembered)
 
 
 def _route(
@@ -381,19 +387,39 @@ def _route(
     )
 
 
-def _with_links(
-    static: StaticFiles, key: str, response: HttpResponseBase, used: list[tuple[str, str]]
-) -> HttpResponseBase:
-    """*response* with its page's links (one ``Link`` header, comma-separated), remembered
-    for the route; the opt-out header is removed."""
-    assert static.hints is not None
+def _page(response: HttpResponseBase) -> hints.Page:
+    """What the links of *response* depend on; its opt-out header is removed."""
     off = response.has_header(hints.OFF_HEADER)
-    page = hints.Page(response.status_code, response.get("Content-Type", "").lower(), off)
     if off:
         del response[hints.OFF_HEADER]
-    links = static.hints.after(key, page, used)
+    return hints.Page(response.status_code, response.get("Content-Type", "").lower(), off)
+
+
+def _with_links(
+    page_links: PageLinks,
+    key: str,
+    response: HttpResponseBase,
+    page: hints.Page,
+    links: tuple[str, ...],
+    used: list[tuple[str, str]],
+    remembered: tuple[str, ...],
+) -> HttpResponseBase:
+    """*response* with its page's links (one ``Link`` header, comma-separated). A streamed
+    page that has named nothing yet renders as it is sent: its body is recorded, and what
+    it names is remembered once it ends."""
     if links:
         response["Link"] = ", ".join(links)
+    if used or not isinstance(response, StreamingHttpResponse):
+        return response
+    if response.is_async:
+
+        async def ended() -> None:
+            await links_at_end(page_links, key, page, 0, used, remembered)
+
+        response.streaming_content = hints.recorded_async(response.streaming_content, used, ended)
+    else:
+        done = functools.partial(page_links.at_end, key, page, 0, used, remembered)
+        response.streaming_content = hints.recorded(response.streaming_content, used, done)
     return response
 
 
