@@ -120,7 +120,7 @@ async def links_at_start(
     page_links: PageLinks,
     key: str,
     page: hints.Page,
-    used: list[tuple[str, str]],
+    used: list[hints.Noted],
     remembered: tuple[str, ...],
 ) -> tuple[str, ...]:
     """:meth:`PageLinks.at_start` from an event loop: in a thread when it reads files."""
@@ -134,7 +134,7 @@ async def links_at_end(
     key: str,
     page: hints.Page,
     named_at_start: int,
-    used: list[tuple[str, str]],
+    used: list[hints.Noted],
     remembered: tuple[str, ...],
 ) -> None:
     """:meth:`PageLinks.at_end` from an event loop: in a thread when it reads files."""
@@ -262,7 +262,7 @@ class ASGIStaticMiddleware(StaticFiles):
         self,
         start: Message,
         key: str,
-        used: list[tuple[str, str]],
+        used: list[hints.Noted],
         remembered: tuple[str, ...],
         started: list[tuple[hints.Page, int]],
     ) -> Message:

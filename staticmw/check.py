@@ -150,7 +150,18 @@ def report(obj: Any, static: StaticFiles) -> tuple[list[str], list[str]]:
     return lines, warnings
 
 
-def page_hints(obj: Any, static: StaticFiles, url: str) -> list[str]:
+def django_application() -> tuple[Any, str]:
+    """The configured Django project as a WSGI application (its whole middleware stack, as
+    a server runs it), and a host name its ``ALLOWED_HOSTS`` accepts."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    hosts = [str(host).lstrip(".") for host in getattr(settings, "ALLOWED_HOSTS", ())]
+    named = [host for host in hosts if host and host != "*"]
+    return WSGIHandler(), named[0] if named else "localhost"
+
+
+def page_hints(obj: Any, static: StaticFiles, url: str, host: str = "127.0.0.1") -> list[str]:
     """What the page at *url* would hint: the application (a WSGI callable) renders it once,
     as for a browser's navigation, and the lines say which ``Link`` values it gets."""
     path, _, query = url.partition("?")
@@ -167,6 +178,8 @@ def page_hints(obj: Any, static: StaticFiles, url: str) -> list[str]:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_ACCEPT": "text/html",
         "HTTP_SEC_FETCH_MODE": "navigate",
+        "HTTP_HOST": host,
+        "SERVER_NAME": host,
     }
     setup_testing_defaults(environ)
     answered: list[tuple[str, list[tuple[str, str]]]] = []

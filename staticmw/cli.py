@@ -405,9 +405,11 @@ def check(args: argparse.Namespace) -> int:
         explained = static.explain(args.url, accept, args.available_dictionary)
         for line in explained.lines():
             print(line)
-        if not args.django:
-            for line in checking.page_hints(obj, static, args.url):
-                print(line)
+        host = "127.0.0.1"
+        if args.django:  # the page as the whole project renders it
+            obj, host = checking.django_application()
+        for line in checking.page_hints(obj, static, args.url, host):
+            print(line)
     return 1 if warnings else 0
 
 

@@ -170,9 +170,10 @@ class StaticFiles:
         is taken as the name below its prefix; the prefix is never doubled.
         """
         self._manifests_current()
-        hints.note(hints.ASSET, name)
         fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
-        return self._mounts.static_url(name, fallback)
+        url = self._mounts.static_url(name, fallback)
+        hints.note(hints.ASSET, name, url)
+        return url
 
     def _manifests_current(self) -> None:
         """Take any manifest rewritten on disk (one look per recheck interval), and forget
@@ -199,13 +200,13 @@ class StaticFiles:
         on ``static_host`` when set. *nonce* goes on the script elements for a CSP.
         """
         self._manifests_current()
-        if entry is not None:
-            hints.note(hints.ENTRY, entry)
         maps = [
             (m.importmap, partial(join, m.urls.host, m.prefix))
             for m in self._mounts.added
             if m.importmap is not None
         ]
+        if entry is not None and hints.recording():
+            hints.note(hints.ENTRY, entry, importmap.entry_url(maps, entry, self.static_url))
         return importmap.render(
             maps,
             entry,

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from . import hints
 from .approutes import is_static_endpoint, static_routes
-from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, render
+from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, entry_url, render
 from .manifest import MANIFEST_NAME, Manifest, ManifestFile
 from .options import (
     KEYWORD_OPTIONS,
@@ -235,12 +235,17 @@ class _State:
             return
         sub = _sub_path(prefix)
         logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
-        hints.note(hints.ASSET, prefix + filename.lstrip("/"))
         hashed = self.manifest.current().lookup(logical)
         if hashed is None:
             not_listed(logical, bool(self.options().get("manifest_strict")))
             return
         values["filename"] = hashed[len(sub) + 1 :] if sub else hashed
+
+    def note(self, endpoint: str, filename: Any, url: str) -> None:
+        """Note a static file the page being rendered asked ``url_for`` for, at *url*."""
+        prefix = self.prefixes.get(endpoint)
+        if prefix is not None and isinstance(filename, str):
+            hints.note(hints.ASSET, prefix + filename.lstrip("/"), url)
 
     def importmap_tag(
         self,
@@ -262,7 +267,6 @@ class _State:
             prefix = self.prefixes.get(endpoint, "/static/")
             sub = _sub_path(prefix)
             entry = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
-            hints.note(hints.ENTRY, prefix + filename.lstrip("/"))
         record = self.current_importmap() or ImportMap.plain(declared_imports(self.app))
         root = (request.script_root if has_request_context() else "") + "/"
         host = check_static_host(self.options().get("static_host"))
@@ -270,10 +274,17 @@ class _State:
         def url(name: str) -> str:
             return join(host, root, name)
 
+        def fallback(_: str) -> str:
+            return url_for(endpoint, filename=filename)
+
+        maps = [(record, url)]
+        if entry is not None and filename is not None and hints.recording():
+            name = self.prefixes.get(endpoint, "/static/") + filename.lstrip("/")
+            hints.note(hints.ENTRY, name, entry_url(maps, entry, fallback))
         html = render(
-            [(record, url)],
+            maps,
             entry,
-            fallback=lambda _: url_for(endpoint, filename=filename),
+            fallback=fallback,
             script=script,
             nonce=nonce,
             with_integrity=integrity,
@@ -326,6 +337,8 @@ class StaticMW:
                     + parts.path
                     + (f"?{parts.query}" if parts.query else "")
                 )
+            if static and hints.recording():
+                state.note(endpoint, values.get("filename"), url)
             return url
 
         app.url_for = url_for  # type: ignore[method-assign]

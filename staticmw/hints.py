@@ -24,8 +24,12 @@ from collections.abc import (
 from contextvars import ContextVar
 from typing import NamedTuple
 
+# One use of a URL helper: what kind of name (ASSET or ENTRY), the name it was given, and the
+# URL the page got for it ("" when the helper does not know it).
+Noted = tuple[str, str, str]
+
 # The names a request's rendering asked the URL helpers for, while it is recorded.
-USED: ContextVar[list[tuple[str, str]] | None] = ContextVar("staticmw_hints_used", default=None)
+USED: ContextVar[list[Noted] | None] = ContextVar("staticmw_hints_used", default=None)
 
 # Bounds: names noted per request, links per page, routes remembered.
 MAX_NOTED = 256
@@ -46,11 +50,13 @@ ASSET = "asset"  # a name given to static_url: a stylesheet or a module is hinte
 ENTRY = "entry"  # the entry module given to importmap_tag
 
 
-def note(kind: str, name: str) -> None:
-    """Note that the page being rendered uses *name*; nothing when no request is recorded."""
+def note(kind: str, name: str, url: str = "") -> None:
+    """Note that the page being rendered uses *name*, at *url*; nothing when no request is
+    recorded. The links use the URL's origin and path before the file's name, so that they
+    name exactly what the page will ask for (a CDN host, a script name)."""
     used = USED.get()
     if used is not None and len(used) < MAX_NOTED:
-        used.append((kind, name))
+        used.append((kind, name, url))
 
 
 def recording() -> bool:
@@ -58,7 +64,7 @@ def recording() -> bool:
     return USED.get() is not None
 
 
-def start(used: list[tuple[str, str]] | None = None) -> tuple[list[tuple[str, str]], object]:
+def start(used: list[Noted] | None = None) -> tuple[list[Noted], object]:
     """Start (or resume) recording for the current request: the list that fills, and a
     token to stop."""
     used = [] if used is None else used
@@ -72,9 +78,7 @@ def stop(token: object) -> None:
         USED.reset(token)  # type: ignore[arg-type]
 
 
-def recorded(
-    body: Iterable[bytes], used: list[tuple[str, str]], done: Callable[[], None]
-) -> Iterator[bytes]:
+def recorded(body: Iterable[bytes], used: list[Noted], done: Callable[[], None]) -> Iterator[bytes]:
     """*body* as it is, block by block, with the names it uses while it renders noted into
     *used*; *done* once it has ended or was closed."""
     token = USED.set(used)
@@ -90,7 +94,7 @@ def recorded(
 
 async def recorded_async(
     body: AsyncIterable[bytes],
-    used: list[tuple[str, str]],
+    used: list[Noted],
     done: Callable[[], Awaitable[None]],
 ) -> AsyncIterator[bytes]:
     """:func:`recorded` for a body that is an async iterator; *done* is awaited."""

@@ -243,6 +243,19 @@ class ImportMap:
 URL = Callable[[str], str]
 
 
+def entry_url(
+    maps: Iterable[tuple[ImportMap, URL]], entry: str, fallback: URL | None = None
+) -> str:
+    """The URL :func:`render` loads *entry* from: its hashed URL from the first map that
+    lists it, else ``fallback(entry)``."""
+    name = entry.lstrip("/")
+    for record, url in maps:
+        module = record.modules.get(name)
+        if module is not None:
+            return url(module.hashed)
+    return (fallback or (lambda each: "/" + each))(name)
+
+
 def render(
     maps: Iterable[tuple[ImportMap, URL]],
     entry: str | None = None,

@@ -11,7 +11,7 @@ from functools import partial
 from . import hints, importmap
 from .hints import Link
 from .mounts import Mount, Mounts
-from .urls import join
+from .urls import base_of, below, join
 
 log = logging.getLogger("staticmw")
 
@@ -29,7 +29,7 @@ class PageLinks:
         self.mounts = mounts
         self.key = key or hints.default_key
         self.memory = hints.Memory()
-        self._computed: dict[tuple[tuple[str, str], ...], tuple[str, ...]] = {}
+        self._computed: dict[tuple[hints.Noted, ...], tuple[str, ...]] = {}
         self._fonts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def forget(self) -> None:
@@ -56,7 +56,7 @@ class PageLinks:
         # (RFC 9110 §15.2).
         return key, () if version in ("1.0", "0.9") else self.memory.get(key, ())
 
-    def after(self, key: str, page: hints.Page, used: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    def after(self, key: str, page: hints.Page, used: Sequence[hints.Noted]) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
         page (a redirect, an error, JSON, a page the app turned off) forgets the route."""
         if not hints.wanted(page):
@@ -70,7 +70,7 @@ class PageLinks:
         self,
         key: str,
         page: hints.Page,
-        used: Sequence[tuple[str, str]],
+        used: Sequence[hints.Noted],
         remembered: tuple[str, ...],
     ) -> tuple[str, ...]:
         """The Link values for a page's final headers: those of the names it used so far;
@@ -85,7 +85,7 @@ class PageLinks:
         key: str,
         page: hints.Page,
         named_at_start: int,
-        used: Sequence[tuple[str, str]],
+        used: Sequence[hints.Noted],
         remembered: tuple[str, ...],
     ) -> None:
         """Once a page's body is done: what it named after its headers went is remembered
@@ -93,12 +93,12 @@ class PageLinks:
         if named_at_start == 0 and (used or remembered):
             self.after(key, page, used)
 
-    def needs_disk(self, page: hints.Page, used: Sequence[tuple[str, str]]) -> bool:
+    def needs_disk(self, page: hints.Page, used: Sequence[hints.Noted]) -> bool:
         """Whether the links of *used* are still to be worked out from the files, which an
         event loop hands to a thread."""
         return bool(used) and hints.wanted(page) and tuple(used) not in self._computed
 
-    def links(self, used: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    def links(self, used: Sequence[hints.Noted]) -> tuple[str, ...]:
         """The Link values for the names a page used: each stylesheet and the fonts it
         references, each module and its static imports; only names a manifest lists and
         whose file is there."""
@@ -106,20 +106,23 @@ class PageLinks:
         found = self._computed.get(noted)
         if found is None:
             collected: list[Link] = []
-            for kind, name in noted:
-                collected += self._links_of(kind, name)
+            for kind, name, url in noted:
+                collected += self._links_of(kind, name, url)
             found = hints.values(collected)
             if len(self._computed) >= COMPUTED_LIMIT:
                 self._computed.clear()
             self._computed[noted] = found
         return found
 
-    def _links_of(self, kind: str, name: str) -> list[Link]:
+    def _links_of(self, kind: str, name: str, noted_url: str) -> list[Link]:
         located = self._locate(name)
         if located is None:
             return []
         mount, logical, hashed = located
-        url = partial(join, mount.urls.host, mount.prefix)
+        # The files' URLs as the page has them: below the base of the URL the helper gave
+        # (Django's STATIC_URL, Flask's script root, a CDN host), else the mount's own.
+        base = base_of(noted_url, hashed) if noted_url else None
+        url = partial(below, base) if base else partial(join, mount.urls.host, mount.prefix)
         lowered = logical.lower()
         if lowered.endswith(".css") and kind == hints.ASSET:
             fonts = [Link(url(font), "preload", "font") for font in self._fonts_of(mount, hashed)]

@@ -31,6 +31,21 @@ def join(host: str, prefix: str, name: str) -> str:
     return host + quote(prefix + name.lstrip("/"), safe=_PATH_SAFE)
 
 
+def base_of(url: str, name: str) -> str | None:
+    """The part of *url* before *name* (encoded as :func:`join` does), ending in ``/``: where
+    the page that got *url* finds the files beside it; ``None`` when *url* does not end so."""
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    tail = quote(name.lstrip("/"), safe=_PATH_SAFE)
+    if not tail or not path.endswith("/" + tail):
+        return None
+    return path[: len(path) - len(tail)]
+
+
+def below(base: str, name: str) -> str:
+    """*name*, percent-encoded, below a *base* from :func:`base_of`."""
+    return base + quote(name.lstrip("/"), safe=_PATH_SAFE)
+
+
 class StaticURLs:
     """``urls("css/app.css")`` -> ``/static/css/app.3f2a9c1b9d0e.css`` from a manifest.
 

@@ -65,7 +65,7 @@ def _at_end(
     page_links: PageLinks,
     key: str,
     started: list[tuple[str, list[tuple[str, str]], int]],
-    used: list[tuple[str, str]],
+    used: list[hints.Noted],
     remembered: tuple[str, ...],
 ) -> None:
     """A page's body is done: what it named after its headers went is remembered."""
@@ -158,7 +158,7 @@ class StaticMiddleware(StaticFiles):
             return self.application(environ, start_response)
         if remembered:
             send_early_hints(environ, remembered)
-        used: list[tuple[str, str]] = []
+        used: list[hints.Noted] = []
         token = hints.USED.set(used)
         # The final answer's status and headers, and how many names were used by then.
         started: list[tuple[str, list[tuple[str, str]], int]] = []

@@ -214,3 +214,33 @@ def test_check_shows_what_a_page_would_hint(tmp_path):
     assert "early hints: off" in plain
     _, static_file, _ = run_check(tmp_path, "hinted:application", "--url", "/static/img/logo.png")
     assert "early hints" not in static_file
+
+
+def test_check_shows_what_a_django_page_would_hint(tmp_path):
+    write(tmp_path / "assets" / "css" / "site.css", b"body { margin: 0 }\n" * 50)
+    urls = """
+from django.http import HttpResponse
+from django.templatetags.static import static
+from django.urls import path
+
+def page(request):
+    return HttpResponse(f'<link rel="stylesheet" href="{static("css/site.css")}">')
+
+urlpatterns = [path("page", page)]
+"""
+    write(tmp_path / "chkurls.py", urls.encode())
+    extra = 'ROOT_URLCONF = "chkurls"\nALLOWED_HOSTS = [".example.org"]\n'
+    env = _django_settings(tmp_path, extra + "STATICMW_EARLY_HINTS = True\n")
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        cwd=tmp_path, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    status, out, err = run_check(tmp_path, "--django", "--url", "/page", env=env)
+    assert status == 0, out + err
+    assert "early hints for /page (a 103 from the second visit on):" in out
+    assert re.search(r"Link: </static/css/site\.[0-9a-f]{12}\.css>; rel=preload; as=style", out)
+    _, missing, _ = run_check(tmp_path, "--django", "--url", "/gone", env=env)
+    assert "early hints for /gone: none (404 Not Found;" in missing
+    env = _django_settings(tmp_path, extra)
+    _, off, _ = run_check(tmp_path, "--django", "--url", "/page", env=env)
+    assert "early hints: off" in off

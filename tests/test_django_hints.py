@@ -170,3 +170,34 @@ def test_an_async_streamed_page_under_asgi(tmp_path):
     with settings(tmp_path):
         first, second = asyncio.run(visit())
     assert first is None and second and "rel=preload; as=style" in second
+
+
+def _hinted(value: str) -> list[str]:
+    return [v[1 : v.index(">")] for v in value.split(", ")]
+
+
+def test_links_name_the_urls_the_page_uses_on_a_cdn_or_below_a_script_name(tmp_path):
+    """Each hinted URL is the very URL in the page, whatever STATIC_URL makes of it: a
+    preload the page then asks for elsewhere is wasted. Through Django's own WSGI handler,
+    which sets the script name as a server would."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import set_script_prefix
+
+    from .helpers import call
+
+    collect(tmp_path)
+    cases = [
+        ({"STATIC_URL": "https://cdn.example.org/static/"}, "https://cdn.example.org/static/"),
+        ({"STATIC_URL": "/shop/static/", "FORCE_SCRIPT_NAME": "/shop"}, "/shop/static/"),
+    ]
+    for changes, base in cases:
+        with settings(tmp_path), override_settings(**changes):
+            headers = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate", "Host": "testserver"}
+            try:
+                result = call(WSGIHandler(), "/", headers=headers)
+            finally:
+                set_script_prefix("/")  # the handler set it for this thread, as for a server
+        hinted = _hinted(result.headers["link"])
+        assert len(hinted) == 3 and all(url.startswith(base) for url in hinted), hinted
+        for url in hinted:
+            assert f'"{url}"'.encode() in result.body  # the stylesheet's href, the modules' src

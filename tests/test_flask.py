@@ -325,3 +325,30 @@ def test_early_hints_for_the_pages_stylesheets(create_app):
         response = client.get(value[1 : value.index(">")])
         assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
     assert client.get("/", headers={"Accept": "application/json"}).headers.get("Link") is None
+
+
+def test_early_hints_name_the_urls_the_page_uses(create_app):
+    """Under a script name, and with a CDN host for external URLs, each hinted URL is the
+    very URL in the page: a preload the page then asks for elsewhere is wasted."""
+    from flask import url_for
+
+    app = create_app(STATICMW_EARLY_HINTS=True)
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    navigate = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    client = create_app(STATICMW_EARLY_HINTS=True).test_client()
+    mounted = client.get("/", headers=navigate, environ_overrides={"SCRIPT_NAME": "/shop"})
+    hinted = [v[1 : v.index(">")] for v in mounted.headers.getlist("Link")]
+    assert hinted == assets(mounted.get_data(as_text=True))
+    assert len(hinted) == 2 and all(url.startswith("/shop/") for url in hinted)
+
+    app = create_app(STATICMW_EARLY_HINTS=True, STATICMW_STATIC_HOST="https://cdn.example.org")
+
+    @app.route("/external")
+    def external():
+        href = url_for("static", filename="css/site.css", _external=True)
+        return f'<link rel="stylesheet" href="{href}">'
+
+    page = app.test_client().get("/external", headers=navigate)
+    hinted = [v[1 : v.index(">")] for v in page.headers.getlist("Link")]
+    assert hinted == assets(page.get_data(as_text=True))
+    assert hinted[0].startswith("https://cdn.example.org/static/css/site.")

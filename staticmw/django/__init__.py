@@ -401,7 +401,7 @@ def _with_links(
     response: HttpResponseBase,
     page: hints.Page,
     links: tuple[str, ...],
-    used: list[tuple[str, str]],
+    used: list[hints.Noted],
     remembered: tuple[str, ...],
 ) -> HttpResponseBase:
     """*response* with its page's links (one ``Link`` header, comma-separated). A streamed

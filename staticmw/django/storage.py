@@ -98,9 +98,10 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
 
     def url(self, name: str | None, force: bool = False) -> str:
         """Django's URL for *name*, noted for the page's early hints when they are on."""
+        url: str = super().url(name, force)
         if name:
-            hints.note(hints.ASSET, name)
-        return super().url(name, force)  # type: ignore[no-any-return]
+            hints.note(hints.ASSET, name, url)
+        return url
 
     def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
         """Django's converter, except that a source map comment naming a missing file is

@@ -19,7 +19,7 @@ from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from ... import hints
-from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, render
+from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, entry_url, render
 from .. import use_finders
 from ..migration import setting
 
@@ -62,10 +62,11 @@ def importmap(
     integrity: bool = True,
 ) -> SafeString:
     """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
-    if entry is not None:
-        hints.note(hints.ENTRY, entry)
+    maps = [(_record(), _url)]
+    if entry is not None and hints.recording():
+        hints.note(hints.ENTRY, entry, entry_url(maps, entry, static))
     html = render(
-        [(_record(), _url)],
+        maps,
         entry,
         fallback=static,
         script=script,
