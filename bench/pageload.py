@@ -1,15 +1,17 @@
 """Time to ``load`` for a slow page, with and without early hints, in headless Chromium.
 
-A page renders for 300 ms and uses a stylesheet, its web font and a module graph three deep.
-Chromium loads it over HTTP/2 and TLS (a self-signed certificate it is told to trust by its
-key) through a TCP proxy that holds every chunk, each way, for half a round trip of 200 ms:
-a delay on the wire applies to every byte alike, the 103 and the fetches it starts included,
-where DevTools' network emulation shapes only what the page itself asks for. Hypercorn
-serves page and files on one origin; Gunicorn 27 (gthread, ``--http-protocols h2,h1``)
-serves the files on a second origin (``static_host``), since its worker answers one
-connection's streams one after another. Each navigation is cold (a fresh browser context),
-after one that lets the server learn the route. ``tests/test_browser_hints.py`` checks
-these numbers; ``make bench`` reports them.
+A page renders for 300 ms and uses a stylesheet, its web font and a module graph three
+imports deep. Chromium loads it over HTTP/2 and TLS (a self-signed certificate it is told to
+trust by its key) through a TCP proxy that holds every chunk, each way, for half a round trip
+of 200 ms: a delay on the wire applies to every byte alike, the 103 and the fetches it starts
+included, where DevTools' network emulation shapes only what the page itself asks for.
+Hypercorn serves an ASGI page and its files on one origin; Gunicorn 27 (gthread,
+``--http-protocols h2,h1``) serves the Django example (examples/django, its view made slow),
+its files on a second origin (an absolute ``STATIC_URL``, as for a CDN), since its worker
+answers one connection's streams one after another; and on the page's own origin, to show
+what that costs. Each navigation is cold (a fresh browser context), after one that lets the
+server learn the route. ``tests/test_browser_hints.py`` checks these numbers; ``make bench``
+reports them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import ipaddress
 import os
 import statistics
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -34,7 +37,10 @@ EXAMPLE_FONT = Path(__file__).resolve().parent.parent / "examples" / "media" / "
 CHROMIUM = "/usr/bin/chromium"
 ONE_WAY = 0.1  # seconds: a round trip of 200 ms
 RENDER = 0.3  # seconds the page takes to render
-KINDS = ("hypercorn", "gunicorn")
+KINDS = ("hypercorn", "gunicorn", "gunicorn-one-origin")
+# Where the server gains from hints; Gunicorn with the files on the page's own origin cannot,
+# since its worker answers the files' streams only once the page's has ended.
+GAINING = ("hypercorn", "gunicorn")
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -84,32 +90,37 @@ async def logged(scope, receive, send):
 """
 
 
-WSGI_APP = """
+# Gunicorn serves the Django example (examples/django) as it is, with its view made slow
+# and every request logged: its settings, templates, static files and middleware.
+DJANGO_SETTINGS = """
+import os
+from mysite.settings import *  # noqa: F403
+
+ROOT_URLCONF = "pageload_urls"
+"""
+
+DJANGO_URLS = """
+import time
+from django.urls import path
+from mysite import views
+
+def home(request):
+    time.sleep(%(render)s)  # the app at work: queries, templates
+    return views.home(request)
+
+urlpatterns = [path("", home)]
+"""
+
+DJANGO_WSGI = """
 import os, time
-from staticmw import StaticMiddleware
+from django.core.wsgi import get_wsgi_application
 
 LOG = os.environ["HINTS_LOG"]
+application = get_wsgi_application()
 
 def log(event, path):
     with open(LOG, "a") as handle:
         handle.write(f"{time.time():.4f} {event} {path}\\n")
-
-def page(environ, start_response):
-    time.sleep(%(render)s)  # the app at work: queries, templates
-    html = (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        f'<link rel="stylesheet" href="{application.static_url("css/site.css")}">'
-        + application.importmap_tag("js/main.js")
-        + '</head><body><p class="probe">early hints</p></body></html>'
-    )
-    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                              ("Cache-Control", "no-store")])
-    return [html.encode()]
-
-application = StaticMiddleware(
-    page, os.environ["HINTS_ROOT"], "/static/", early_hints=os.environ["HINTS"] == "1",
-    static_host=os.environ["STATIC_HOST"],
-)
 
 def logged(environ, start_response):
     log("start", environ["PATH_INFO"])
@@ -118,6 +129,14 @@ def logged(environ, start_response):
     finally:
         log("end", environ["PATH_INFO"])
 """
+
+DJANGO = Path(__file__).resolve().parent.parent / "examples" / "django"
+# What each page runs when its module graph has loaded.
+RAN = {
+    "hypercorn": "document.title === 'abc'",
+    "gunicorn": "document.body.dataset.greeted === 'yes'",
+    "gunicorn-one-origin": "document.body.dataset.greeted === 'yes'",
+}
 
 
 def certificate(directory: Path) -> str:
@@ -252,7 +271,24 @@ def site(directory: Path) -> None:
     out = directory / "built"
     assert build(BuildConfig(sources=[str(src)], out=str(out), codecs=[], jobs=1)).ok
     _write(directory / "hinted_app.py", APP % {"render": RENDER})
-    _write(directory / "hinted_wsgi.py", WSGI_APP % {"render": RENDER})
+
+
+def django_site(directory: Path) -> None:
+    """The Django example collected into *directory*, with its view made slow."""
+    _write(directory / "pageload_settings.py", DJANGO_SETTINGS)
+    _write(directory / "pageload_urls.py", DJANGO_URLS % {"render": RENDER})
+    _write(directory / "pageload_wsgi.py", DJANGO_WSGI)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=DJANGO, env=_django_env(directory), check=True, timeout=120,
+    )  # fmt: skip
+
+
+def _django_env(directory: Path) -> dict[str, str]:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="pageload_settings", DJANGO_DEBUG="0")
+    env["STATIC_ROOT"] = str(directory / "collected")
+    env["PYTHONPATH"] = os.pathsep.join([str(directory), env.get("PYTHONPATH", "")])
+    return env
 
 
 class Running:
@@ -290,15 +326,19 @@ def serve(kind: str, directory: Path, hints: bool, log: Path) -> tuple[Running, 
             return running, f"https://127.0.0.1:{running.proxies[0].port}/"
         pages, files = procs.free_port(), procs.free_port()
         running.proxies += [DelayProxy(pages, ONE_WAY), DelayProxy(files, ONE_WAY)]
-        env["STATIC_HOST"] = f"https://127.0.0.1:{running.proxies[1].port}"
+        env = {**_django_env(directory), "HINTS_LOG": str(log)}
+        env["STATICMW_EARLY_HINTS"] = "1" if hints else "0"
+        if kind == "gunicorn":
+            # The files on a second origin, as on a CDN: an absolute STATIC_URL.
+            env["STATIC_URL"] = f"https://127.0.0.1:{running.proxies[1].port}/static/"
         command = [
-            sys.executable, "-m", "gunicorn", "--chdir", str(directory),
+            sys.executable, "-m", "gunicorn", "--chdir", str(DJANGO),
             "--bind", f"127.0.0.1:{pages}", "--bind", f"127.0.0.1:{files}",
             "--worker-class", "gthread", "--threads", "8", "--workers", "1",
             "--http-protocols", "h2,h1", "--certfile", cert, "--keyfile", key,
-            "hinted_wsgi:logged",
+            "pageload_wsgi:logged",
         ]  # fmt: skip
-        server_log = directory / f"gunicorn-{int(hints)}.out"
+        server_log = directory / f"{kind}-{int(hints)}.out"
         running.processes.append(procs.start(command, server_log, env))
         procs.wait_port(pages, running.processes[-1], server_log)
         return running, f"https://127.0.0.1:{running.proxies[0].port}/"
@@ -317,13 +357,14 @@ def first_file_after_page(log: Path) -> float:
     return round(min(files) - page_start, 3)
 
 
-def navigate(browser, url: str) -> dict:
-    """One cold-cache navigation: the load time, and how each asset was started."""
+def navigate(browser, url: str, ran: str) -> dict:
+    """One cold-cache navigation: the load time, and how each asset was started; *ran*
+    says whether the page's modules ran."""
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(url, wait_until="load")
-        assert page.title() == "abc", "the module graph did not run"
+        assert page.evaluate(ran), "the module graph did not run"
         return page.evaluate(
             """() => ({
                 load: performance.getEntriesByType("navigation")[0].loadEventStart,
@@ -348,7 +389,10 @@ def measure(work: Path, kinds: tuple[str, ...] = KINDS, navigations: int = 3) ->
             directory = work / f"pageload-{kind}"
             directory.mkdir(parents=True, exist_ok=True)
             spki = certificate(directory)
-            site(directory)
+            if kind.startswith("gunicorn"):
+                django_site(directory)
+            else:
+                site(directory)
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM,
                 args=[
@@ -363,8 +407,9 @@ def measure(work: Path, kinds: tuple[str, ...] = KINDS, navigations: int = 3) ->
                     log = directory / f"requests-{int(hints)}.log"
                     running, url = serve(kind, directory, hints, log)
                     try:
-                        navigate(browser, url)  # the route is seen once: its links are learned
-                        runs = [navigate(browser, url) for _ in range(navigations)]
+                        # The route is seen once: its links are learned.
+                        navigate(browser, url, RAN[kind])
+                        runs = [navigate(browser, url, RAN[kind]) for _ in range(navigations)]
                     finally:
                         running.stop()
                     row["with" if hints else "without"] = statistics.median(
@@ -393,7 +438,8 @@ def table(results: dict) -> list[str]:
     ]
     names = {
         "hypercorn": "Hypercorn, one origin",
-        "gunicorn": "Gunicorn 27, files on a second origin",
+        "gunicorn": "Gunicorn 27, the Django example, files on a second origin",
+        "gunicorn-one-origin": "Gunicorn 27, the Django example, one origin",
     }
     for kind, row in results.items():
         first = row["first_file"]

@@ -874,6 +874,8 @@ def targets(data: dict) -> list[dict]:
             ratio = best["on"] / best["off"]
             add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
     for kind, row in (data.get("pageload") or {}).items():
+        if kind not in pageload.GAINING:
+            continue  # reported: where the server cannot gain, the table shows it
         gain = row["without"] - row["with"]
         add(f"early hints, {kind}: load ≥ 200 ms sooner", f"{gain:.0f} ms", gain >= 200)
     kept = data.get("deploys")

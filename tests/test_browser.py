@@ -494,7 +494,8 @@ def test_a_django_page_with_static_urls_from_staticmw_storage(browser, tmp_path)
     assert "from a module" in heading
     hits = read_log(log)[:count]
     paths = {hit.path for hit in hits}
-    for stem in ("css/site.", "js/app.", "js/util.", "img/logo."):
+    for stem in ("css/site.", "fonts/probe.", "js/app.", "js/util.", "js/words.", "js/mark.",
+                 "img/logo."):  # fmt: skip
         (hit,) = static(hits, stem)
         assert HASHED.search(hit.path) and hit.status == 200, hit
     (css,) = static(hits, "css/site.")

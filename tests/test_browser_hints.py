@@ -1,6 +1,7 @@
 """Early hints in a real browser (see ``bench/pageload.py`` for the setup): headless Chromium
-over HTTP/2 and TLS against Hypercorn (one origin) and Gunicorn 27 (files on a second
-origin), a page that takes 300 ms to render, round trips of 200 ms on the wire."""
+over HTTP/2 and TLS against Hypercorn (one origin) and Gunicorn 27 serving the Django example
+(files on a second origin, then on the page's own), a page that takes 300 ms to render,
+round trips of 200 ms on the wire."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def test_early_hints_start_assets_during_the_render(tmp_path, kind):
     assert any(path.startswith("/static/fonts/probe.") for path in early), row
     assert sum(path.startswith("/static/js/") for path in early) == 4, row
     first = row["first_file"]
+    if kind not in pageload.GAINING:
+        # Gunicorn's worker answers one connection's streams one after another: with the
+        # files on the page's origin, the hinted ones reach it only once the page has ended
+        # (the README says so, with these numbers).
+        assert first["with"] >= pageload.RENDER, first
+        return
     if kind == "hypercorn":
         # One origin, one connection: the hinted files arrive while the page renders.
         assert first["with"] < pageload.RENDER, first

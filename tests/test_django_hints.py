@@ -70,7 +70,7 @@ def settings(root):
 
 
 def test_a_page_gets_its_links_and_the_next_visit_a_103(tmp_path):
-    collect(tmp_path)  # the example project's static files: site.css, app.js -> util.js
+    collect(tmp_path)  # the example's files: site.css and its font, app -> util -> words -> mark
     sent: list = []
     with settings(tmp_path):
         client = Client()
@@ -78,9 +78,13 @@ def test_a_page_gets_its_links_and_the_next_visit_a_103(tmp_path):
         values = first["Link"].split(", ")
         assert re.fullmatch(r"</static/css/site\.[0-9a-f]{12}\.css>; rel=preload; as=style",
                             values[0])  # fmt: skip
-        modules = [re.search(r"/static/js/(\w+)\.", v).group(1) for v in values[1:]]
-        assert modules == ["app", "util"]
-        assert all("modulepreload" in v and 'integrity="sha384-' in v for v in values[1:])
+        assert re.fullmatch(
+            r"</static/fonts/probe\.[0-9a-f]{12}\.woff2>; rel=preload; as=font; crossorigin",
+            values[1],
+        )
+        modules = [re.search(r"/static/js/(\w+)\.", v).group(1) for v in values[2:]]
+        assert modules == ["app", "util", "words", "mark"]
+        assert all("modulepreload" in v and 'integrity="sha384-' in v for v in values[2:])
         assert not [v for v in values if "logo" in v]
         second = client.get("/", **NAVIGATE, **{"wsgi.early_hints": sent.append})
         assert second["Link"] == first["Link"]
@@ -134,7 +138,7 @@ def test_behind_get_asgi_application_the_outer_middleware_hints_once(tmp_path):
         first = visit()
         start = first[0]
         links = [v for k, v in start["headers"] if k.lower() == b"link"]
-        assert len(links) == 3  # the stylesheet and two modules, each once
+        assert len(links) == 6  # the stylesheet, its font and four modules, each once
         second = visit()
         assert second[0] == {"type": "http.response.early_hint", "links": links}
 
@@ -198,6 +202,9 @@ def test_links_name_the_urls_the_page_uses_on_a_cdn_or_below_a_script_name(tmp_p
             finally:
                 set_script_prefix("/")  # the handler set it for this thread, as for a server
         hinted = _hinted(result.headers["link"])
-        assert len(hinted) == 3 and all(url.startswith(base) for url in hinted), hinted
+        assert len(hinted) == 6 and all(url.startswith(base) for url in hinted), hinted
+        fonts = [url for url in hinted if url.endswith(".woff2")]
+        assert len(fonts) == 1 and fonts[0].startswith(base + "fonts/probe.")
         for url in hinted:
-            assert f'"{url}"'.encode() in result.body  # the stylesheet's href, the modules' src
+            if url not in fonts:  # the stylesheet's href, the modules' src (the font: its CSS)
+                assert f'"{url}"'.encode() in result.body

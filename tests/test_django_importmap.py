@@ -35,12 +35,14 @@ def test_collectstatic_records_modules_and_declared_names(tmp_path, rewritten):
     paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
     record = json.loads((tmp_path / IMPORTMAP_NAME).read_text())
     assert record["bare"] == {"util": "js/util.js"}
-    assert sorted(record["modules"]) == ["js/app.js", "js/util.js"]
+    assert sorted(record["modules"]) == ["js/app.js", "js/mark.js", "js/util.js", "js/words.js"]
     for name, module in record["modules"].items():
         assert module["hashed"] == paths[name]
         assert module["integrity"] == sri(tmp_path / paths[name])
     # Found whether the import names the hashed file or the plain one.
     assert record["modules"]["js/app.js"]["imports"] == ["js/util.js"]
+    assert record["modules"]["js/util.js"]["imports"] == ["js/words.js"]
+    assert record["modules"]["js/words.js"]["imports"] == ["js/mark.js"]
 
 
 def test_the_tag_renders_the_collected_map_and_the_middleware_hides_it(tmp_path):
@@ -50,7 +52,10 @@ def test_the_tag_renders_the_collected_map_and_the_middleware_hides_it(tmp_path)
         html = TAG.render(Context())
         browser = browser_map(html)
         app, util = "/static/" + paths["js/app.js"], "/static/" + paths["js/util.js"]
-        assert browser["imports"] == {"/static/js/app.js": app, "/static/js/util.js": util}
+        assert browser["imports"] == {
+            f"/static/js/{name}.js": "/static/" + paths[f"js/{name}.js"]
+            for name in ("app", "util", "words", "mark")
+        }
         assert browser["integrity"][app] == sri(tmp_path / paths["js/app.js"])
         assert f'<link rel="modulepreload" href="{util}" integrity="sha384-' in html
         assert re.search(
@@ -70,7 +75,7 @@ def test_the_tag_on_a_cdn_and_in_development(tmp_path):
     with override_settings(STATIC_ROOT=str(tmp_path), STATIC_URL="https://cdn.example/s/"):
         html = TAG.render(Context())
         urls = re.findall(r'(?:href|src)="([^"]+)"', html)
-        assert len(urls) == 2 and all(u.startswith("https://cdn.example/s/js/") for u in urls)
+        assert len(urls) == 4 and all(u.startswith("https://cdn.example/s/js/") for u in urls)
     # With the finders serving, nothing is hashed: declared names at their plain URLs.
     with override_settings(DEBUG=True, STATICMW_IMPORTMAP={"util": "js/util.js"}):
         html = TAG.render(Context())

@@ -40,7 +40,7 @@ TEMPLATES = [
 # collectstatic gathers mysite/static/ here, adds hashed copies, writes staticfiles.json and
 # precompresses (gzip, brotli, zstd); StaticFilesMiddleware serves them, the hashed ones as
 # immutable for a year. Under DEBUG it serves mysite/static/ directly, no collectstatic needed.
-STATIC_URL = "static/"
+STATIC_URL = os.environ.get("STATIC_URL", "static/")  # https://cdn.example.com/static/: a CDN
 STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
 # Rewrite JavaScript module imports to hashed names too (Django's patterns; opt-in).
 STATICMW_JS_MODULES = True
@@ -52,3 +52,6 @@ STORAGES = {
 
 # staticmw's options go in STATICMW_<OPTION> settings, e.g. STATICMW_MAX_AGE = 300 for
 # unhashed names (default 60 seconds).
+# STATICMW_EARLY_HINTS=1: each page's stylesheet, font and modules as Link headers, and as a
+# 103 Early Hints on the next visit (Gunicorn 27 sends it, over HTTP/2 with TLS).
+STATICMW_EARLY_HINTS = os.environ.get("STATICMW_EARLY_HINTS") == "1"
