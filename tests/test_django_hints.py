@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template import Context, Template
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
@@ -48,7 +48,13 @@ async def streamed_async(request):
     return StreamingHttpResponse(chunks())
 
 
+def download(request):
+    """A file a navigation asks for (a download link): Django hands it to sendfile."""
+    return FileResponse(open(__file__, "rb"), content_type="text/plain")
+
+
 urlpatterns = [
+    path("download", download),
     path("", page),
     path("data", data),
     path("streamed", streamed),
@@ -208,3 +214,23 @@ def test_links_name_the_urls_the_page_uses_on_a_cdn_or_below_a_script_name(tmp_p
         for url in hinted:
             if url not in fonts:  # the stylesheet's href, the modules' src (the font: its CSS)
                 assert f'"{url}"'.encode() in result.body
+
+
+def test_a_file_a_navigation_downloads_keeps_its_sendfile(tmp_path):
+    """Through Django's WSGI handler, as a server runs it: the file goes to the server's
+    wsgi.file_wrapper (sendfile), not through a recording of the body."""
+    from wsgiref.util import FileWrapper, setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    collect(tmp_path)
+    environ: dict = {}
+    setup_testing_defaults(environ)
+    environ.update(PATH_INFO="/download", HTTP_HOST="testserver", **NAVIGATE)
+    environ["wsgi.file_wrapper"] = FileWrapper
+    with settings(tmp_path):
+        body = WSGIHandler()(environ, lambda status, headers, exc_info=None: None)
+    try:
+        assert isinstance(body, FileWrapper)
+    finally:
+        body.close()

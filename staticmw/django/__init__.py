@@ -25,7 +25,13 @@ from urllib.parse import urlsplit
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 
 from .. import hints
 from ..asgi import file_blocks, in_thread, links_at_end, links_at_start
@@ -409,7 +415,12 @@ def _with_links(
     it names is remembered once it ends."""
     if links:
         response["Link"] = ", ".join(links)
-    if used or not isinstance(response, StreamingHttpResponse):
+    if (
+        used
+        or not hints.wanted(page)
+        or not isinstance(response, StreamingHttpResponse)
+        or isinstance(response, FileResponse)  # a file names nothing; its sendfile stays
+    ):
         return response
     if response.is_async:
 
