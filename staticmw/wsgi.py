@@ -129,8 +129,10 @@ class StaticMiddleware(StaticFiles):
                 plan, body = answer
                 # A copy: outer middleware may append to the list it is given.
                 start_response(plan.status_line, list(plan.headers))
-                # Bytes held in memory come as a tuple, sent as they are.
-                return body if type(body) is tuple else wsgi_body(body, environ)
+                # Bytes held in memory come as a shared tuple. They go out as a list of
+                # their own: servers such as Granian send a list in one write and stream
+                # any other iterable, and a copy is safe from outer middleware.
+                return list(body) if type(body) is tuple else wsgi_body(body, environ)
         if (
             self.hints is None
             or environ.get("HTTP_SEC_FETCH_MODE", "navigate") != "navigate"

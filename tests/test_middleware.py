@@ -76,6 +76,26 @@ def test_get_headers(make):
     assert "content-encoding" not in h
 
 
+def test_small_files_go_out_as_a_list_of_their_own(make):
+    """A WSGI server may send a list in one write and stream anything else (Granian does):
+    a small file answered from memory is a list, a new one each time, so an outer
+    middleware that changes it changes nothing held."""
+    app = make()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/static/hello.txt",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    bodies = []
+    for _ in range(3):  # the first answers build what the later ones send from memory
+        bodies.append(app(dict(environ), lambda status, headers, exc_info=None: None))
+    assert all(type(body) is list for body in bodies[1:])
+    assert b"".join(bodies[-1]) == b"hello world\n"
+    bodies[-1].append(b"appended by an outer middleware")
+    again = app(dict(environ), lambda status, headers, exc_info=None: None)
+    assert b"".join(again) == b"hello world\n"
+
+
 def test_no_vary_without_variants(make):
     result = call(make(), "/static/hello.txt")
     assert result.body == b"hello world\n"
