@@ -205,14 +205,15 @@ class DelayProxy:
             self.loop.close()
 
     async def _connection(self, reader, writer) -> None:
+        # A connection cut by stop() ends quietly: Python 3.11's streams log a traceback for
+        # a connection task that ends cancelled.
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
-        except OSError:
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            )
+        except (OSError, asyncio.CancelledError):
             writer.close()
-            return
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
 
     async def _pipe(self, reader, writer) -> None:
         queue: asyncio.Queue = asyncio.Queue()
