@@ -21,6 +21,8 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 CALLS = 20_000
+# Fresh pairs of apps the calls are spread over.
+ROUNDS = 6
 
 SMALL = """<!doctype html><html><head><title>{{ title }}</title></head>
 <body>{% for item in items %}<p>{{ item }}</p>{% endfor %}</body></html>"""
@@ -110,23 +112,39 @@ CASES = {
 HELD = tuple(name for name in CASES if not name.startswith("the smallest"))
 
 
-def measure(work: Path, calls: int = CALLS) -> dict[str, dict[str, float]]:
-    """Median µs per call of each case, early hints off and on. The two apps take turns
-    call by call, so that the machine's moods (these machines have many) hit both alike."""
+def measure(work: Path, calls: int = CALLS, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
+    """Median µs per call of each case, early hints off and on, and their ratio.
+
+    The two apps take turns call by call, so that the machine's moods (these machines have
+    many) hit both alike. Two apps built alike can still differ by 1% (where their objects
+    lie in memory), so each round builds a fresh pair and alternates which goes first; the
+    ratio is the median of the rounds' ratios, the µs the median of their medians.
+    """
     work.mkdir(parents=True, exist_ok=True)
-    off, on = _app(work, False), _app(work, True)
-    results: dict[str, dict[str, float]] = {}
-    for name, (path, accept, mode) in CASES.items():
-        environ = _environ(path, accept, mode)
-        for app in (off, on):  # warm up: the first requests build the middleware
-            for _ in range(50):
-                _call(app, environ)
-        times: dict[str, list[float]] = {"off": [], "on": []}
-        for _ in range(calls):
-            times["off"].append(_call(off, environ))
-            times["on"].append(_call(on, environ))
-        results[name] = {key: statistics.median(found) * 1e6 for key, found in times.items()}
-    return results
+    per_round = max(1, calls // rounds)
+    found: dict[str, dict[str, list[float]]] = {
+        name: {"off": [], "on": [], "ratio": []} for name in CASES
+    }
+    for turn in range(rounds):
+        apps = {"off": _app(work, False), "on": _app(work, True)}
+        order = ("off", "on") if turn % 2 == 0 else ("on", "off")
+        for name, (path, accept, mode) in CASES.items():
+            environ = _environ(path, accept, mode)
+            for key in order:  # warm up: the first requests build the middleware
+                for _ in range(50):
+                    _call(apps[key], environ)
+            times: dict[str, list[float]] = {"off": [], "on": []}
+            for _ in range(per_round):
+                for key in order:
+                    times[key].append(_call(apps[key], environ))
+            off, on = (statistics.median(times[key]) * 1e6 for key in ("off", "on"))
+            found[name]["off"].append(off)
+            found[name]["on"].append(on)
+            found[name]["ratio"].append(on / off)
+    return {
+        name: {key: statistics.median(values) for key, values in each.items()}
+        for name, each in found.items()
+    }
 
 
 def table(results: dict[str, dict[str, float]]) -> list[str]:
@@ -139,7 +157,7 @@ def table(results: dict[str, dict[str, float]]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for name, best in results.items():
-        ratio = best["on"] / best["off"]
+        ratio = best.get("ratio", best["on"] / best["off"])
         added = best["on"] - best["off"]
         lines.append(
             f"| {name} | {best['off']:.1f} | {best['on']:.1f} | {added:+.1f} | {ratio:.3f}× |"
