@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_to_bytes
 
 from . import paths
@@ -11,11 +11,15 @@ from .options import Options
 from .request import Request
 from .resources import Resource
 
+if TYPE_CHECKING:
+    from .pagelinks import PageLinks
+
 
 class Explainable(Protocol):
     """What :func:`explain` needs of a middleware (kept abstract: no import cycle)."""
 
     options: Options
+    hints: PageLinks | None
 
     @property
     def roots(self) -> list[tuple[str, str]]: ...
@@ -43,17 +47,36 @@ class Explanation:
     chosen: str | None = None
     chosen_file: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # For a URL that passes through with early hints on: its route (None: the app's key
+    # gives none) and the Link values remembered for it, the next navigation's 103.
+    hints_route: str | None = None
+    hints: tuple[str, ...] | None = None
 
     def lines(self) -> list[str]:
         """The human-readable form, one fact a line."""
         if self.outcome != "served":
-            return [f"{self.url}: {self.reason}"]
+            return [f"{self.url}: {self.reason}", *self._hint_lines()]
         variants = ", ".join(f"{coding} ({size} bytes)" for coding, size, _ in self.representations)
         return [
             f"{self.url}: served from {self.file}",
             f"  representations  {variants}",
             f"  for Accept-Encoding {self.accept_encoding!r}: {self.chosen}, {self.chosen_file}",
             *(f"  {name}: {value}" for name, value in self.headers),
+        ]
+
+    def _hint_lines(self) -> list[str]:
+        if self.hints is None:
+            return []
+        if self.hints_route is None:
+            return ["  early hints: none (the early_hints_key gives this URL no route)"]
+        if not self.hints:
+            return [
+                f"  early hints: nothing remembered for route {self.hints_route!r} yet "
+                "(a navigation that renders a page naming assets teaches it)"
+            ]
+        return [
+            f"  early hints: the next navigation to route {self.hints_route!r} gets a 103 with",
+            *(f"    Link: {value}" for value in self.hints),
         ]
 
 
@@ -66,8 +89,24 @@ def explain(
     """Decide *url* (a URL path, percent-encoded as sent) as a GET would, without sending it.
 
     The representation is chosen as for a request carrying *accept_encoding* and
-    *available_dictionary* (RFC 9842), when given.
+    *available_dictionary* (RFC 9842), when given. A URL that passes through to the
+    application also tells, with early hints on, what its route would be hinted.
     """
+    explained = _decide(static, url, accept_encoding, available_dictionary)
+    if explained.outcome == "passed" and static.hints is not None:
+        raw, _, query = url.partition("?")
+        path_info = unquote_to_bytes(raw).decode("latin-1")
+        explained.hints_route, explained.hints = static.hints.remembered(path_info, query)
+    return explained
+
+
+def _decide(
+    static: Explainable,
+    url: str,
+    accept_encoding: str | None,
+    available_dictionary: str | None = None,
+) -> Explanation:
+    """The decision alone: served, redirected or passed, and why."""
     raw = url.split("?", 1)[0]
     path_info = unquote_to_bytes(raw).decode("latin-1")
     prefixes = [prefix for prefix, _ in static.roots]

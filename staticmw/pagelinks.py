@@ -56,6 +56,12 @@ class PageLinks:
         # (RFC 9110 §15.2).
         return key, () if version in ("1.0", "0.9") else self.memory.get(key, ())
 
+    def remembered(self, path: str, query: str = "") -> tuple[str | None, tuple[str, ...]]:
+        """The route of *path* (``None``: none) and the links remembered for it, which the
+        next GET navigation there gets as a 103; for :meth:`StaticFiles.explain`."""
+        key = self.key(path, query)
+        return key, () if key is None else self.memory.get(key, ())
+
     def after(self, key: str, page: hints.Page, used: Sequence[hints.Noted]) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
         page (a redirect, an error, JSON, a page the app turned off) forgets the route."""

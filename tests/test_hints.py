@@ -341,3 +341,30 @@ def test_an_asgi_page_that_names_its_assets_as_it_streams(tmp_path):
     css = f"<{static.static_url('css/site.css')}>; rel=preload; as=style".encode()
     assert second[0]["type"] == "http.response.early_hint" and second[0]["links"][0] == css
     assert next(v for k, v in second[1]["headers"] if k == b"link") == css
+
+
+def test_explain_tells_what_a_route_would_hint(tmp_path):
+    static, _, _, fetch = wsgi(tmp_path)
+    unseen = static.explain("/page?x=1")
+    assert unseen.outcome == "passed" and unseen.hints_route == "/page" and unseen.hints == ()
+    assert "nothing remembered for route '/page' yet" in "\n".join(unseen.lines())
+    values = links(fetch())
+    assert values
+    known = static.explain("/page?x=2")  # the query is not part of the route
+    assert known.hints == tuple(values)
+    lines = known.lines()
+    assert "the next navigation to route '/page' gets a 103 with" in lines[1]
+    assert lines[2:] == [f"    Link: {value}" for value in values]
+    assert static.explain("/elsewhere").hints == ()
+    served = static.explain(static.static_url("css/site.css"))
+    assert served.outcome == "served" and served.hints is None
+    assert not [line for line in served.lines() if "early hints" in line]
+    plain = StaticMiddleware(page_app({}), static.roots[0][1], "/static/")
+    assert plain.explain("/page").hints is None
+    assert not [line for line in plain.explain("/page").lines() if "early hints" in line]
+    keyed = StaticMiddleware(
+        page_app({}), static.roots[0][1], "/static/", early_hints=True,
+        early_hints_key=lambda path, query: None if path.startswith("/admin") else path,
+    )  # fmt: skip
+    admin = keyed.explain("/admin/x")
+    assert admin.hints_route is None and "gives this URL no route" in admin.lines()[1]
