@@ -871,7 +871,7 @@ def targets(data: dict) -> list[dict]:
     _django_targets(add, data.get("django") or {})
     for case, best in (data.get("hints") or {}).items():
         if case in hints.HELD:
-            ratio = best.get("ratio", best["on"] / best["off"])
+            ratio = hints.ratio(best)
             add(f"early hints on, {case} ≤ 1.02× off", f"{ratio:.3f}×", ratio <= 1.02)
     for kind, row in (data.get("pageload") or {}).items():
         if kind not in pageload.GAINING:
