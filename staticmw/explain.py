@@ -92,10 +92,10 @@ def explain(
     *available_dictionary* (RFC 9842), when given. A URL that passes through to the
     application also tells, with early hints on, what its route would be hinted.
     """
-    explained = _decide(static, url, accept_encoding, available_dictionary)
+    raw, _, query = url.partition("?")
+    path_info = unquote_to_bytes(raw).decode("latin-1")
+    explained = _decide(static, url, path_info, accept_encoding, available_dictionary)
     if explained.outcome == "passed" and static.hints is not None:
-        raw, _, query = url.partition("?")
-        path_info = unquote_to_bytes(raw).decode("latin-1")
         explained.hints_route, explained.hints = static.hints.remembered(path_info, query)
     return explained
 
@@ -103,12 +103,12 @@ def explain(
 def _decide(
     static: Explainable,
     url: str,
+    path_info: str,
     accept_encoding: str | None,
-    available_dictionary: str | None = None,
+    available_dictionary: str | None,
 ) -> Explanation:
-    """The decision alone: served, redirected or passed, and why."""
-    raw = url.split("?", 1)[0]
-    path_info = unquote_to_bytes(raw).decode("latin-1")
+    """The decision alone for *url* (*path_info* its decoded path): served, redirected or
+    passed, and why."""
     prefixes = [prefix for prefix, _ in static.roots]
     matching = [p for p in prefixes if path_info.startswith(p.encode().decode("latin-1"))]
     if not matching:
