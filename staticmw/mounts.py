@@ -119,12 +119,12 @@ class Mount:
 
 
 class _Seeker:
-    """Looks for the manifest a first build writes into a root served before it, at most
-    once per *interval*; a manifest that cannot be read is logged once and looked at
-    again only when it changes."""
+    """Waits for the manifest a root declared (``manifest=`` a path) that was not there at
+    start, as for a server started before its first build: one look per *interval*; one
+    that cannot be read is logged once and looked at again only when it changes."""
 
-    def __init__(self, directory: str, prefix: str, interval: float):
-        self.directory = directory
+    def __init__(self, path: str, prefix: str, interval: float):
+        self.path = path
         self.prefix = prefix
         self.interval = interval
         self.looked = monotonic()
@@ -134,30 +134,41 @@ class _Seeker:
         if monotonic() - self.looked < self.interval:
             return None
         self.looked = monotonic()
-        path = find_in_root(self.directory)
-        if path is None:
-            return None
         try:
-            seen = (path, os.stat(path).st_mtime)
+            seen = (self.path, os.stat(self.path).st_mtime)
         except OSError:
             return None
         if seen == self.refused:
             return None
         try:
-            found = ManifestFile(path, self.interval, public_prefix=self.prefix)
+            found = ManifestFile(self.path, self.interval, public_prefix=self.prefix)
         except ManifestError as exc:
             log.error("staticmw: %s; no manifest used yet", exc)
             self.refused = seen
             return None
-        log.info("staticmw: manifest %s found", path)
+        log.info("staticmw: manifest %s found", self.path)
         return found
+
+
+class Pending:
+    """A manifest a root declared by path that is not there yet: looked for later."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
 
 
 def load_manifest(
     directory: str, prefix: str, option: ManifestOption, interval: float = 1.0
-) -> Manifest | ManifestFile | None:
+) -> Manifest | ManifestFile | Pending | None:
     """The manifest *option* names for a root (see :meth:`Mounts.add`), loaded and checked;
-    one read from a file is a :class:`ManifestFile`, read again when it changes."""
+    one read from a file is a :class:`ManifestFile`, read again when it changes.
+
+    ``None`` looks for one in the root now, once: a file that appears there later is
+    never taken for a manifest, so that whoever can write into a root cannot make one.
+    A path that is not there yet gives :class:`Pending`, looked for later.
+    """
     if option is False:
         return None
     if isinstance(option, (Manifest, ManifestFile)):
@@ -170,8 +181,11 @@ def load_manifest(
     else:
         name = os.fspath(check_manifest("manifest", option))
         path = os.path.join(directory, name)
+        if not os.path.lexists(path):
+            log.warning("staticmw: manifest %s is not there yet; looked for until it is", path)
+            return Pending(path)
         if not os.path.isfile(path):
-            raise ConfigurationError(f"manifest {name!r} not found (looked at {path!r})")
+            raise ConfigurationError(f"manifest {name!r} is not a file (looked at {path!r})")
     try:
         loaded = ManifestFile(path, interval, public_prefix=prefix)
     except ManifestError as exc:
@@ -225,6 +239,9 @@ class Mounts:
         self.ordered: list[Mount] = []
         # In the order they were added.
         self.added: list[Mount] = []
+        # What a logical name is looked up in: the roots in the order they were added, less
+        # those that take uploads (allow_hard_links=False), which only a URL path names.
+        self.naming: list[Mount] = []
         self.roots: list[str] = []
         # Roots that refuse a file with more than one hard link (allow_hard_links=False).
         self.single_link_roots: list[str] = []
@@ -242,6 +259,7 @@ class Mounts:
         self.ordered.sort(key=lambda m: len(m.prefix), reverse=True)
         if mount.directory not in self.roots:
             self.roots.append(mount.directory)
+        self.naming = [m for m in self.added if m.directory not in self.single_link_roots]
         self.raw_prefixes = tuple(m.raw_prefix for m in self.ordered)
         # "/static" redirects to "/static/" only when index files are on.
         self.bare_prefixes = frozenset(
@@ -271,12 +289,24 @@ class Mounts:
             )
         real = checked_root(root)
         normalized = normalize_prefix(prefix)
+        if not allow_hard_links:
+            # A root for uploads: whatever is written into it is never a manifest.
+            if manifest not in (None, False):
+                raise ConfigurationError(
+                    f"root {os.fspath(root)!r}: a root with allow_hard_links=False is one "
+                    "that others can write into, and never reads a manifest; "
+                    "drop manifest= or serve the build from a root of its own"
+                )
+            manifest = False
         loaded = load_manifest(real, normalized, manifest, self.recheck_interval)
+        pending = loaded if isinstance(loaded, Pending) else None
+        if pending is not None:
+            loaded = None
         first = loaded.manifest if isinstance(loaded, ManifestFile) else loaded
         urls = StaticURLs(first, normalized, static_host, strict)
         mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))
-        if loaded is None and manifest is None:
-            mount.seek = _Seeker(real, normalized, self.recheck_interval)
+        if pending is not None:
+            mount.seek = _Seeker(pending.path, normalized, self.recheck_interval)
         if not allow_hard_links and real not in self.single_link_roots:
             self.single_link_roots.append(real)
         self.add(mount)
@@ -303,14 +333,14 @@ class Mounts:
     def named(self, name: str) -> tuple[Sequence[Mount], str]:
         """The mounts to look *name* up in, and the name there: a URL path such as
         ``/static/css/app.css`` is the name below the mount at its prefix; anything else is
-        a logical name, looked up in every mount."""
-        mounts: Sequence[Mount] = self.ordered
+        a logical name, looked up in :attr:`naming` order (the first root that lists or
+        holds it wins), which no root for uploads is part of."""
         if name.startswith("/"):
-            under = [m for m in mounts if m.prefix != "/" and name.startswith(m.prefix)]
+            under = [m for m in self.ordered if m.prefix != "/" and name.startswith(m.prefix)]
             if under:
                 return under[:1], name[len(under[0].prefix) :]
-            return mounts, name.lstrip("/")
-        return mounts, name
+            return self.naming, name.lstrip("/")
+        return self.naming, name
 
     def static_url(self, name: str, fallback: StaticURLs) -> str:
         """The URL for a logical name or a URL path (see ``StaticFiles.static_url``)."""
@@ -324,8 +354,8 @@ class Mounts:
                 return (
                     mount.urls.plain(name) if mount.manifest is None else mount.urls.missing(name)
                 )
-        if self.added:
-            return (mounts[0] if len(mounts) == 1 else self.added[0]).urls.missing(name)
+        if mounts:
+            return mounts[0].urls.missing(name)
         return fallback.missing(name)
 
     def find(self, path: str) -> Resource | Redirect | None:

@@ -199,9 +199,12 @@ def test_webpack_manifest_by_option(tmp_path):
     assert app.static_url("main.js") == "/static/main.77.js"
 
 
-def test_bad_manifests_fail_at_construction(built):
-    with pytest.raises(ConfigurationError, match="not found"):
-        StaticMiddleware(fallback_app, built, manifest="nope.json")
+def test_bad_manifests_fail_at_construction(built, caplog):
+    with caplog.at_level(logging.WARNING, logger="staticmw"):
+        StaticMiddleware(fallback_app, built, manifest="nope.json")  # a first build to come
+    assert "nope.json is not there yet" in caplog.text
+    with pytest.raises(ConfigurationError, match="not a file"):
+        StaticMiddleware(fallback_app, built, manifest="css")
     (built / "staticmw.json").write_text("[1, 2]")
     with pytest.raises(ConfigurationError, match=r"staticmw\.json"):
         StaticMiddleware(fallback_app, built)

@@ -37,6 +37,7 @@ from .. import hints
 from ..asgi import file_blocks, in_thread, links_at_end, links_at_start
 from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
+from ..manifest import MANIFEST_NAME, find_in_root
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
 from ..pagelinks import PageLinks
 from ..plan import Answer, Plan
@@ -164,6 +165,18 @@ class _Roots:
 
         self.root_files = root_files()
 
+    def manifest(self) -> str | None:
+        """The root's manifest: whichever is there now, else the one its own step writes
+        (collectstatic, or ``staticmw build`` for STATICMW_ROOT), taken once it appears."""
+        if find_in_root(self.root) is not None:
+            return None
+        if self.setting == "STATICMW_ROOT":
+            return MANIFEST_NAME
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        name = getattr(staticfiles_storage, "manifest_name", None)
+        return name if isinstance(name, str) and name else None
+
     def ready(self) -> bool:
         """Whether there is something to serve now (a missing root waits under DEBUG)."""
         return self.finders or os.path.isdir(self.root) or not settings.DEBUG
@@ -183,7 +196,7 @@ class _Roots:
                     f"staticmw: {self.setting} {self.root!r} does not exist or is not a "
                     f"directory: run {self.fix} before starting the server"
                 )
-            static.add_files(self.root, static_prefix())
+            static.add_files(self.root, static_prefix(), manifest=self.manifest())
             return static
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"staticmw: {exc}") from None
