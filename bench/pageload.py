@@ -72,7 +72,7 @@ async def page(scope, receive, send):
         + application.importmap_tag("js/main.js")
         + '</head><body><p class="probe">early hints</p></body></html>'
     )
-    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
+    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": html.encode()})
 

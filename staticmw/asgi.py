@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
-    from .pagelinks import PageLinks
+    from .pagelinks import PageLinks, Visit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -116,32 +116,65 @@ async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
     return await loop.run_in_executor(None, functools.partial(function, *args))
 
 
+def visit_of(page_links: PageLinks, scope: Scope, path: str) -> Visit | None:
+    """The hint visit of an ASGI request (``None``: not a navigation worth hinting)."""
+    mode: str | None = None
+    accept = host = ""
+    authorized = False
+    for name, value in scope.get("headers", ()):  # names come lower-cased (ASGI spec)
+        if name == b"sec-fetch-mode":
+            mode = bytes(value).decode("latin-1")
+        elif name == b"accept":  # repeated fields as one list, as in asgi_request
+            accept += bytes(value).decode("latin-1") + ","
+        elif name == b"host":
+            host = bytes(value).decode("latin-1")
+        elif name == b"authorization":
+            authorized = True
+    return page_links.before(
+        str(scope.get("method", "")),
+        path,
+        bytes(scope.get("query_string", b"")).decode("latin-1"),
+        str(scope.get("http_version", "1.1")),
+        mode,
+        accept,
+        host,
+        str(scope.get("root_path", "")),
+        authorized,
+    )
+
+
+async def _without_off(send: Send, message: Message) -> None:
+    """``send`` for an answer that is not a hinted page: the application's opt-out header
+    is still never sent on."""
+    if message.get("type") == "http.response.start":
+        headers = message.get("headers", ())
+        if any(bytes(k).lower() == _OFF for k, _ in headers):
+            kept = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
+            message = {**message, "headers": kept}
+    await send(message)
+
+
 async def links_at_start(
-    page_links: PageLinks,
-    key: str,
-    page: hints.Page,
-    used: list[hints.Noted],
-    remembered: tuple[str, ...],
+    page_links: PageLinks, visit: Visit, page: hints.Page, used: list[hints.Noted]
 ) -> tuple[str, ...]:
     """:meth:`PageLinks.at_start` from an event loop: in a thread when it reads files."""
     if page_links.needs_disk(page, used):
-        return await in_thread(page_links.at_start, key, page, used, remembered)
-    return page_links.at_start(key, page, used, remembered)
+        return await in_thread(page_links.at_start, visit, page, used)
+    return page_links.at_start(visit, page, used)
 
 
 async def links_at_end(
     page_links: PageLinks,
-    key: str,
+    visit: Visit,
     page: hints.Page,
     named_at_start: int,
     used: list[hints.Noted],
-    remembered: tuple[str, ...],
 ) -> None:
     """:meth:`PageLinks.at_end` from an event loop: in a thread when it reads files."""
     if named_at_start == 0 and page_links.needs_disk(page, used):
-        await in_thread(page_links.at_end, key, page, named_at_start, used, remembered)
+        await in_thread(page_links.at_end, visit, page, named_at_start, used)
     else:
-        page_links.at_end(key, page, named_at_start, used, remembered)
+        page_links.at_end(visit, page, named_at_start, used)
 
 
 async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
@@ -187,10 +220,7 @@ class ASGIStaticMiddleware(StaticFiles):
             return
         path = path_info(scope)
         if not self.handles(path) or self.known_miss(path):
-            if self.hints is None or hints.recording():
-                await self.app(scope, receive, send)
-            else:
-                await self._hinted(scope, receive, send, path)
+            await self._pass(scope, receive, send, path)
             return
         request = asgi_request(scope, path)
         answer: Answer | Pinned | None = self.answer_from_memory(request)
@@ -198,7 +228,7 @@ class ASGIStaticMiddleware(StaticFiles):
             pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
             answer = await in_thread(self._answer_off_loop, request, pathsend)
             if answer is None:
-                await self.app(scope, receive, send)
+                await self._pass(scope, receive, send, path)
                 return
         if isinstance(answer, Pinned):
             await self._pathsend(answer, receive, send)
@@ -215,30 +245,24 @@ class ASGIStaticMiddleware(StaticFiles):
         )
         await send({"type": "http.response.body", "body": b"".join(body)})
 
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Hand a request that is not ours to the application: with early hints when on."""
+        if self.hints is None or hints.recording():
+            await self.app(scope, receive, send)
+        else:
+            await self._hinted(scope, receive, send, path)
+
     async def _hinted(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """The application's answer with early hints: the route's remembered links as a 103
         before it runs (where the server offers ``http.response.early_hint``), and its
         page's links on the final answer."""
         assert self.hints is not None
         page_links = self.hints
-        mode: str | None = None
-        accept = ""
-        for name, value in scope.get("headers", ()):  # names come lower-cased (ASGI spec)
-            if name == b"sec-fetch-mode":
-                mode = bytes(value).decode("latin-1")
-            elif name == b"accept":  # repeated fields as one list, as in asgi_request
-                accept += bytes(value).decode("latin-1") + ","
-        key, remembered = page_links.before(
-            str(scope.get("method", "")),
-            path,
-            bytes(scope.get("query_string", b"")).decode("latin-1"),
-            str(scope.get("http_version", "1.1")),
-            mode,
-            accept,
-        )
-        if key is None:
-            await self.app(scope, receive, send)
+        visit = visit_of(page_links, scope, path)
+        if visit is None:
+            await self.app(scope, receive, functools.partial(_without_off, send))
             return
+        remembered = visit.early
         if remembered and _EARLY_HINT in scope.get("extensions", ()):
             links = [value.encode("latin-1") for value in remembered]
             await send({"type": _EARLY_HINT, "links": links})
@@ -248,7 +272,7 @@ class ASGIStaticMiddleware(StaticFiles):
 
         async def hinted_send(message: Message) -> None:
             if message.get("type") == "http.response.start":
-                message = await self._with_links(message, key, used, remembered, started)
+                message = await self._with_links(message, visit, used, started)
             await send(message)
 
         try:
@@ -256,14 +280,13 @@ class ASGIStaticMiddleware(StaticFiles):
         finally:
             hints.stop(token)
         if started:  # what a page named as it streamed, after its headers went
-            await links_at_end(page_links, key, *started[-1], used, remembered)
+            await links_at_end(page_links, visit, *started[-1], used)
 
     async def _with_links(
         self,
         start: Message,
-        key: str,
+        visit: Visit,
         used: list[hints.Noted],
-        remembered: tuple[str, ...],
         started: list[tuple[hints.Page, int]],
     ) -> Message:
         """The response start with its page's links added (and the opt-out header removed)."""
@@ -272,7 +295,7 @@ class ASGIStaticMiddleware(StaticFiles):
         text = ((bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in headers)
         page = hints.page_of(int(start.get("status", 0)), text)
         started.append((page, len(used)))
-        links = await links_at_start(self.hints, key, page, used, remembered)
+        links = await links_at_start(self.hints, visit, page, used)
         off = page.turned_off
         if off:
             headers = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]

@@ -35,6 +35,10 @@ USED: ContextVar[list[Noted] | None] = ContextVar("staticmw_hints_used", default
 MAX_NOTED = 256
 MAX_LINKS = 32
 MAX_ROUTES = 2048
+# The route memory's budget: the characters of its keys and link values together.
+MEMORY_BYTES = 2 * 1024 * 1024
+# A route longer than this is never remembered (the miss cache's limit on a path).
+MAX_KEY = 4096
 
 # A response header by which the application turns hints off for its page; never sent on.
 OFF_HEADER = "x-staticmw-early-hints"
@@ -147,35 +151,55 @@ def default_key(path: str, query: str) -> str | None:
     return path
 
 
-class Memory:
-    """The last links each route's page used, for at most *size* routes (the route written
-    least recently forgotten first); safe to share between threads. Reading takes no lock,
-    and neither does writing what a route already holds, the common case."""
+RouteKey = str | tuple[str, str]
 
-    def __init__(self, size: int = MAX_ROUTES):
+
+def _size(key: RouteKey, links: tuple[str, ...]) -> int:
+    """What a route costs the memory: its key and its link values, in characters, and a
+    fixed part for the objects that hold them."""
+    size = len(key) if isinstance(key, str) else len(key[0]) + len(key[1])
+    return 100 + size + sum(len(value) + 50 for value in links)
+
+
+class Memory:
+    """The last links each route's page used, within *budget* characters of keys and values
+    and *size* routes (the route written least recently forgotten first); safe to share
+    between threads. Reading takes no lock, and neither does writing what a route already
+    holds, the common case. A key longer than :data:`MAX_KEY` is never remembered."""
+
+    def __init__(self, size: int = MAX_ROUTES, budget: int = MEMORY_BYTES):
         self.size = size
-        self._routes: dict[str, tuple[str, ...]] = {}
+        self.budget = budget
+        # What the routes held cost now, counted as :func:`_size` does.
+        self.bytes = 0
+        self._routes: dict[RouteKey, tuple[str, ...]] = {}
         self._lock = threading.Lock()
         # Read on every navigation: the dict's own get (``get(key, ())``), no Python call.
-        self.get: Callable[[str, tuple[str, ...]], tuple[str, ...]] = self._routes.get
+        self.get: Callable[[RouteKey, tuple[str, ...]], tuple[str, ...]] = self._routes.get
 
     def __len__(self) -> int:
         return len(self._routes)
 
-    def put(self, key: str, links: tuple[str, ...]) -> None:
+    def put(self, key: RouteKey, links: tuple[str, ...]) -> None:
         routes = self._routes
         if routes.get(key, ()) == links:
             return
         with self._lock:
-            routes.pop(key, None)
-            if links:
-                routes[key] = links  # last in the order: forgotten last
-                while len(routes) > self.size:
-                    del routes[next(iter(routes))]
+            held = routes.pop(key, None)
+            if held is not None:
+                self.bytes -= _size(key, held)
+            if not links or _size(key, ()) > MAX_KEY + 100:
+                return
+            routes[key] = links  # last in the order: forgotten last
+            self.bytes += _size(key, links)
+            while routes and (len(routes) > self.size or self.bytes > self.budget):
+                oldest = next(iter(routes))
+                self.bytes -= _size(oldest, routes.pop(oldest))
 
     def clear(self) -> None:
         with self._lock:
             self._routes.clear()
+            self.bytes = 0
 
 
 class Page(NamedTuple):
@@ -184,19 +208,31 @@ class Page(NamedTuple):
     status: int
     content_type: str
     turned_off: bool
+    # Meant for one visitor: it sets a cookie, or is marked private or no-store.
+    private: bool = False
+
+
+def private_cache_control(value: str) -> bool:
+    """Whether a Cache-Control value keeps the answer to one visitor (RFC 9111 §5.2.2)."""
+    lowered = value.lower()
+    return "private" in lowered or "no-store" in lowered
 
 
 def page_of(status: int, headers: Iterable[tuple[str, str]]) -> Page:
-    """The status, media type and opt-out of a response, for its links."""
+    """The status, media type, opt-out and privacy of a response, for its links."""
     content_type = ""
-    off = False
+    off = private = False
     for name, value in headers:
-        size = len(name)  # compared first: most headers are neither, and this is per page
+        size = len(name)  # compared first: most headers are none of these, and this is per page
         if size == 12 and name.lower() == "content-type":
             content_type = value.lower()
         elif size == _OFF_SIZE and name.lower() == OFF_HEADER:
             off = True
-    return Page(status, content_type, off)
+        elif (size == 10 and name.lower() == "set-cookie") or (
+            size == 13 and name.lower() == "cache-control" and private_cache_control(value)
+        ):
+            private = True
+    return Page(status, content_type, off, private)
 
 
 def without_off(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -213,3 +249,10 @@ def wanted(page: Page) -> bool:
 
 
 Key = Callable[[str, str], "str | None"]
+
+
+def add_to_link(existing: str | None, values: tuple[str, ...]) -> str:
+    """One ``Link`` field that holds the application's own values and then *values*, for a
+    response object that holds one field per name (RFC 9110 §5.3: the same as several)."""
+    joined = ", ".join(values)
+    return f"{existing}, {joined}" if existing else joined

@@ -298,10 +298,9 @@ class Mounts:
                     "drop manifest= or serve the build from a root of its own"
                 )
             manifest = False
-        loaded = load_manifest(real, normalized, manifest, self.recheck_interval)
-        pending = loaded if isinstance(loaded, Pending) else None
-        if pending is not None:
-            loaded = None
+        found = load_manifest(real, normalized, manifest, self.recheck_interval)
+        pending = found if isinstance(found, Pending) else None
+        loaded = None if isinstance(found, Pending) else found
         first = loaded.manifest if isinstance(loaded, ManifestFile) else loaded
         urls = StaticURLs(first, normalized, static_host, strict)
         mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))

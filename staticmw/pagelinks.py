@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Sequence
 from functools import partial
+from typing import NamedTuple
 
 from . import hints, importmap
 from .hints import Link
@@ -18,43 +19,89 @@ log = logging.getLogger("staticmw")
 FONT_EXTENSIONS = (".woff2", ".woff", ".ttf", ".otf")
 # A stylesheet is read this far for the fonts it uses.
 CSS_LIMIT = 1024 * 1024
-# Link sets computed per distinct list of used names (pages share them).
+# Link sets computed per distinct list of used names (pages share them): at most this many,
+# within this many characters of names, URLs and values.
 COMPUTED_LIMIT = 512
+COMPUTED_BYTES = 2 * 1024 * 1024
+
+
+class Visit(NamedTuple):
+    """One navigation worth hinting: its route in the memory, the links remembered there
+    (the 103), and what of the request decides which of its page's links are shared."""
+
+    key: hints.RouteKey
+    early: tuple[str, ...]
+    # The request's Host (lower case) and script root: a link on that host is remembered
+    # as a path, and the memory is kept apart per script root.
+    host: str
+    root: str
+    # The request carried credentials: its page is for that visitor alone.
+    private: bool
 
 
 class PageLinks:
-    """Early hints for one middleware: the route memory and the links of each page."""
+    """Early hints for one middleware: the route memory and the links of each page.
+
+    What a page's answer carries is that page's business; what is remembered for the next
+    visitor is not, so only links below a base the configuration knows are remembered: a
+    mount's prefix (below the request's script root, whose memory is its own), a mount's
+    ``static_host``, or a base added by :meth:`trust` (Django's absolute ``STATIC_URL``).
+    A link on the request's own host is remembered as a path, so a forged ``Host`` reaches
+    no one else. An answer for one visitor (credentials, a cookie set, ``private`` or
+    ``no-store``) keeps its own links and leaves the memory as it was.
+    """
 
     def __init__(self, mounts: Mounts, key: hints.Key | None = None):
         self.mounts = mounts
         self.key = key or hints.default_key
         self.memory = hints.Memory()
-        self._computed: dict[tuple[hints.Noted, ...], tuple[str, ...]] = {}
+        self.trusted: tuple[str, ...] = ()
+        self._computed: dict[tuple[hints.Noted, ...], tuple[tuple[str, ...], tuple[Link, ...]]]
+        self._computed = {}
+        self._computed_size = 0
         self._fonts: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def trust(self, base: str) -> None:
+        """Remember links below *base* too: a URL (``https://cdn.example.org/static/``) or a
+        path that the configuration, not a request, puts files under."""
+        if base and base not in self.trusted:
+            self.trusted += (base if base.endswith("/") else base + "/",)
 
     def forget(self) -> None:
         """A new manifest: every route's links may name files of the build before."""
         self.memory.clear()
         self._computed.clear()
+        self._computed_size = 0
         self._fonts.clear()
 
     def before(
-        self, method: str, path: str, query: str, version: str, mode: str | None, accept: str
-    ) -> tuple[str | None, tuple[str, ...]]:
-        """The route of a request worth hinting (``None``: none) and the links remembered
-        for it, to send as a 103 before the application runs (none to HTTP/1.0)."""
+        self,
+        method: str,
+        path: str,
+        query: str,
+        version: str,
+        mode: str | None,
+        accept: str,
+        host: str = "",
+        root: str = "",
+        authorized: bool = False,
+    ) -> Visit | None:
+        """The visit of a request worth hinting (``None``: none), with the links remembered
+        for its route, to send as a 103 before the application runs (none to HTTP/1.0)."""
         # Asked for every page, so written inline: a GET that loads a page (Sec-Fetch-Mode
         # navigate, or HTML accepted where the browser sends no Sec-Fetch-Mode) ...
         if method != "GET" or (
             mode != "navigate" if mode is not None else "text/html" not in accept
         ):
-            return None, ()
-        key = path if self.key is hints.default_key else self.key(path, query)
-        if key is None:
-            return None, ()
+            return None
+        found = path if self.key is hints.default_key else self.key(path, query)
+        if found is None:
+            return None
+        key: hints.RouteKey = (root, found) if root else found
         # ... and a 103 only to a client that knows 1xx answers: HTTP/1.0 and 0.9 know none
         # (RFC 9110 §15.2).
-        return key, () if version in ("1.0", "0.9") else self.memory.get(key, ())
+        early = () if version in ("1.0", "0.9") else self.memory.get(key, ())
+        return Visit(key, early, host.lower(), root, authorized)
 
     def remembered(self, path: str, query: str = "") -> tuple[str | None, tuple[str, ...]]:
         """The route of *path* (``None``: none) and the links remembered for it, which the
@@ -62,42 +109,68 @@ class PageLinks:
         key = self.key(path, query)
         return key, () if key is None else self.memory.get(key, ())
 
-    def after(self, key: str, page: hints.Page, used: Sequence[hints.Noted]) -> tuple[str, ...]:
+    def after(self, visit: Visit, page: hints.Page, used: Sequence[hints.Noted]) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
-        page (a redirect, an error, JSON, a page the app turned off) forgets the route."""
+        page (a redirect, an error, JSON, a page the app turned off) forgets the route. An
+        answer for one visitor changes nothing remembered."""
+        shared = not (visit.private or page.private)
         if not hints.wanted(page):
-            self.memory.put(key, ())
+            if shared:
+                self.memory.put(visit.key, ())
             return ()
-        links = self.links(used)
-        self.memory.put(key, links)
-        return links
+        values, links = self._linked(used)
+        if shared:
+            self.memory.put(visit.key, self._shared(links, visit))
+        return values
+
+    def _shared(self, links: tuple[Link, ...], visit: Visit) -> tuple[str, ...]:
+        """The values of the *links* that may be replayed to other visitors of the route."""
+        kept = []
+        for link in links:
+            url = self._shared_url(link.url, visit)
+            if url is not None:
+                kept.append(link if url is link.url else link._replace(url=url))
+        return hints.values(kept)
+
+    def _shared_url(self, url: str, visit: Visit) -> str | None:
+        """*url* as remembered for the route, or ``None``: below a trusted base or a mount's
+        ``static_host``, as it is; on the request's own host, as a path; below a mount's
+        prefix (under the request's script root), as it is; anything else, never."""
+        if url.startswith(self.trusted):
+            return url
+        for mount in self.mounts.added:
+            if mount.urls.host and url.startswith(mount.urls.host + mount.prefix):
+                return url
+        scheme = "//" if url.startswith("//") else url.partition("://")[0] + "://"
+        if scheme in ("//", "http://", "https://") and url.startswith(scheme):
+            authority, slash, rest = url[len(scheme) :].partition("/")
+            if not visit.host or authority.lower() != visit.host or not slash:
+                return None
+            url = "/" + rest
+        if not url.startswith("/") or url.startswith("//"):
+            return None
+        for mount in self.mounts.added:
+            if url.startswith(visit.root + mount.prefix):
+                return url
+        return None
 
     def at_start(
-        self,
-        key: str,
-        page: hints.Page,
-        used: Sequence[hints.Noted],
-        remembered: tuple[str, ...],
+        self, visit: Visit, page: hints.Page, used: Sequence[hints.Noted]
     ) -> tuple[str, ...]:
         """The Link values for a page's final headers: those of the names it used so far;
         or, when it has named none yet (it renders after its headers), those it used the
         last time, which :meth:`at_end` replaces once it has rendered."""
         if used or not hints.wanted(page):
-            return self.after(key, page, used)
-        return remembered
+            return self.after(visit, page, used)
+        return visit.early
 
     def at_end(
-        self,
-        key: str,
-        page: hints.Page,
-        named_at_start: int,
-        used: Sequence[hints.Noted],
-        remembered: tuple[str, ...],
+        self, visit: Visit, page: hints.Page, named_at_start: int, used: Sequence[hints.Noted]
     ) -> None:
         """Once a page's body is done: what it named after its headers went is remembered
         for the next visit (its answer carried what it used the last time)."""
-        if named_at_start == 0 and (used or remembered):
-            self.after(key, page, used)
+        if named_at_start == 0 and (used or visit.early):
+            self.after(visit, page, used)
 
     def needs_disk(self, page: hints.Page, used: Sequence[hints.Noted]) -> bool:
         """Whether the links of *used* are still to be worked out from the files, which an
@@ -108,16 +181,27 @@ class PageLinks:
         """The Link values for the names a page used: each stylesheet and the fonts it
         references, each module and its static imports; only names a manifest lists and
         whose file is there."""
+        return self._linked(used)[0]
+
+    def _linked(self, used: Sequence[hints.Noted]) -> tuple[tuple[str, ...], tuple[Link, ...]]:
+        """:meth:`links`, and the links behind those values; kept per list of names within
+        :data:`COMPUTED_BYTES` (the names and URLs come from requests)."""
         noted = tuple(used)
         found = self._computed.get(noted)
         if found is None:
             collected: list[Link] = []
             for kind, name, url in noted:
                 collected += self._links_of(kind, name, url)
-            found = hints.values(collected)
-            if len(self._computed) >= COMPUTED_LIMIT:
+            links = tuple(dict.fromkeys(link for link in collected if link.value() is not None))
+            found = (hints.values(list(links)), links[: hints.MAX_LINKS])
+            size = sum(len(n) + len(u) + 100 for _, n, u in noted)
+            size += sum(len(value) + 100 for value in found[0])
+            if len(self._computed) >= COMPUTED_LIMIT or self._computed_size + size > COMPUTED_BYTES:
                 self._computed.clear()
-            self._computed[noted] = found
+                self._computed_size = 0
+            if size <= COMPUTED_BYTES:
+                self._computed[noted] = found
+                self._computed_size += size
         return found
 
     def _links_of(self, kind: str, name: str, noted_url: str) -> list[Link]:

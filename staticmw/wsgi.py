@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
-    from .pagelinks import PageLinks
+    from .pagelinks import PageLinks, Visit
 
 __all__ = [
     "FileChangedError",
@@ -63,15 +63,37 @@ def _page(status: str, headers: list[tuple[str, str]]) -> hints.Page:
 
 def _at_end(
     page_links: PageLinks,
-    key: str,
+    visit: Visit,
     started: list[tuple[str, list[tuple[str, str]], int]],
     used: list[hints.Noted],
-    remembered: tuple[str, ...],
 ) -> None:
     """A page's body is done: what it named after its headers went is remembered."""
     if started:
         status, headers, named_at_start = started[-1]
-        page_links.at_end(key, _page(status, headers), named_at_start, used, remembered)
+        page_links.at_end(visit, _page(status, headers), named_at_start, used)
+
+
+def visit_of(page_links: PageLinks, environ: Mapping[str, Any], path: str) -> Visit | None:
+    """The hint visit of a WSGI request (``None``: not a navigation worth hinting)."""
+    return page_links.before(
+        environ.get("REQUEST_METHOD", ""),
+        path,
+        environ.get("QUERY_STRING", ""),
+        str(environ.get("SERVER_PROTOCOL", "")).removeprefix("HTTP/"),
+        environ.get("HTTP_SEC_FETCH_MODE"),
+        environ.get("HTTP_ACCEPT", ""),
+        environ.get("HTTP_HOST", ""),
+        environ.get("SCRIPT_NAME", ""),
+        "HTTP_AUTHORIZATION" in environ,
+    )
+
+
+def _without_off(
+    start_response: StartResponse, status: str, headers: list[tuple[str, str]], *exc_info: Any
+) -> Any:
+    """``start_response`` for an answer that is not a hinted page: the application's opt-out
+    header is still never sent on."""
+    return start_response(status, hints.without_off(headers), *exc_info)
 
 
 def send_early_hints(environ: Mapping[str, Any], values: tuple[str, ...]) -> None:
@@ -133,12 +155,10 @@ class StaticMiddleware(StaticFiles):
                 # their own: servers such as Granian send a list in one write and stream
                 # any other iterable, and a copy is safe from outer middleware.
                 return list(body) if type(body) is tuple else wsgi_body(body, environ)
-        if (
-            self.hints is None
-            or environ.get("HTTP_SEC_FETCH_MODE", "navigate") != "navigate"
-            or hints.recording()
-        ):
+        if self.hints is None or hints.recording():
             return self.application(environ, start_response)
+        if environ.get("HTTP_SEC_FETCH_MODE", "navigate") != "navigate":
+            return self.application(environ, partial(_without_off, start_response))
         return self._hinted(environ, start_response, path)
 
     def _hinted(
@@ -148,16 +168,10 @@ class StaticMiddleware(StaticFiles):
         before it runs (``wsgi.early_hints``), and its page's links on the final answer."""
         assert self.hints is not None
         page_links = self.hints
-        key, remembered = page_links.before(
-            environ.get("REQUEST_METHOD", ""),
-            path,
-            environ.get("QUERY_STRING", ""),
-            str(environ.get("SERVER_PROTOCOL", "")).removeprefix("HTTP/"),
-            environ.get("HTTP_SEC_FETCH_MODE"),
-            environ.get("HTTP_ACCEPT", ""),
-        )
-        if key is None:
-            return self.application(environ, start_response)
+        visit = visit_of(page_links, environ, path)
+        if visit is None:
+            return self.application(environ, partial(_without_off, start_response))
+        remembered = visit.early
         if remembered:
             send_early_hints(environ, remembered)
         used: list[hints.Noted] = []
@@ -169,7 +183,7 @@ class StaticMiddleware(StaticFiles):
             started.append((status, headers, len(used)))
             sent = hints.without_off(headers)
             if used or remembered:  # else nothing named yet, nothing remembered: no links
-                links = page_links.at_start(key, _page(status, headers), used, remembered)
+                links = page_links.at_start(visit, _page(status, headers), used)
                 sent = sent + [("Link", value) for value in links] if links else sent
             return start_response(status, sent, *exc_info)
 
@@ -178,10 +192,10 @@ class StaticMiddleware(StaticFiles):
         finally:
             hints.USED.reset(token)
         if not started:  # a generator: it starts and renders as the server iterates it
-            late = partial(_at_end, page_links, key, started, used, remembered)
+            late = partial(_at_end, page_links, visit, started, used)
             return hints.recorded(body, used, late)
         if started[-1][2] == 0 and (used or remembered):
-            _at_end(page_links, key, started, used, remembered)
+            _at_end(page_links, visit, started, used)
         return body
 
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:

@@ -53,7 +53,21 @@ def download(request):
     return FileResponse(open(__file__, "rb"), content_type="text/plain")
 
 
+def canonical(request):
+    """A page with a Link of its own, and for some visitors a cookie or a private answer."""
+    response = page(request)
+    response["Link"] = "<https://site.example/>; rel=canonical"
+    if "cookie" in request.GET:
+        response.set_cookie("sessionid", "1")
+    if "private" in request.GET:
+        response["Cache-Control"] = "private"
+    if "off" in request.GET:
+        response["X-Staticmw-Early-Hints"] = "off"
+    return response
+
+
 urlpatterns = [
+    path("canonical", canonical),
     path("download", download),
     path("", page),
     path("data", data),
@@ -234,3 +248,72 @@ def test_a_file_a_navigation_downloads_keeps_its_sendfile(tmp_path):
         assert isinstance(body, FileWrapper)
     finally:
         body.close()
+
+
+def test_the_applications_own_link_header_is_kept(tmp_path):
+    collect(tmp_path)
+    with settings(tmp_path):
+        response = Client().get("/canonical", **NAVIGATE)
+    values = response["Link"].split(", ")
+    assert values[0] == "<https://site.example/>; rel=canonical"
+    assert len(values) == 7 and "rel=preload; as=style" in values[1]
+
+
+def test_a_page_for_one_visitor_is_not_replayed(tmp_path):
+    """A page that sets a cookie, is marked private, or answers credentials keeps its own
+    links and leaves the route's memory as it was."""
+    collect(tmp_path)
+    sent: list = []
+    hint = {"wsgi.early_hints": sent.append, "SERVER_PROTOCOL": "HTTP/1.1"}
+    with settings(tmp_path):
+        client = Client()
+        for query, extra in (
+            ("cookie", {}),
+            ("private", {}),
+            ("", {"HTTP_AUTHORIZATION": "Basic YWRtaW46YWRtaW4="}),
+        ):
+            own = client.get(f"/canonical?{query}", **NAVIGATE, **extra, **hint)
+            assert "rel=preload" in own["Link"] and sent == []
+        client.get("/canonical", **NAVIGATE)
+        client.get("/canonical", **NAVIGATE, **hint)
+        assert len(sent) == 1
+        sent.clear()
+        client.get("/canonical?private", **NAVIGATE, **hint)
+        client.get("/canonical?cookie&off", **NAVIGATE, **hint)  # erases nothing either
+        client.get("/canonical", **NAVIGATE, **hint)
+        assert len(sent) == 3 and sent[0] == sent[2]
+
+
+def test_the_opt_out_header_never_reaches_a_client(tmp_path):
+    collect(tmp_path)
+    with settings(tmp_path):
+        client = Client()
+        for response in (
+            client.get(
+                "/canonical?off", HTTP_ACCEPT="application/json", HTTP_SEC_FETCH_MODE="cors"
+            ),
+            client.post("/canonical?off", **NAVIGATE),
+            client.head("/canonical?off", **NAVIGATE),
+            client.get("/canonical?off", **NAVIGATE),
+        ):
+            assert response.status_code == 200
+            assert not response.has_header("X-Staticmw-Early-Hints")
+
+        async def fetch():
+            return await AsyncClient().post("/canonical?off", headers={"Accept": "text/html"})
+
+        assert not asyncio.run(fetch()).has_header("X-Staticmw-Early-Hints")
+
+
+def test_the_103_keeps_an_absolute_static_url(tmp_path):
+    """Links on a CDN that STATIC_URL names are remembered as they are, whatever Host a
+    visitor sends; links on the visitor's own host never carry that host."""
+    collect(tmp_path)
+    sent: list = []
+    hint = {"wsgi.early_hints": sent.append, "SERVER_PROTOCOL": "HTTP/1.1"}
+    with settings(tmp_path), override_settings(STATIC_URL="https://cdn.example.org/static/"):
+        client = Client()
+        client.get("/", **NAVIGATE, HTTP_HOST="attacker.example")
+        client.get("/", **NAVIGATE, **hint)
+    urls = _hinted(", ".join(value for _, value in sent[0]))
+    assert len(urls) == 6 and all(u.startswith("https://cdn.example.org/static/") for u in urls)

@@ -352,3 +352,42 @@ def test_early_hints_name_the_urls_the_page_uses(create_app):
     hinted = [v[1 : v.index(">")] for v in page.headers.getlist("Link")]
     assert hinted == assets(page.get_data(as_text=True))
     assert hinted[0].startswith("https://cdn.example.org/static/css/site.")
+
+
+def test_early_hints_remember_nothing_one_request_chose(create_app):
+    """``url_for(..., _external=True)`` builds on the request's Host: a forged Host shapes
+    that page's own links, never the next visitor's 103. A page that sets a cookie (the
+    session) is not remembered; the opt-out header never reaches a client."""
+    from flask import request, session, url_for
+
+    app = create_app(STATICMW_EARLY_HINTS=True)
+    assert app.test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
+    app = create_app(STATICMW_EARLY_HINTS=True, SECRET_KEY="k")
+
+    @app.route("/external", methods=["GET", "POST"])
+    def external():
+        if "login" in request.args:
+            session["user"] = "admin"
+        href = url_for("static", filename="css/site.css", _external=True)
+        off = {"X-Staticmw-Early-Hints": "1"} if "off" in request.args else {}
+        return f'<link rel="stylesheet" href="{href}">', off
+
+    navigate = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    client = app.test_client()
+    sent: list = []
+    hint = {"wsgi.early_hints": sent.append, "SERVER_PROTOCOL": "HTTP/1.1"}
+    forged = client.get("/external", headers={**navigate, "Host": "attacker.example"})
+    assert forged.headers.getlist("Link")[0].startswith("<http://attacker.example/static/")
+    client.get("/external", headers=navigate, environ_overrides=hint)
+    assert sent and all("attacker" not in value for _, value in sent[0])
+    assert sent[0][0][1].startswith("</static/css/site.")
+    sent.clear()
+    client.get("/external?login", headers={**navigate, "Host": "admin.example"})
+    client.get("/external", headers=navigate, environ_overrides=hint)
+    assert sent and all("admin.example" not in value for _, value in sent[0])
+    for response in (
+        client.get("/external?off", headers={"Accept": "text/css", "Sec-Fetch-Mode": "cors"}),
+        client.post("/external?off", headers=navigate),
+        client.get("/external?off", headers=navigate),
+    ):
+        assert "X-Staticmw-Early-Hints" not in response.headers

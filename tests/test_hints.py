@@ -368,3 +368,223 @@ def test_explain_tells_what_a_route_would_hint(tmp_path):
     )  # fmt: skip
     admin = keyed.explain("/admin/x")
     assert admin.hints_route is None and "gives this URL no route" in admin.lines()[1]
+
+
+# -- what one request may leave for the next visitor ------------------------------------
+
+
+def _hinted_urls(values) -> list[str]:
+    return [v[1 : v.index(">")] for v in values]
+
+
+def test_a_forged_host_or_script_root_reaches_no_other_visitor(tmp_path):
+    """A page that builds absolute URLs from the request's Host (an og tag, ``_external``):
+    its links are remembered as paths; one under a script root that a header chose is
+    remembered for that root alone."""
+    holder: dict = {}
+
+    def app(environ, start_response):
+        own = environ.get("SCRIPT_NAME", "") + holder["css"]
+        hints.note(hints.ASSET, "css/site.css", f"http://{environ['HTTP_HOST']}{own}")
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [own.encode()]
+
+    static = StaticMiddleware(app, site(tmp_path), "/static/", early_hints=True)
+    css = holder["css"] = static.static_url("css/site.css")
+    sent: list = []
+
+    def fetch(host, root=""):
+        extra = {
+            "wsgi.early_hints": sent.append,
+            "SCRIPT_NAME": root,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+        }
+        return call(static, "/page", headers={**NAVIGATE, "Host": host}, environ_extra=extra)
+
+    def hinted() -> list[list[str]]:
+        found = [_hinted_urls(value for _, value in batch) for batch in sent]
+        sent.clear()
+        return found
+
+    forged = fetch("attacker.example")
+    own = _hinted_urls(links(forged))  # the page's own business: as it has them
+    assert own[0] == f"http://attacker.example{css}" and len(own) == 2
+    fetch("site.example")
+    paths = hinted()
+    assert paths == [[css, own[1].removeprefix("http://attacker.example")]]
+    fetch("site.example", root="/evil")  # as ProxyFix makes of X-Forwarded-Prefix
+    fetch("site.example")
+    assert hinted() == paths
+    fetch("site.example", root="/evil")
+    assert hinted() == [["/evil" + url for url in paths[0]]]
+
+
+def test_links_on_a_configured_host_are_remembered_and_no_others(tmp_path):
+    holder: dict = {}
+
+    def app(environ, start_response):
+        static = holder["static"]
+        hints.note(hints.ASSET, "css/site.css", static.static_url("css/site.css"))
+        elsewhere = holder["app"].replace("cdn.example", "elsewhere.example")
+        hints.note(hints.ENTRY, "js/app.js", elsewhere)
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"page"]
+
+    static = StaticMiddleware(
+        app, site(tmp_path), "/static/", early_hints=True, static_host="https://cdn.example"
+    )
+    holder["static"] = static
+    holder["app"] = static.static_url("js/app.js")
+    sent: list = []
+    extra = {"wsgi.early_hints": sent.append, "SERVER_PROTOCOL": "HTTP/1.1"}
+    first = call(static, "/page", headers=NAVIGATE, environ_extra=extra)
+    assert any("elsewhere.example" in v for v in links(first))  # the page's own business
+    call(static, "/page", headers=NAVIGATE, environ_extra=extra)
+    remembered = _hinted_urls(value for _, value in sent[0])
+    assert remembered and all(url.startswith("https://cdn.example/static/") for url in remembered)
+
+
+@pytest.mark.parametrize(
+    "private",
+    [
+        {"extra": [("Set-Cookie", "sessionid=1")]},
+        {"extra": [("Cache-Control", "private, max-age=0")]},
+        {"extra": [("Cache-Control", "no-store")]},
+        {"request": {"Authorization": "Basic YWRtaW46YWRtaW4="}},
+    ],
+)
+def test_a_page_for_one_visitor_neither_writes_nor_erases_the_memory(tmp_path, private):
+    static, holder, sent, fetch = wsgi(tmp_path)
+    fetch()  # an anonymous visit: learned
+    public = fetch()
+    assert sent and links(public) == [value for _, value in sent[-1]]
+    sent.clear()
+    holder.update(names=("img/logo.png",), entry=False, extra=private.get("extra", []))
+    own = fetch(headers={**NAVIGATE, **private.get("request", {})})
+    assert links(own) == [] and len(sent) == 1  # its own page: no links of its own
+    holder.update(names=("css/site.css",), entry=True, status="404 Not Found")
+    fetch(headers={**NAVIGATE, **private.get("request", {})})  # a private error erases nothing
+    holder.pop("extra")
+    holder.pop("status")
+    sent.clear()
+    holder.update(names=("img/logo.png",), entry=False, extra=[("X-Other", "1")])
+    fetch()  # the 103 the anonymous visitor gets is still the anonymous page's
+    assert [value for _, value in sent[0]] == links(public)
+
+
+def test_the_memory_is_bounded_in_characters_and_refuses_long_routes():
+    memory = hints.Memory(size=10_000, budget=64 * 1024)
+    value = "<https://cdn.example/" + "a" * 300 + ".css>; rel=preload; as=style"
+    for number in range(2_000):
+        memory.put(f"/{number}/" + "p" * 1_000, (value,) * 4)
+        assert memory.bytes <= memory.budget
+    assert 0 < len(memory) < 2_000
+    assert memory.bytes == sum(hints._size(k, v) for k, v in memory._routes.items())
+    memory.put("/" + "x" * 4_096, (value,))
+    assert memory.get("/" + "x" * 4_096, ()) == ()
+    memory.put("/" + "x" * 4_000, (value,))
+    assert memory.get("/" + "x" * 4_000, ()) == (value,)
+    memory.clear()
+    assert memory.bytes == 0 and len(memory) == 0
+
+
+def test_the_links_of_pages_are_kept_within_their_budget(tmp_path, monkeypatch):
+    from staticmw import pagelinks
+
+    monkeypatch.setattr(pagelinks, "COMPUTED_BYTES", 32 * 1024)
+    holder: dict = {}
+
+    def app(environ, start_response):
+        hints.note(hints.ASSET, "css/site.css", f"http://{environ['HTTP_HOST']}{holder['css']}")
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"page"]
+
+    static = StaticMiddleware(app, site(tmp_path), "/static/", early_hints=True)
+    holder["css"] = static.static_url("css/site.css")
+    for number in range(300):
+        host = f"h{number}." + "x" * 500 + ".example"
+        call(static, f"/{number}", headers={**NAVIGATE, "Host": host})
+        page_links = static.hints
+        assert page_links._computed_size <= 32 * 1024
+    assert page_links._computed_size == sum(
+        sum(len(n) + len(u) + 100 for _, n, u in noted) + sum(len(v) + 100 for v in found[0])
+        for noted, found in page_links._computed.items()
+    )
+    # A route longer than 4,096 characters is never remembered.
+    call(static, "/" + "r" * 5_000, headers={**NAVIGATE, "Host": "site.example"})
+    assert static.hints.memory.get("/" + "r" * 5_000, ()) == ()
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("GET", {"Accept": "application/json", "Sec-Fetch-Mode": "cors"}),
+        ("POST", NAVIGATE),
+        ("HEAD", NAVIGATE),
+        ("GET", {"Accept": "application/json"}),
+    ],
+)
+def test_the_opt_out_header_never_reaches_a_client_whatever_the_request(tmp_path, method, headers):
+    static, holder, sent, fetch = wsgi(tmp_path)
+    holder["extra"] = [(hints.OFF_HEADER, "1")]
+    result = fetch(method=method, headers=headers)
+    assert result.status == 200 and hints.OFF_HEADER not in result.headers
+
+    asgi_holder: dict = {}
+
+    async def app(scope, receive, send):
+        start = [(b"content-type", b"text/html"), (hints.OFF_HEADER.encode(), b"1")]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    asgi = ASGIStaticMiddleware(app, site(tmp_path / "asgi"), "/static/", early_hints=True)
+    asgi_holder["static"] = asgi
+    messages: list = []
+
+    async def send(message):
+        messages.append(message)
+
+    scope = scope_for("/page", method=method, headers=headers)
+    asyncio.run(asgi(scope, Client().receive, send))
+    assert messages[0]["status"] == 200
+    assert all(k != hints.OFF_HEADER.encode() for k, _ in messages[0]["headers"])
+
+
+def test_asgi_pages_below_a_root_at_the_site_root_get_their_links(tmp_path):
+    """A root mounted at ``/`` (an SPA, files at the site root): a page the application
+    answers still gets its links, as under WSGI."""
+    holder: dict = {}
+    static = ASGIStaticMiddleware(asgi_page(holder), site(tmp_path), "/", early_hints=True)
+    holder["static"] = static
+    first = asgi_fetch(static)
+    values = [v for k, v in first[0]["headers"] if k == b"link"]
+    assert values and b"rel=preload; as=style" in values[0]
+    second = asgi_fetch(static)
+    assert second[0] == {"type": "http.response.early_hint", "links": values}
+
+
+def test_asgi_a_forged_host_reaches_no_other_visitor(tmp_path):
+    """The ASGI twin: a ``url_for`` that builds on the request's Host (Starlette's does)."""
+    holder: dict = {}
+
+    async def app(scope, receive, send):
+        host = dict(scope["headers"])[b"host"].decode()
+        url = holder["css"]
+        hints.note(hints.ASSET, "css/site.css", f"http://{host}{url}")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html")],
+            }
+        )
+        await send({"type": "http.response.body", "body": url.encode()})
+
+    static = ASGIStaticMiddleware(app, site(tmp_path), "/static/", early_hints=True)
+    css = holder["css"] = static.static_url("css/site.css")
+    forged = asgi_fetch(static, headers={**NAVIGATE, "Host": "attacker.example"})
+    assert b"attacker.example" in next(v for k, v in forged[0]["headers"] if k == b"link")
+    second = asgi_fetch(static, headers={**NAVIGATE, "Host": "site.example"})
+    assert second[0]["type"] == "http.response.early_hint"
+    assert second[0]["links"][0] == f"<{css}>; rel=preload; as=style".encode()
+    assert all(b"attacker" not in value for value in second[0]["links"])

@@ -39,7 +39,7 @@ from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
 from ..manifest import MANIFEST_NAME, find_in_root
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
-from ..pagelinks import PageLinks
+from ..pagelinks import PageLinks, Visit
 from ..plan import Answer, Plan
 from ..request import wsgi_request
 from ..wsgi import honours_content_length, send_early_hints
@@ -63,6 +63,7 @@ OWN_SETTINGS = (
 )
 
 _Static = TypeVar("_Static", bound=StaticFiles)
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 def static_prefix() -> str:
@@ -185,6 +186,11 @@ class _Roots:
         """A configured middleware: *make* gets the options, the roots are added here."""
         try:
             static = make(_options())
+            if static.hints is not None:
+                # An absolute STATIC_URL (a CDN) is a base the configuration chose.
+                static_url = str(getattr(settings, "STATIC_URL", "") or "")
+                if static_url.startswith(("https://", "http://", "//")):
+                    static.hints.trust(static_url)
             if self.finders:
                 for directory, prefix in finder_roots():
                     static.add_files(directory, prefix, manifest=False)
@@ -345,18 +351,18 @@ class StaticFilesMiddleware:
                     return sync_response(answer, getattr(request, "environ", None))
         if main is None or main.hints is None or hints.recording():
             return self.get_response(request)
-        key, remembered = _route(main, request, path)
-        if key is None:
-            return self.get_response(request)
-        send_early_hints(getattr(request, "environ", {}), remembered)
+        visit = _visit(main.hints, request, path)
+        if visit is None:
+            return _without_off(self.get_response(request))
+        send_early_hints(getattr(request, "environ", {}), visit.early)
         used, token = hints.start()
         try:
             response = self.get_response(request)
         finally:
             hints.stop(token)
         page = _page(response)
-        links = main.hints.at_start(key, page, used, remembered)
-        return _with_links(main.hints, key, response, page, links, used, remembered)
+        links = main.hints.at_start(visit, page, used)
+        return _with_links(main.hints, visit, response, page, links, used)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
@@ -374,9 +380,9 @@ class StaticFilesMiddleware:
         if static is None or static.hints is None or hints.recording():
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        key, remembered = _route(static, request, path)
-        if key is None:
-            return await self.get_response(request)
+        visit = _visit(static.hints, request, path)
+        if visit is None:
+            return _without_off(await self.get_response(request))
         # Django's own ASGI handler gives middleware no way to send a 103; the page's
         # Link headers still go out (get_asgi_application() sends the 103 itself).
         used, token = hints.start()
@@ -386,48 +392,59 @@ class StaticFilesMiddleware:
         finally:
             hints.stop(token)
         page = _page(answered)
-        links = await links_at_start(static.hints, key, page, used, remembered)
-        return _with_links(static.hints, key, answered, page, links, used, remembered)
+        links = await links_at_start(static.hints, visit, page, used)
+        return _with_links(static.hints, visit, answered, page, links, used)
 
 
-def _route(
-    static: StaticFiles, request: HttpRequest, path: str
-) -> tuple[str | None, tuple[str, ...]]:
-    """The route of a navigation worth hinting (``None``: none), and its remembered links."""
-    assert static.hints is not None
+def _visit(page_links: PageLinks, request: HttpRequest, path: str) -> Visit | None:
+    """The hint visit of a navigation worth hinting (``None``: none). Its script root is
+    the one Django's URLs are built under: ``FORCE_SCRIPT_NAME``, else the server's."""
     meta = request.META
-    return static.hints.before(
+    root = getattr(settings, "FORCE_SCRIPT_NAME", None) or meta.get("SCRIPT_NAME", "")
+    return page_links.before(
         request.method or "",
         path,
         meta.get("QUERY_STRING", ""),
         str(meta.get("SERVER_PROTOCOL", "HTTP/1.1")).removeprefix("HTTP/"),
         meta.get("HTTP_SEC_FETCH_MODE"),
         meta.get("HTTP_ACCEPT", ""),
+        meta.get("HTTP_HOST", ""),
+        str(root).rstrip("/"),
+        "HTTP_AUTHORIZATION" in meta,
     )
+
+
+def _without_off(response: _Response) -> _Response:
+    """*response* less the application's opt-out header, which is never sent on."""
+    if response.has_header(hints.OFF_HEADER):
+        del response[hints.OFF_HEADER]
+    return response
 
 
 def _page(response: HttpResponseBase) -> hints.Page:
     """What the links of *response* depend on; its opt-out header is removed."""
     off = response.has_header(hints.OFF_HEADER)
-    if off:
-        del response[hints.OFF_HEADER]
-    return hints.Page(response.status_code, response.get("Content-Type", "").lower(), off)
+    _without_off(response)
+    private = bool(response.cookies) or hints.private_cache_control(
+        response.get("Cache-Control", "")
+    )
+    content_type = response.get("Content-Type", "").lower()
+    return hints.Page(response.status_code, content_type, off, private)
 
 
 def _with_links(
     page_links: PageLinks,
-    key: str,
+    visit: Visit,
     response: HttpResponseBase,
     page: hints.Page,
     links: tuple[str, ...],
     used: list[hints.Noted],
-    remembered: tuple[str, ...],
 ) -> HttpResponseBase:
-    """*response* with its page's links (one ``Link`` header, comma-separated). A streamed
-    page that has named nothing yet renders as it is sent: its body is recorded, and what
-    it names is remembered once it ends."""
+    """*response* with its page's links, after any the application set (Django holds one
+    ``Link`` field, comma-separated). A streamed page that has named nothing yet renders as
+    it is sent: its body is recorded, and what it names is remembered once it ends."""
     if links:
-        response["Link"] = ", ".join(links)
+        response["Link"] = hints.add_to_link(response.get("Link"), links)
     if (
         used
         or not hints.wanted(page)
@@ -438,11 +455,11 @@ def _with_links(
     if response.is_async:
 
         async def ended() -> None:
-            await links_at_end(page_links, key, page, 0, used, remembered)
+            await links_at_end(page_links, visit, page, 0, used)
 
         response.streaming_content = hints.recorded_async(response.streaming_content, used, ended)
     else:
-        done = functools.partial(page_links.at_end, key, page, 0, used, remembered)
+        done = functools.partial(page_links.at_end, visit, page, 0, used)
         response.streaming_content = hints.recorded(response.streaming_content, used, done)
     return response
 
