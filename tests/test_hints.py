@@ -454,7 +454,7 @@ def test_links_on_a_configured_host_are_remembered_and_no_others(tmp_path):
     ],
 )
 def test_a_page_for_one_visitor_neither_writes_nor_erases_the_memory(tmp_path, private):
-    static, holder, sent, fetch = wsgi(tmp_path)
+    _, holder, sent, fetch = wsgi(tmp_path)
     fetch()  # an anonymous visit: learned
     public = fetch()
     assert sent and links(public) == [value for _, value in sent[-1]]
@@ -525,7 +525,7 @@ def test_the_links_of_pages_are_kept_within_their_budget(tmp_path, monkeypatch):
     ],
 )
 def test_the_opt_out_header_never_reaches_a_client_whatever_the_request(tmp_path, method, headers):
-    static, holder, sent, fetch = wsgi(tmp_path)
+    _, holder, _, fetch = wsgi(tmp_path)
     holder["extra"] = [(hints.OFF_HEADER, "1")]
     result = fetch(method=method, headers=headers)
     assert result.status == 200 and hints.OFF_HEADER not in result.headers

@@ -154,7 +154,7 @@ def test_a_root_for_uploads_reads_no_manifest(tmp_path):
     upload = StaticMiddleware(fallback_app, root, "/media/", allow_hard_links=False)
     assert upload.static_url("/media/css/app.css") == "/media/css/app.css"
     assert call(upload, "/media/staticmw.json").status == 200  # a file like any other
-    with pytest.raises(ConfigurationError, match="allow_hard_links=False.*never reads a manifest"):
+    with pytest.raises(ConfigurationError, match=r"allow_hard_links=False.*never reads a manifest"):
         StaticMiddleware(
             fallback_app, root, "/media/", allow_hard_links=False, manifest="staticmw.json"
         )
