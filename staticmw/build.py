@@ -661,7 +661,10 @@ def _start(config: BuildConfig, report: Report) -> _Run:
         restored = history.restore(config.history, out)
         if restored:
             report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
-    before = manifest.read_build_record(record)
+    try:
+        before = manifest.read_build_record(record)
+    except manifest.ManifestError as exc:
+        raise OutputError(f"the last build's record cannot be trusted: {exc}") from None
     return _Run(config, report, out, codecs, before, number=before.number + 1)
 
 

@@ -156,8 +156,9 @@ class ImportMap:
                 data = json.load(handle)
         except OSError as exc:
             raise ImportMapError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise ImportMapError(f"{os.fspath(path)} is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ImportMapError(f"{os.fspath(path)} is not JSON: {reason}") from None
         return cls.parse(data, os.fspath(path))
 
     @classmethod

@@ -13,7 +13,7 @@ import logging
 import os
 import posixpath
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from time import monotonic
 from typing import Any, NamedTuple
 
@@ -102,15 +102,77 @@ class Manifest:
         path = os.fspath(path)
         try:
             with open(path, "rb") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as exc:
+                raw = handle.read()
+        except OSError as exc:
             raise ManifestError(f"cannot read manifest {path!r}: {exc}") from None
+        data = decode(raw, f"manifest {path!r}")
         try:
             manifest = parse(data, public_prefix)
         except ManifestError as exc:
             raise ManifestError(f"{path}: {exc}") from None
         manifest.path = path
         return manifest
+
+
+def decode(raw: bytes, what: str) -> Any:
+    """The JSON in *raw*, or :class:`ManifestError` naming *what*: no text, however made
+    (broken syntax, bad UTF-8, nesting deep enough to exhaust the parser), raises else."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ManifestError(f"{what} is not JSON: {reason}") from None
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sizes(value: Any) -> bool:
+    return isinstance(value, dict) and all(_text(k) and _count(v) for k, v in value.items())
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(_text(v) for v in value)
+
+
+def _delta_files(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        _text(k) and isinstance(v, dict) and _text(v.get("file")) and _count(v.get("size"))
+        for k, v in value.items()
+    )
+
+
+# Each field an entry of ``staticmw.json`` may have, and the shape it must have.
+ENTRY_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "name": _text,
+    "hashed": _text,
+    "hash": _text,
+    "source_hash": _text,
+    "size": _count,
+    "source_size": _count,
+    "encodings": _sizes,
+    "source_encodings": _sizes,
+    "dictionary": lambda value: isinstance(value, bool),
+    "versions": _texts,
+    "deltas": lambda value: value is None or _delta_files(value),
+}
+
+
+def entry_problem(info: Any) -> str | None:
+    """What is wrong with the shape of one entry of ``staticmw.json`` (``None``: nothing):
+    the one check every reader of an entry makes, before it looks inside."""
+    if not isinstance(info, dict):
+        return f"an entry must be an object, got {type(info).__name__}"
+    for key, value in info.items():
+        check = ENTRY_FIELDS.get(key)
+        if check is not None and not check(value):
+            return f"{key!r} has the wrong shape ({type(value).__name__})"
+    return None
 
 
 def _signature(path: str) -> tuple[int, int, int] | None:
@@ -122,10 +184,17 @@ def _signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+# A manifest rewritten on disk is parsed where it is noticed up to this size; a larger one
+# on a thread of its own, so that a request (an event loop) never waits for the parse.
+INLINE_BYTES = 256 * 1024
+
+
 class ManifestFile:
     """A manifest on disk, read again when it changes (checked at most once per *interval*
     seconds, on use). A version that cannot be read or parsed, such as one caught half
-    written, is never used: the last good one stays, and the error is logged once.
+    written, is never used: the last good one stays, and the error is logged once. A new
+    version over :data:`INLINE_BYTES` is parsed in the background, and the last good one
+    answers until it is.
 
     *below* takes the part under one directory (:meth:`Manifest.below`).
     """
@@ -146,6 +215,8 @@ class ManifestFile:
         self.manifest = self._load()  # a bad manifest at start-up is an error, raised
         self._checked = monotonic()
         self._refused: tuple[int, int, int] | None = None
+        # The thread parsing a large new version, while it runs.
+        self.loading: threading.Thread | None = None
 
     def _load(self) -> Manifest:
         loaded = Manifest.load(self.path, self._prefix)
@@ -157,19 +228,43 @@ class ManifestFile:
             return self.manifest
         with self._lock:
             self._checked = monotonic()
+            if self.loading is not None:
+                return self.manifest
             signature = _signature(self.path)
             if signature == self._signature or signature == self._refused:
                 return self.manifest
-            try:
-                loaded = self._load()
-            except ManifestError as exc:
-                self._refused = signature
-                log.error("staticmw: %s; still using the manifest read before", exc)
+            if signature is not None and signature[1] > INLINE_BYTES:
+                self.loading = threading.Thread(
+                    target=self._read_in_background, args=(signature,), daemon=True
+                )
+                self.loading.start()
                 return self.manifest
-            self._signature, self._refused = signature, None
-            self.manifest = loaded
-            log.info("staticmw: manifest %s read again: %d files", self.path, len(loaded))
-            return loaded
+            self._take(signature, self._parse())
+            return self.manifest
+
+    def _parse(self) -> Manifest | ManifestError:
+        try:
+            return self._load()
+        except ManifestError as exc:
+            return exc
+
+    def _read_in_background(self, signature: tuple[int, int, int]) -> None:
+        parsed = self._parse()
+        with self._lock:
+            self._take(signature, parsed)
+            self.loading = None
+
+    def _take(
+        self, signature: tuple[int, int, int] | None, parsed: Manifest | ManifestError
+    ) -> None:
+        """Use a version read well; remember one that was not, logged once. Under the lock."""
+        if isinstance(parsed, ManifestError):
+            self._refused = signature
+            log.error("staticmw: %s; still using the manifest read before", parsed)
+            return
+        self._signature, self._refused = signature, None
+        self.manifest = parsed
+        log.info("staticmw: manifest %s read again: %d files", self.path, len(parsed))
 
 
 def _clean(name: Any) -> str:
@@ -234,6 +329,9 @@ def _parse_ours(data: dict[str, Any]) -> Manifest:
         raise ManifestError("'files' must be an object")
     for logical, info in files.items():
         try:
+            problem = entry_problem(info)
+            if problem is not None:
+                raise ManifestError(problem)
             target, entry = _our_entry(logical, info)
         except ManifestError as exc:
             found.drop(logical, exc)
@@ -246,6 +344,9 @@ def _parse_ours(data: dict[str, Any]) -> Manifest:
     for info in earlier if isinstance(earlier, list) else ():
         logical = info.get("name") if isinstance(info, dict) else None
         try:
+            problem = entry_problem(info)
+            if problem is not None:
+                raise ManifestError(problem)
             target, entry = _our_entry(logical, {**info, "deltas": None})
         except ManifestError as exc:
             found.drop(str(logical), exc)
@@ -410,37 +511,50 @@ class BuildRecord(NamedTuple):
 
 
 def read_build_record(path: str) -> BuildRecord:
-    """The :func:`dump_ours` record at *path*; one that is missing, unreadable or of another
-    format is empty, and the build then redoes what it would have skipped."""
+    """The :func:`dump_ours` record at *path*. One that is missing, not JSON, or not an object
+    with ``files`` is empty, and the build then redoes what it would have skipped; one whose
+    fields or entries have the wrong shape is :class:`ManifestError`, for the build to stop
+    on rather than act on a record it cannot trust."""
     empty = BuildRecord({}, set(), set(), {}, 0, {})
     try:
         with open(path, "rb") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
+            data = decode(handle.read(), path)
+    except (OSError, ManifestError):
         return empty
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return empty
 
-    def texts(key: str) -> set[str]:
-        found = data.get(key, ())
-        return {t for t in found if isinstance(t, str)} if isinstance(found, list) else set()
+    def wrong(what: str) -> ManifestError:
+        return ManifestError(f"{path}: {what}; remove it to build everything again")
 
-    files = {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, dict)}
+    for key, check in (("codecs", _texts), ("retained", _texts), ("kept", _sizes)):
+        if key in data and not check(data[key]):
+            raise wrong(f"{key!r} has the wrong shape")
+    number = data.get("build", 0)
+    if not _count(number):
+        raise wrong("'build' must be a whole number")
+    files = data["files"]
+    for name, info in files.items():
+        problem = entry_problem(info)
+        if problem is not None:
+            raise wrong(f"entry {name!r}: {problem}")
     found = data.get("earlier", [])
-    earlier = {
-        e["hashed"]: e
-        for e in (found if isinstance(found, list) else ())
-        if isinstance(e, dict) and isinstance(e.get("hashed"), str)
-    }
-    number = data.get("build")
-    number = number if isinstance(number, int) and number > 0 else 0
-    found = data.get("kept", {})
-    kept = {
-        k: v
-        for k, v in (found.items() if isinstance(found, dict) else ())
-        if isinstance(k, str) and isinstance(v, int)
-    }
-    return BuildRecord(files, texts("codecs"), texts("retained"), earlier, number, kept)
+    if not isinstance(found, list):
+        raise wrong("'earlier' must be a list")
+    earlier = {}
+    for info in found:
+        problem = entry_problem(info) or (None if _text(info.get("hashed")) else "no 'hashed'")
+        if problem is not None:
+            raise wrong(f"an earlier entry: {problem}")
+        earlier[info["hashed"]] = info
+    return BuildRecord(
+        files,
+        set(data.get("codecs", ())),
+        set(data.get("retained", ())),
+        earlier,
+        max(number, 0),
+        dict(data.get("kept", {})),
+    )
 
 
 def dump_django(names: Mapping[str, str]) -> bytes:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from . import compress, encodings, engine, mediatypes
 from .atomic import atomic_write
 from .history import files_below
+from .manifest import ManifestError, decode
 
 RECORD = ".staticmw-compressed.json"
 
@@ -30,13 +31,30 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
 
+def _codecs(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(codec, str) and codec in compress.SUFFIXES for codec in value
+    )
+
+
 def _load(root: str) -> dict[str, dict[str, object]]:
+    """The record of the last run: an entry of another shape, or a record that is not one,
+    is as good as none, and what it covered is compressed again."""
+    path = os.path.join(root, RECORD)
     try:
-        with open(os.path.join(root, RECORD), "rb") as file:
-            loaded = json.load(file)
-    except (OSError, ValueError):
+        with open(path, "rb") as file:
+            loaded = decode(file.read(), path)
+    except (OSError, ManifestError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {
+        name: entry
+        for name, entry in loaded.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("sha256"), str)
+        and all(_codecs(entry.get(key)) for key in ("codecs", "kept"))
+    }
 
 
 def _run(

@@ -175,6 +175,11 @@ def test_url_follows_a_manifest_rewritten_by_a_later_collectstatic(tmp_path, cap
                 time.sleep(0.1)
                 assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
         assert caplog.text.count("still using the manifest read before") == 1
+        # JSON of any other shape, or nested past the parser's depth, is refused the same way.
+        for hostile in ('{"version": "1.1", "paths": [1]}', "[1]", "[" * 50_000 + "]" * 50_000):
+            atomic_write(str(manifest), hostile.encode())
+            time.sleep(0.1)
+            assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
     staticfiles_storage._setup()
 
 

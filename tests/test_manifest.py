@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -414,6 +415,173 @@ def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
     for text in (b"{", b"[]", b'{"files": []}', b'{"paths": {}}'):
         path.write_bytes(text)
         assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {})
-    path.write_bytes(b'{"files": {"a": 1, "b": {}}, "codecs": "gzip", "retained": [1, "x"]}')
-    assert read_build_record(str(path)) == ({"b": {}}, set(), {"x"}, {}, 0, {})
+    path.write_bytes(b'{"files": {"b": {}}, "codecs": ["gzip"], "retained": ["x"]}')
+    assert read_build_record(str(path)) == ({"b": {}}, {"gzip"}, {"x"}, {}, 0, {})
+    # A record of this shape with anything of another shape is not to be acted on.
+    for text in (
+        b'{"files": {"a": 1}}',
+        b'{"files": {}, "codecs": "gzip"}',
+        b'{"files": {}, "retained": [1, "x"]}',
+        b'{"files": {"a": {"encodings": [1]}}}',
+        b'{"files": {"a": {"deltas": {"00": {"file": [1], "size": 1}}}}}',
+        b'{"files": {}, "earlier": [1]}',
+        b'{"files": {}, "kept": {"a": "b"}}',
+    ):
+        path.write_bytes(text)
+        with pytest.raises(ManifestError, match="remove it"):
+            read_build_record(str(path))
     assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set(), {}, 0, {})
+
+
+# -- any JSON at all, in every field: one validation, never an exception -------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _HOSTILE_NAMES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_HOSTILE_NAMES, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _anything_in_every_field():
+    """Our format with any JSON where each field goes (each entry's fields too)."""
+    entry = st.one_of(
+        _JSON,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                key: _JSON
+                for key in ("hashed", "hash", "size", "encodings", "dictionary", "deltas", "name")
+            },
+        ),
+        st.fixed_dictionaries(
+            {"hashed": st.just("app.1.css"), "deltas": _JSON, "encodings": _JSON}
+        ),
+    )
+    return st.fixed_dictionaries(
+        {
+            "version": st.one_of(st.just(1), _JSON),
+            "files": st.one_of(_JSON, st.dictionaries(_HOSTILE_NAMES, entry, max_size=3)),
+        },
+        optional={
+            "earlier": st.one_of(_JSON, st.lists(entry, max_size=3)),
+            "retained": _JSON,
+            "kept": _JSON,
+            "codecs": _JSON,
+            "build": _JSON,
+        },
+    )
+
+
+ANY_MANIFEST = st.one_of(
+    _JSON,
+    _anything_in_every_field(),
+    st.builds(lambda d: {"paths": d}, st.one_of(_JSON, st.dictionaries(_HOSTILE_NAMES, _JSON))),
+    st.dictionaries(
+        _HOSTILE_NAMES,
+        st.one_of(
+            _JSON, st.fixed_dictionaries({"file": _JSON}, optional={"css": _JSON, "assets": _JSON})
+        ),
+        min_size=1,
+    ),
+)
+
+
+@given(ANY_MANIFEST)
+def test_any_json_parses_to_a_manifest_or_a_manifest_error(tmp_path_factory, data):
+    """Served manifests and the build's record alike: a result or ManifestError, nothing else."""
+    from staticmw.manifest import BuildRecord, read_build_record
+
+    path = tmp_path_factory.mktemp("any") / "staticmw.json"
+    path.write_text(json.dumps(data))
+    for read in (lambda: parse(data, "/static/"), lambda: read_build_record(str(path))):
+        with contextlib.suppress(ManifestError):
+            assert isinstance(read(), (Manifest, BuildRecord))
+
+
+def test_deep_nesting_is_a_manifest_error_not_a_crash(tmp_path, caplog):
+    from staticmw.manifest import ManifestFile, read_build_record
+
+    deep = "[" * 50_000 + "]" * 50_000
+    path = tmp_path / "staticmw.json"
+    path.write_text(deep)
+    with pytest.raises(ManifestError, match=r"staticmw\.json.*nested too deeply"):
+        Manifest.load(path)
+    assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {})
+    # A live manifest rewritten so: the last good one stays, logged once.
+    write(path, dump_ours({"a.css": {"hashed": "a.1.css"}}), OLD)
+    live = ManifestFile(path, interval=0)
+    path.write_text('{"version": 1, "files": {}, "earlier": [1]}' + " " * 10)
+    with caplog.at_level(logging.ERROR, logger="staticmw.manifest"):
+        first = live.current()
+        path.write_text(deep)
+        second = live.current()
+        live.current()
+    assert first.lookup("a.css") == second.lookup("a.css") == "a.1.css"
+    assert caplog.text.count("still using the manifest read before") == 1 + 1
+
+
+HOSTILE_RECORDS = [
+    "[" * 50_000 + "]" * 50_000,
+    '{"version": 1, "files": {"a.css": {"hashed": [1]}}}',
+    '{"version": 1, "files": {"a.css": [1]}, "earlier": [1]}',
+    '{"version": 1, "files": {"a.css": {"hashed": "a.1.css", "encodings": 5}}}',
+    '{"version": 1, "files": {"a.css": {"deltas": {"00": {"file": [1], "size": 1}}}}}',
+    '{"version": 1, "files": {}, "kept": [1], "retained": [[1]]}',
+]
+
+
+@pytest.mark.parametrize("record", HOSTILE_RECORDS)
+def test_build_and_compress_over_a_hostile_record_end_clearly(tmp_path, capsys, record):
+    """``staticmw build`` stops with an error that names the record, or builds as if there
+    were none (a record that is not JSON); ``staticmw compress`` compresses again what a
+    record it cannot read covered. Neither ends in a traceback."""
+    from staticmw import cli
+
+    write(tmp_path / "src" / "a.css", "body { color: red }\n" * 40)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "staticmw.json").write_text(record)
+    code = cli.main(["build", str(tmp_path / "src"), "--out", str(out), "-q"])
+    printed = capsys.readouterr()
+    if record.startswith("["):
+        assert code == 0 and json.loads((out / "staticmw.json").read_text())["files"]
+    else:
+        assert code != 0 and "staticmw.json" in printed.err and "remove it" in printed.err
+        assert "Traceback" not in printed.err and not (out / "a.css").exists()
+    folder = tmp_path / "compress"
+    write(folder / "a.css", "body { color: red }\n" * 40)
+    (folder / "staticmw.json").write_text(record)
+    (folder / ".staticmw-compressed.json").write_text(record.replace("files", "a.css"))
+    assert cli.main(["compress", str(folder), "-q"]) == 0
+    assert (folder / "a.css.gz").exists()
+
+
+def test_a_large_manifest_is_read_again_off_the_thread_that_noticed_it(tmp_path, monkeypatch):
+    """A rewritten manifest over the inline size is parsed on a thread of its own; until it
+    is, the last good one answers (an event loop never waits on the parse)."""
+    from staticmw import manifest as module
+
+    monkeypatch.setattr(module, "INLINE_BYTES", 1024)
+    path = tmp_path / "staticmw.json"
+    files = {f"f{n}.css": {"hashed": f"f{n}.1.css"} for n in range(100)}
+    write(path, dump_ours(files), OLD)
+    live = module.ManifestFile(path, interval=0)
+    parsed_on: list = []
+    real_load = module.Manifest.load
+
+    def load(*args, **kwargs):
+        parsed_on.append(__import__("threading").get_ident())
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(module.Manifest, "load", load)
+    atomic_write(str(path), dump_ours({**files, "f0.css": {"hashed": "f0.2.css"}}))
+    first = live.current()
+    assert first.lookup("f0.css") == "f0.1.css"  # the last good one, at once
+    assert live.loading is not None
+    live.loading.join()
+    assert live.current().lookup("f0.css") == "f0.2.css"
+    assert parsed_on and __import__("threading").get_ident() not in parsed_on
+    # Small ones are still read where they are noticed.
+    monkeypatch.setattr(module, "INLINE_BYTES", 10**9)
+    atomic_write(str(path), dump_ours({**files, "f0.css": {"hashed": "f0.3.css"}}))
+    assert live.current().lookup("f0.css") == "f0.3.css"

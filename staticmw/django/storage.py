@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .. import engine, hints, precompress
 from ..atomic import atomic_write
 from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
+from ..manifest import ManifestError, decode
 from ..modulegraph import Source, assemble
 from ..rewrite import module_specifiers
 from .migration import setting
@@ -95,6 +96,27 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             return
         self._signature, self._refused = signature, None
         log.info("staticmw: %s read again", self.manifest_name)
+
+    def load_manifest(self) -> tuple[dict[str, str], str]:
+        """Django's manifest, through the one check every manifest goes through: JSON of any
+        shape or depth that is not a Django manifest is :class:`ManifestError` (a
+        ``ValueError``), never another exception."""
+        content = self.read_manifest()
+        if content is None:
+            return {}, ""
+        raw = content.encode() if isinstance(content, str) else content
+        data = decode(raw, self.manifest_name)
+        paths = data.get("paths", {}) if isinstance(data, dict) else None
+        digest = data.get("hash", "") if isinstance(data, dict) else None
+        if (
+            not isinstance(data, dict)
+            or data.get("version") not in ("1.0", "1.1")
+            or not isinstance(paths, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in paths.items())
+            or not isinstance(digest, str)
+        ):
+            raise ManifestError(f"{self.manifest_name} is not a Django manifest of version 1.1")
+        return paths, digest
 
     def url(self, name: str | None, force: bool = False) -> str:
         """Django's URL for *name*, noted for the page's early hints when they are on."""
