@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import hashlib
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
@@ -70,6 +75,33 @@ def make(task: Task) -> int | None:
     return len(packed)
 
 
+# prctl(2): the signal a process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: end this worker when the build that started it ends, however it
+    ends (SIGTERM from ``timeout`` or systemd, SIGKILL), rather than wait on its queue for
+    ever. On Linux the kernel sends the signal; elsewhere a thread watches the parent."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # it ended before the signal was armed
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 # Called in this process as each task ends: (tasks ended so far, its key, the size kept
 # or None, the error that stopped it or None).
 Done = Callable[[int, Key, "int | None", "OSError | None"], None]
@@ -90,7 +122,9 @@ def run(work: Sequence[tuple[Key, Task]], jobs: int | None, done: Done[Key]) -> 
             else:
                 done(count, key, size, None)
         return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = {pool.submit(make, task): key for key, task in work}
         try:
             for count, future in enumerate(concurrent.futures.as_completed(futures), 1):

@@ -118,3 +118,44 @@ def within(work, hostile, plain_seconds: float, limit: float) -> float:
         if ratio < limit:
             break
     return ratio
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is *pid* now (Linux's /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether *pid* runs still (a zombie waiting for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def still_alive_after(pids: list[int], seconds: float) -> list[int]:
+    """Those of *pids* still running once they have had *seconds* to end; each is then
+    killed, so a test leaves none behind."""
+    import contextlib
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    left = [pid for pid in pids if alive(pid)]
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return left

@@ -23,7 +23,7 @@ import pytest
 from staticmw import StaticMiddleware, compress
 from staticmw.bodies import SMALL_BODY
 
-from .helpers import call, fallback_app
+from .helpers import call, children_of, fallback_app, still_alive_after
 from .servers import Gunicorn, Server
 
 # Builds killed, at least; within a cap, whatever the machine's speed.
@@ -159,10 +159,13 @@ def kill_builds(sources: list[Path], out: Path, observer: Observer, duration: fl
             while time.monotonic() < deadline and build.poll() is None:
                 observer.observe(quiet=False)
         finally:
+            workers = children_of(build.pid)
             if build.poll() is None:
                 build.send_signal(signal.SIGKILL)
                 kills += 1
             build.wait()
+        # Nothing of a killed build is left running: its compression workers end with it.
+        assert still_alive_after(workers, 30) == [], "workers outlived their build"
         observer.observe(quiet=True)
     assert kills >= MIN_KILLS, f"only {kills} builds were killed in {rounds}"
     full_build(sources[rounds % 2], out)  # the next build repairs what a killed one left

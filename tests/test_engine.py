@@ -5,11 +5,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import select
+import signal
+import subprocess
+import sys
 
+import pytest
 import zstandard
 
 from staticmw import engine
 from staticmw.deltas import undo
+
+from .helpers import alive, children_of, still_alive_after
 
 TEXT = b"".join(f".c{i} {{ color: #{i * 7919 % 0xFFFFFF:06x}; }}\n".encode() for i in range(2000))
 
@@ -72,3 +79,41 @@ def test_file_digest_reads_in_blocks(tmp_path):
     data = os.urandom(3 * (1 << 20) + 5)
     (tmp_path / "big").write_bytes(data)
     assert engine.file_digest(str(tmp_path / "big")) == hashlib.sha256(data).hexdigest()
+
+
+WORKERS_THAT_HANG = """
+import os, sys, time
+from staticmw import engine
+
+def hang(task):
+    os.write(1, b"%d\\n" % os.getpid())  # one write: lines of two workers never mix
+    time.sleep(600)
+
+engine.make = hang
+engine.run([(n, engine.Task("gzip", b"x")) for n in range(4)], 2, lambda *done: None)
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_end_with_the_build_however_it_ends(how):
+    """A build stopped by ``timeout``, ``docker stop`` or a cancelled job (SIGTERM), or
+    killed outright, leaves none of its worker processes behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", WORKERS_THAT_HANG], stdout=subprocess.PIPE, text=True
+    )
+    workers: list[int] = []
+    try:
+        ready, _, _ = select.select([parent.stdout], [], [], 120)
+        if not ready:
+            pytest.skip("no worker started within 120 s on this machine: nothing to prove")
+        workers.append(int(parent.stdout.readline()))
+        workers += [pid for pid in children_of(parent.pid) if pid not in workers]
+        assert workers and all(alive(pid) for pid in workers)
+        parent.send_signal(how)
+        parent.wait(60)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
+    assert still_alive_after(workers, 30) == []
