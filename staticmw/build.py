@@ -657,14 +657,14 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     if not config.dry_run:
         _remove_leftovers(out)
     record = os.path.join(out, manifest.MANIFEST_NAME)
-    if config.history and not config.dry_run:
-        restored = history.restore(config.history, out)
-        if restored:
-            report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
     try:
+        if config.history and not config.dry_run:
+            restored = history.restore(config.history, out)
+            if restored:
+                report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
         before = manifest.read_build_record(record)
     except manifest.ManifestError as exc:
-        raise OutputError(f"the last build's record cannot be trusted: {exc}") from None
+        raise OutputError(f"a build record cannot be trusted: {exc}") from None
     return _Run(config, report, out, codecs, before, number=before.number + 1)
 
 

@@ -5,12 +5,19 @@ their files, and ``--dictionaries`` finds its earlier versions."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import posixpath
 import shutil
+import zlib
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from .atomic import TMP_SUFFIX, replacing
-from .manifest import MANIFEST_NAME, read_build_record
+from . import compress
+from .atomic import TMP_SUFFIX, atomic_write, replacing
+from .dictionaries import DCZ_HEADER_SIZE, frame
+from .manifest import MANIFEST_NAME, BuildRecord, read_build_record
+from .paths import Resolver, split_request_path
 
 
 def files_below(directory: str, below: str = "") -> set[str]:
@@ -49,20 +56,142 @@ def _link(source: str, dest: str) -> None:
         _copy(source, dest)
 
 
+class _Expected(NamedTuple):
+    """What the history's record says one output holds: the content (after undoing its
+    coding) has this SHA-256 and size; a delta is undone against the dictionary *of*."""
+
+    digest: str
+    size: int
+    coding: str  # "identity", a codec of compress.SUFFIXES, or "dcz"
+    dictionary: str = ""
+
+
+def _listed(record: BuildRecord) -> dict[str, _Expected]:
+    """Every output the record vouches for by content: each entry's hashed file (current
+    and earlier versions), the variants it lists and its deltas; by name in the output."""
+    listed: dict[str, _Expected] = {}
+    for entry in (*record.files.values(), *record.earlier.values()):
+        hashed, digest, size = entry.get("hashed"), entry.get("hash"), entry.get("size")
+        if not isinstance(hashed, str) or not isinstance(digest, str) or not isinstance(size, int):
+            continue
+        split = split_request_path(hashed, serve_hidden=True)
+        if split is None or split[1]:
+            continue  # a name that could lead out of the output
+        listed[hashed] = _Expected(digest, size, "identity")
+        for codec in entry.get("encodings") or {}:
+            if codec in compress.SUFFIXES:
+                listed[hashed + compress.SUFFIXES[codec]] = _Expected(digest, size, codec)
+        folder = posixpath.dirname(hashed)
+        for dictionary, delta in (entry.get("deltas") or {}).items():
+            name = posixpath.basename(delta["file"])
+            if split_request_path(name, serve_hidden=True) is not None:
+                listed[posixpath.join(folder, name)] = _Expected(digest, size, "dcz", dictionary)
+    return listed
+
+
+def _decoded(data: bytes, expected: _Expected, dictionaries: dict[str, bytes]) -> bytes | None:
+    """The content *data* stands for under its coding, read no further than the size the
+    record gives; ``None`` when it cannot be undone here."""
+    limit = expected.size + 1
+    try:
+        if expected.coding == "identity":
+            return data
+        if expected.coding == "gzip":
+            undo = zlib.decompressobj(wbits=31)
+            content = undo.decompress(data, limit)
+            return content if undo.eof and not undo.unused_data else None
+        if expected.coding == "br":
+            import brotli  # type: ignore[import-untyped, unused-ignore]
+
+            decoder = brotli.Decompressor()
+            content = bytes(decoder.process(data, output_buffer_limit=limit))
+            return content if decoder.is_finished() else None
+        import zstandard
+
+        if expected.coding == "zstd":
+            return bytes(zstandard.ZstdDecompressor().decompress(data, max_output_size=limit))
+        dictionary = dictionaries.get(expected.dictionary)
+        if dictionary is None or data[:DCZ_HEADER_SIZE] != frame(
+            bytes.fromhex(expected.dictionary), b""
+        ):
+            return None
+        raw = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        undo_delta = zstandard.ZstdDecompressor(dict_data=raw)
+        return bytes(undo_delta.decompress(data[DCZ_HEADER_SIZE:], max_output_size=limit))
+    except Exception:  # a library's own error for bytes that are not of its coding
+        return None
+
+
+def _restore_one(
+    resolver: Resolver,
+    history: str,
+    name: str,
+    expected: _Expected,
+    dest: str,
+    dictionaries: dict[str, bytes],
+) -> bool:
+    """Bring one output back, decided about the file opened: a regular file inside the
+    history, no larger than its content, that undoes to the content the record gives. A
+    file with one name is linked in by its descriptor; any other is copied, so that a
+    second name outside the history can neither be reached nor change what is served."""
+    opened = resolver.open(history, name.split("/"))
+    if opened is None:
+        return False
+    try:
+        if opened.is_dir or opened.stat.st_size > expected.size + 64:
+            return False
+        data = os.pread(opened.fd, expected.size + 65, 0)
+        content = _decoded(data, expected, dictionaries)
+        if (
+            content is None
+            or len(content) != expected.size
+            or hashlib.sha256(content).hexdigest() != expected.digest
+        ):
+            return False
+        if expected.coding == "identity":
+            dictionaries[expected.digest] = content
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if opened.stat.st_nlink == 1 and _link_descriptor(opened.fd, dest):
+            return True
+        atomic_write(dest, data)
+        os.utime(dest, ns=(opened.stat.st_atime_ns, opened.stat.st_mtime_ns))
+        return True
+    finally:
+        opened.close()
+
+
+def _link_descriptor(fd: int, dest: str) -> bool:
+    """A second name for the file open as *fd* (Linux), not for whatever its name is now."""
+    try:
+        os.link(f"/proc/self/fd/{fd}", dest, follow_symlinks=True)
+    except FileExistsError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def restore(history: str, out: str) -> int:
     """Copy into *out* what *history* holds and *out* lacks, and its build record when
-    *out* has none as recent; how many files came back."""
+    *out* has none as recent; how many files came back. Only outputs the history's own
+    record lists come back, each checked by content (see :func:`_restore_one`): a file
+    planted in the history, or a link to one outside it, never does."""
     record = os.path.join(history, MANIFEST_NAME)
     if not os.path.isfile(record):
         return 0
+    kept = read_build_record(record)
+    listed = _listed(kept)
+    resolver = Resolver([os.path.realpath(history)], serve_hidden=True)
+    root = os.path.realpath(history)
+    dictionaries: dict[str, bytes] = {}
     count = 0
-    for name in sorted(files_below(history) - {MANIFEST_NAME}):
+    # Files first, so that the deltas after them find their dictionaries.
+    for name in sorted(listed, key=lambda name: (listed[name].coding == "dcz", name)):
         dest = os.path.join(out, *name.split("/"))
         if not os.path.lexists(dest):
-            _link(os.path.join(history, *name.split("/")), dest)
-            count += 1
+            count += _restore_one(resolver, root, name, listed[name], dest, dictionaries)
     ours = os.path.join(out, MANIFEST_NAME)
-    if read_build_record(ours).number < read_build_record(record).number:
+    if read_build_record(ours).number < kept.number:
         _copy(record, ours)
     return count
 

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -1054,4 +1055,55 @@ def test_a_history_that_overlaps_the_output_is_refused(tmp_path, where):
         sources=[str(tmp_path / "src")], out=str(tmp_path / "out"), history=str(tmp_path / where)
     )
     with pytest.raises(BuildError, match=r"history .* overlaps output"):
+        build.build(config)
+
+
+def test_the_history_restores_only_what_its_record_vouches_for(tmp_path):
+    """A file planted in the history, a listed name that is a hard link to a file outside,
+    a variant of other bytes, a name that would lead out: none comes back. What is right
+    comes back, linked when it has one name, copied when it has more."""
+    history = tmp_path / "cache"
+    first = _release(tmp_path, 1, "deploy1", history=str(history), dictionaries=1)
+    second = _release(tmp_path, 2, "deploy2", history=str(history), dictionaries=1)
+    css = second["files"]["app.css"]["hashed"]
+    js = second["files"]["app.js"]["hashed"]
+    old_js = first["files"]["app.js"]["hashed"]
+    delta = next(iter(second["files"]["app.js"]["deltas"].values()))["file"]
+    shutil.rmtree(tmp_path / "deploy1")
+    shutil.rmtree(tmp_path / "deploy2")
+    (history / "evil.html").write_text("<script>alert(1)</script>")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET_KEY=hunter2\n")
+    (history / (css + ".gz")).unlink()
+    os.link(secret, history / (css + ".gz"))  # a listed name, linked to a file outside
+    (history / (js + ".br")).unlink(missing_ok=True)
+    (history / (js + ".gz")).write_bytes(gzip.compress(b"export const other = 1;\n"))
+    shutil.copy(history / old_js, tmp_path / "outside-copy")
+    os.link(history / old_js, tmp_path / "second-name")  # right bytes, but two names
+    record = json.loads((history / "staticmw.json").read_text())
+    record["earlier"].append({"name": "x.css", "hashed": "../escape.css", "hash": "00", "size": 1})
+    (history / "staticmw.json").write_text(json.dumps(record))
+    third = _release(tmp_path, 2, "deploy3", history=str(history), dictionaries=1)
+    out = tmp_path / "deploy3"
+    assert not (out / "evil.html").exists() and not (tmp_path / "escape.css").exists()
+    assert b"SECRET" not in (out / (css + ".gz")).read_bytes()  # made again by the build
+    assert gzip.decompress((out / (js + ".gz")).read_bytes()) == (out / js).read_bytes()
+    # The right old version came back as a copy of its own, not a name of the outside file.
+    assert (out / old_js).read_bytes() == (tmp_path / "outside-copy").read_bytes()
+    assert os.stat(out / old_js).st_ino != os.stat(tmp_path / "second-name").st_ino
+    assert (out / delta).exists() and third["files"]["app.js"]["versions"] == [old_js]
+    app = StaticMiddleware(fallback_app, out, "/static/")
+    assert call(app, "/static/evil.html").passed_through
+    assert call(app, "/static/" + old_js).status == 200
+
+
+def test_a_history_whose_record_has_the_wrong_shape_stops_the_build(tmp_path):
+    history = tmp_path / "cache"
+    _release(tmp_path, 1, "deploy1", history=str(history))
+    (history / "staticmw.json").write_text('{"version": 1, "files": {"a": {"hashed": [1]}}}')
+    write(tmp_path / "src" / "app.css", "body {}")
+    config = BuildConfig(
+        sources=[str(tmp_path / "src")], out=str(tmp_path / "deploy2"), history=str(history)
+    )
+    with pytest.raises(BuildError, match=r"cache.staticmw\.json.*remove it"):
         build.build(config)

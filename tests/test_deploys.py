@@ -362,7 +362,10 @@ def test_a_rebuilt_manifest_is_taken_up_by_a_running_server(tmp_path, server_nam
 def test_a_server_started_before_the_first_build_takes_its_manifest(tmp_path, caplog):
     src, out = tmp_path / "src", tmp_path / "out"
     out.mkdir()
-    app = StaticMiddleware(fallback_app, out, "/static/", recheck_interval=INTERVAL)
+    # A root looks for a manifest once; one started before its first build names it.
+    app = StaticMiddleware(
+        fallback_app, out, "/static/", recheck_interval=INTERVAL, manifest="staticmw.json"
+    )
     assert app.static_url("js/app.js") == "/static/js/app.js"  # nothing built yet
     (out / "staticmw.json").write_text('{"version": 1, "files": {')  # a first one, torn
     time.sleep(INTERVAL * 1.5)
