@@ -8,12 +8,13 @@ a final name and a repeated build changes nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import hashlib
 import logging
 import os
 import posixpath
-import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,20 +31,21 @@ from . import (
     modulegraph,
     rewrite,
 )
-from .atomic import TMP_SUFFIX, atomic_write, replacing
+from .atomic import TMP_SUFFIX
 from .encodings import ALL_SIDECAR_SUFFIXES
 from .mediatypes import MediaTypes
 from .paths import (
     MAX_SEGMENT_CHARS,
+    Resolver,
     is_within,
     sidecar_original,
     split_request_path,
 )
+from .tree import Tree, digest_of
 
 log = logging.getLogger("staticmw.build")
 
 HASH_LENGTH = 12
-_CHUNK = 1 << 20
 
 Progress = Callable[[str, int, int], None]
 
@@ -306,20 +308,23 @@ class _File:
     integrity: str = ""  # modules only
 
 
-def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, _File]:
+def _plan(
+    collected: dict[str, str], report: Report, strict: bool, sources: Sources
+) -> dict[str, _File]:
     files = {name: _File(name, path) for name, path in collected.items()}
     unreadable: set[str] = set()
     raw: dict[str, bytes] = {}
     for item in files.values():
         try:
+            fd = sources.open(item.source)
+            item.size = os.fstat(fd).st_size
             if rewrite.is_rewritable(item.name):
-                with open(item.source, "rb") as handle:
+                with open(fd, "rb", closefd=True) as handle:
                     raw[item.name] = handle.read()
                 item.source_hash = hashlib.sha256(raw[item.name]).hexdigest()
                 item.size = len(raw[item.name])
             else:
-                item.source_hash = engine.file_digest(item.source)
-                item.size = os.path.getsize(item.source)
+                item.source_hash = digest_of(fd)
                 item.digest = item.source_hash
                 item.hashed = hashed_name(item.name, item.digest)
         except OSError as exc:
@@ -367,14 +372,14 @@ def _plan(collected: dict[str, str], report: Report, strict: bool) -> dict[str, 
     return {name: item for name, item in files.items() if item.hashed}
 
 
-def _versions(out: str, previous: dict[str, Any], current: str, keep: int) -> list[str]:
+def _versions(out: Tree, previous: dict[str, Any], current: str, keep: int) -> list[str]:
     """The hashed names of an asset's last *keep* versions before *current*, newest first,
     among those still in the output."""
     found: list[str] = []
     older = previous.get("versions", [])
     for name in [previous.get("hashed"), *(older if isinstance(older, list) else ())]:
         fresh = isinstance(name, str) and name != current and name not in found
-        if fresh and _is_output_file(out, name):
+        if fresh and out.exists(name):
             found.append(name)
     return found[:keep]
 
@@ -394,7 +399,7 @@ def _kept_deltas(run: _Run, name: str, entry: dict[str, Any]) -> dict[str, dict[
                 run.report.written.remove(key)
             if not run.config.dry_run:
                 with contextlib.suppress(OSError):
-                    os.unlink(run.path(key))
+                    run.tree.unlink(key)
     return kept
 
 
@@ -423,34 +428,53 @@ def _import_map(
     return record
 
 
-def _same_file(path: str, size: int, digest: str | None) -> bool:
-    try:
-        if os.path.getsize(path) != size:
-            return False
-    except OSError:
+def _same_file(out: Tree, name: str, size: int, digest: str | None) -> bool:
+    if out.size(name) != size:
         return False
-    return digest is None or engine.file_digest(path) == digest
+    return digest is None or out.digest(name) == digest
 
 
-def _copy_atomic(source: str, dest: str) -> None:
-    with replacing(dest) as handle, open(source, "rb") as src:
-        shutil.copyfileobj(src, handle, _CHUNK)
-
-
-def _remove_variants(path: str) -> None:
-    """Delete the precompressed variants beside *path* (those the server would pick up)."""
+def _remove_variants(out: Tree, name: str) -> None:
+    """Delete the precompressed variants beside *name* (those the server would pick up)."""
     for suffix in ALL_SIDECAR_SUFFIXES:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
+            out.unlink(name + suffix)
 
 
-def _remove_leftovers(out: str) -> None:
-    """Delete temporary files an earlier, killed build left behind."""
-    for directory, _, filenames in os.walk(out):
-        for filename in filenames:
-            if filename.endswith(TMP_SUFFIX):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(directory, filename))
+class Sources:
+    """Opens the collected source files by descriptor, under the rule the walk applied: a
+    symlink is followed only while it stays inside a source (unless ``--follow-symlinks``),
+    at the moment of the open, so a directory swapped for a link mid-build lets no byte of
+    outside in."""
+
+    def __init__(self, sources: Sequence[str | tuple[str, str]], follow_symlinks: bool):
+        self.roots = [os.path.realpath(split_source(entry)[0]) for entry in sources]
+        self.follow_symlinks = follow_symlinks
+        self.resolver = Resolver(self.roots, follow_symlinks=False, serve_hidden=False)
+
+    def open(self, path: str) -> int:
+        """A read-only descriptor of the regular file at *path*, as collected."""
+        if self.follow_symlinks:  # the symlink rule is off: the path as it is
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EINVAL, "not a regular file")
+            return fd
+        for root in self.roots:
+            if path.startswith(root + os.sep):
+                opened = self.resolver.open(root, os.path.relpath(path, root).split(os.sep))
+                if opened is not None and not opened.is_dir:
+                    taken: int = opened.fd
+                    opened.fd = -1  # this descriptor is the caller's now
+                    return taken
+                if opened is not None:
+                    opened.close()
+                break
+        raise OSError(errno.ENOENT, "no longer a file inside its source (moved, or a link out)")
+
+    def read(self, path: str) -> bytes:
+        with open(self.open(path), "rb", closefd=True) as handle:
+            return handle.read()
 
 
 def resolve_codecs(requested: Sequence[str] | None, report: Report) -> list[str]:
@@ -547,6 +571,7 @@ class _Run:
     out: str
     codecs: list[str]
     before: manifest.BuildRecord
+    sources: Sources
     number: int = 1  # builds into this output, counted
     files: dict[str, _File] = field(default_factory=dict)
     outputs: set[str] = field(default_factory=set)
@@ -556,8 +581,10 @@ class _Run:
     versions: dict[str, list[str]] = field(default_factory=dict)
     deltas: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def path(self, key: str) -> str:
-        return os.path.join(self.out, key)
+    @property
+    def tree(self) -> Tree:
+        """The output, reached through directory descriptors."""
+        return Tree(self.out)
 
     def note(self, key: str, changed: bool) -> None:
         """An output this build keeps, written now or already right."""
@@ -574,11 +601,13 @@ class _Run:
     def task(
         self, key: str, codec: str, source: str, dry_source: str | bytes, **extra: Any
     ) -> engine.Task:
-        """Work that writes output *key* from *source*; a dry run compresses *dry_source*
-        (the source file, or rewritten content) in memory and writes nothing."""
+        """Work that writes output *key* from output *source*; a dry run compresses
+        *dry_source* (the source file's path, or rewritten content) in memory and writes
+        nothing."""
         if self.config.dry_run:
-            return engine.Task(codec, dry_source, (), **extra)
-        return engine.Task(codec, source, (self.path(key),), **extra)
+            data = self.sources.read(dry_source) if isinstance(dry_source, str) else dry_source
+            return engine.Task(codec, data, (), root=self.out, **extra)
+        return engine.Task(codec, source, (key,), root=self.out, **extra)
 
 
 def build(config: BuildConfig, progress: Progress | None = None) -> Report:
@@ -600,34 +629,48 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             report.warnings.append(
                 f"{collected.pop(reserved)}: skipped; the build writes its own {reserved!r}"
             )
-    run.files = _plan(collected, report, config.strict)
+    run.files = _plan(collected, report, config.strict, run.sources)
     report.files = len(run.files)
     modules = _import_map(run.files, declared, report, config.strict)
     if report.errors:
         report.warnings.append("nothing written because of errors")
     else:
-        copied = _copy(run, progress)
-        _compress(run, _schedule(run, copied), progress)
-        entries = {item.name: _entry(run, item) for item in run.files.values()}
-        if entries == run.before.files and run.before.number:
-            run.number = run.before.number  # the same build again: not a new one to keep
-        earlier = _clear_stale(run)
-        if report.errors:
-            report.warnings.append("manifest not written because of errors")
-        else:
-            # The new manifest first, with the earlier outputs still on disk recorded:
-            # a build killed from here on leaves every listed name servable, and the
-            # next build still knows what to prune.
-            _write_manifests(run, entries, earlier, modules)
-            if run.config.prune:
-                kept = _prune(run, earlier)
-                if kept != earlier:
-                    _write_manifests(run, entries, kept, modules)
-                    earlier = kept
-            if run.config.history and not run.config.dry_run and not report.errors:
-                history.save(run.config.history, run.out, _history_names(run, earlier))
+        try:
+            _write(run, modules, progress)
+        except OSError as exc:
+            # The output changed under the build, or cannot be written: stopped as a
+            # killed build stops, and the next one repairs what this one left.
+            where = f" ({exc.filename})" if exc.filename else ""
+            report.errors.append(f"{config.out}: cannot write{where}: {exc.strerror or exc}")
+            report.warnings.append("stopped; the next build repairs the output")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write(run: _Run, modules: importmap.ImportMap | None, progress: Progress | None) -> None:
+    """Write the outputs, their variants and deltas, then the manifests; prune and save
+    the history as asked."""
+    report = run.report
+    copied = _copy(run, progress)
+    _compress(run, _schedule(run, copied), progress)
+    entries = {item.name: _entry(run, item) for item in run.files.values()}
+    if entries == run.before.files and run.before.number:
+        run.number = run.before.number  # the same build again: not a new one to keep
+    earlier = _clear_stale(run)
+    if report.errors:
+        report.warnings.append("manifest not written because of errors")
+        return
+    # The new manifest first, with the earlier outputs still on disk recorded: a build
+    # killed from here on leaves every listed name servable, and the next build still
+    # knows what to prune.
+    _write_manifests(run, entries, earlier, modules)
+    if run.config.prune:
+        kept = _prune(run, earlier)
+        if kept != earlier:
+            _write_manifests(run, entries, kept, modules)
+            earlier = kept
+    if run.config.history and not run.config.dry_run and not report.errors:
+        history.save(run.config.history, run.out, _history_names(run, earlier))
 
 
 def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
@@ -655,7 +698,7 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     if config.dictionaries:
         compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
     if not config.dry_run:
-        _remove_leftovers(out)
+        Tree(out).remove_leftovers()
     record = os.path.join(out, manifest.MANIFEST_NAME)
     try:
         if config.history and not config.dry_run:
@@ -665,7 +708,8 @@ def _start(config: BuildConfig, report: Report) -> _Run:
         before = manifest.read_build_record(record)
     except manifest.ManifestError as exc:
         raise OutputError(f"a build record cannot be trusted: {exc}") from None
-    return _Run(config, report, out, codecs, before, number=before.number + 1)
+    sources = Sources(config.sources, config.follow_symlinks)
+    return _Run(config, report, out, codecs, before, sources, number=before.number + 1)
 
 
 def _copy(run: _Run, progress: Progress | None) -> list[_File]:
@@ -675,28 +719,37 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
     for done, item in enumerate(run.files.values(), 1):
         if progress:
             progress("copy", done, len(run.files))
-        plain, hashed = run.path(item.name), run.path(item.hashed)
+        out = run.tree
         try:
-            same_plain = _same_file(plain, item.size, item.source_hash)
+            same_plain = _same_file(out, item.name, item.size, item.source_hash)
             if not same_plain and not run.config.dry_run:
                 # The old bytes' variants go first: at no moment, even if the build
                 # dies here, does the plain name have codings of another version.
-                _remove_variants(plain)
-                _copy_atomic(item.source, plain)
+                _remove_variants(out, item.name)
+                _copy_source(run, item, item.name)
             run.note(item.name, not same_plain)
             size = len(item.content) if item.content is not None else item.size
-            same_hashed = _same_file(hashed, size, None)  # the name carries the hash
+            same_hashed = _same_file(out, item.hashed, size, None)  # the name carries the hash
             if not same_hashed and not run.config.dry_run:
                 if item.content is not None:
-                    atomic_write(hashed, item.content)
+                    out.write(item.hashed, item.content)
                 else:
-                    _copy_atomic(item.source, hashed)
+                    _copy_source(run, item, item.hashed)
             run.note(item.hashed, not same_hashed)
         except OSError as exc:
             run.report.errors.append(f"{item.name}: cannot write: {exc}")
             continue
         copied.append(item)
     return copied
+
+
+def _copy_source(run: _Run, item: _File, key: str) -> None:
+    """The source file, as opened now, written as output *key*."""
+    fd = run.sources.open(item.source)
+    try:
+        run.tree.copy_in(fd, key)
+    finally:
+        os.close(fd)
 
 
 def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
@@ -711,7 +764,7 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
             scheduled += _schedule_deltas(run, item, previous, hashed_bytes)
         if not run.codecs or not compress.worth_compressing(media.bare_type(item.name)):
             continue
-        hashed, plain = run.path(item.hashed), run.path(item.name)
+        hashed, plain = item.hashed, item.name
         for codec in run.codecs:
             suffix = compress.SUFFIXES[codec]
             # Tried on these very bytes last time and not worth keeping: skip.
@@ -726,7 +779,7 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
                 # variant, redone only when the source changed.
                 same_source = tried and previous.get("source_hash") == item.source_hash
                 kept = codec in previous.get("source_encodings", {})
-                if not (same_source and (not kept or os.path.exists(plain + suffix))):
+                if not (same_source and (not kept or run.tree.exists(plain + suffix))):
                     key = item.name + suffix
                     task = run.task(key, codec, plain, item.source)
                     scheduled.append(_Scheduled(key, task, False))
@@ -737,18 +790,15 @@ def _schedule_deltas(
     run: _Run, item: _File, previous: dict[str, Any], hashed_bytes: str | bytes
 ) -> list[_Scheduled]:
     """A delta of the hashed file against each earlier version still kept."""
-    versions = _versions(run.out, previous, item.hashed, run.config.dictionaries)
+    versions = _versions(run.tree, previous, item.hashed, run.config.dictionaries)
     run.versions[item.name] = versions
     made = run.deltas[item.name] = {}
     scheduled = []
     for version in versions:
-        dictionary = run.path(version)
-        dictionary_hash = engine.file_digest(dictionary)
+        dictionary_hash = run.tree.digest(version)
         key = dictionaries.delta_name(item.hashed, dictionary_hash)
         made[dictionary_hash] = key
-        task = run.task(
-            key, dictionaries.DCZ, run.path(item.hashed), hashed_bytes, dictionary=dictionary
-        )
+        task = run.task(key, dictionaries.DCZ, item.hashed, hashed_bytes, dictionary=version)
         scheduled.append(_Scheduled(key, task, True))
     return scheduled
 
@@ -759,10 +809,10 @@ def _compress(run: _Run, scheduled: list[_Scheduled], progress: Progress | None)
     report = run.report
     pending: list[tuple[str, engine.Task]] = []
     for key, task, content_addressed in scheduled:
-        dest = run.path(key)
-        if content_addressed and os.path.exists(dest):
+        size = run.tree.size(key) if content_addressed else None
+        if size is not None:
             # Written atomically under a name that carries the hash: still right.
-            run.sizes[key] = os.path.getsize(dest)
+            run.sizes[key] = size
             report.unchanged += 1
         else:
             pending.append((key, task))
@@ -805,7 +855,7 @@ def _entry(run: _Run, item: _File) -> dict[str, Any]:
             run.outputs.update(
                 version + suffix
                 for suffix in ALL_SIDECAR_SUFFIXES
-                if os.path.exists(run.path(version + suffix))
+                if run.tree.exists(version + suffix)
             )
         run.outputs.update(d["file"] for d in entry["deltas"].values())
     return entry
@@ -828,19 +878,14 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
             _stats(run.report, codec, size, variant_size)
         if item.content is None:
             if variant_size is not None:
-                source_key, dest = run.path(hashed_key), run.path(plain_key)
                 if not run.config.dry_run:
-                    run.note(plain_key, _mirror(source_key, dest))
+                    run.note(plain_key, run.tree.write(plain_key, run.tree.read(hashed_key)))
                 else:
-                    run.note(plain_key, _mirror_would_change(codec, item.source, source_key, dest))
+                    run.note(plain_key, _mirror_would_change(run, codec, item, hashed_key))
             continue
         plain_size = run.sizes.get(plain_key)
-        if (
-            plain_size is None
-            and plain_key not in run.sizes
-            and os.path.exists(run.path(plain_key))
-        ):
-            plain_size = os.path.getsize(run.path(plain_key))
+        if plain_size is None and plain_key not in run.sizes:
+            plain_size = run.tree.size(plain_key)
         if plain_size is not None:
             original_encodings[codec] = plain_size
             run.outputs.add(plain_key)
@@ -850,7 +895,7 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
 def _clear_stale(run: _Run) -> dict[str, int]:
     """Remove variants of this build's files that it did not make (they would be served
     stale); the outputs of earlier builds still on disk, for pages still open on them."""
-    present = history.files_below(run.out)  # one walk, where a stat per candidate was slow
+    present = run.tree.files()  # one walk, where a stat per candidate was slow
     stale = set()
     for item in run.files.values():
         for base in (item.name, item.hashed):
@@ -874,7 +919,7 @@ def _remove(run: _Run, keys: set[str]) -> set[str]:
     for key in sorted(keys):
         if not run.config.dry_run:
             try:
-                os.unlink(run.path(key))
+                run.tree.unlink(key)
             except FileNotFoundError:
                 pass
             except OSError as exc:
@@ -918,42 +963,22 @@ def _write_manifests(
     if modules is not None:
         manifests[importmap.IMPORTMAP_NAME] = modules.dump()
     for name, data in manifests.items():
-        path = run.path(name)
-        changed = _would_change(path, data) if run.config.dry_run else atomic_write(path, data)
+        if run.config.dry_run:
+            changed = not run.tree.holds(name, data)
+        else:
+            changed = run.tree.write(name, data)
         if changed and name not in run.report.written:
             run.report.written.append(name)
 
 
-def _would_change(path: str, data: bytes) -> bool:
-    """Whether writing *data* to *path* would change it (for dry runs)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read() != data
-    except OSError:
-        return True
-
-
-def _mirror_would_change(codec: str, source: str, variant: str, dest: str) -> bool:
+def _mirror_would_change(run: _Run, codec: str, item: _File, variant: str) -> bool:
     """Dry run: whether copying the hashed file's variant over the plain one would change it."""
-    if not os.path.exists(dest):
+    key = item.name + compress.SUFFIXES[codec]
+    if not run.tree.exists(key):
         return True
-    if os.path.exists(variant):
-        with open(variant, "rb") as handle:
-            return _would_change(dest, handle.read())
-    with open(source, "rb") as handle:
-        return _would_change(dest, compress.compressor(codec)(handle.read()))
-
-
-def _is_output_file(out: str, key: str) -> bool:
-    """A path from a manifest that is a file inside *out* (never outside it)."""
-    path = os.path.normpath(os.path.join(out, key))
-    return path.startswith(out + os.sep) and os.path.isfile(path)
-
-
-def _mirror(source: str, dest: str) -> bool:
-    with open(source, "rb") as handle:
-        data = handle.read()
-    return atomic_write(dest, data)
+    if run.tree.exists(variant):
+        return not run.tree.holds(key, run.tree.read(variant))
+    return not run.tree.holds(key, compress.compressor(codec)(run.sources.read(item.source)))
 
 
 def _stats(report: Report, codec: str, before: int, after: int) -> None:

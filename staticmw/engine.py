@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 from . import compress, deltas
-from .atomic import atomic_write
+from .tree import Tree
 
 _CHUNK = 1 << 20
 
@@ -33,11 +33,13 @@ def file_digest(path: str) -> str:
 
 
 class Task(NamedTuple):
-    """One variant to make: *codec*'s compression of *source* (a path, or the bytes
-    themselves), or with *dictionary* (an earlier version's path) a zstd delta against it.
+    """One variant to make: *codec*'s compression of *source* (a name, or the bytes
+    themselves), or with *dictionary* (an earlier version's name) a zstd delta against it.
 
-    The result goes to every path in *dests*; none (a dry run) writes nothing. With
-    *remove_unkept*, a result not worth keeping removes what *dests* held before.
+    The result goes to every name in *dests*; none (a dry run) writes nothing. With
+    *remove_unkept*, a result not worth keeping removes what *dests* held before. Names are
+    below *root*, reached through directory descriptors (:class:`~staticmw.tree.Tree`);
+    without a root they are paths, each below its own directory.
     """
 
     codec: str
@@ -45,33 +47,43 @@ class Task(NamedTuple):
     dests: tuple[str, ...] = ()
     dictionary: str | None = None
     remove_unkept: bool = False
+    root: str = ""
 
 
-def _read(source: str | bytes) -> bytes:
+def _place(task: Task, name: str) -> tuple[Tree, str]:
+    """The tree a task's name is below, and the name there."""
+    if task.root:
+        return Tree(task.root), name
+    return Tree(os.path.dirname(name) or "."), os.path.basename(name)
+
+
+def _read(task: Task, source: str | bytes) -> bytes:
     if isinstance(source, bytes):
         return source
-    with open(source, "rb") as handle:
-        return handle.read()
+    tree, name = _place(task, source)
+    return tree.read(name)
 
 
 def make(task: Task) -> int | None:
     """Do one task; the size kept, or ``None`` when the result is not worth keeping
     (at most 95% of the original, and for a delta the same rule). Runs in workers."""
-    data = _read(task.source)
+    data = _read(task, task.source)
     packed: bytes | None
     if task.dictionary is not None:
-        delta = deltas.delta(_read(task.dictionary), data)
+        delta = deltas.delta(_read(task, task.dictionary), data)
         packed = delta if compress.worth_keeping(len(delta), len(data)) else None
     else:
         packed = compress.variant(task.codec, data)
     if packed is None:
         if task.remove_unkept:
             for dest in task.dests:
+                tree, name = _place(task, dest)
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(dest)
+                    tree.unlink(name)
         return None
     for dest in task.dests:
-        atomic_write(dest, packed)
+        tree, name = _place(task, dest)
+        tree.write(name, packed)
     return len(packed)
 
 

@@ -8,57 +8,33 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import shutil
 import zlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from . import compress
-from .atomic import TMP_SUFFIX, atomic_write, replacing
 from .dictionaries import DCZ_HEADER_SIZE, frame
 from .manifest import MANIFEST_NAME, BuildRecord, read_build_record
-from .paths import Resolver, split_request_path
+from .paths import split_request_path
+from .tree import Tree
 
 
-def files_below(directory: str, below: str = "") -> set[str]:
-    """Every regular file below *directory* (no link followed), as ``/``-separated names."""
-    found: set[str] = set()
+def _carry(source: Tree, target: Tree, name: str) -> None:
+    """*name* of one tree into the other: a second name for the very file opened when it
+    has one (outputs are never changed in place: each is written under a temporary name and
+    renamed), a copy of its bytes otherwise or where links are refused."""
+    fd = source.open(name)
     try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return found
-    for entry in entries:
-        name = below + entry.name
-        if entry.is_dir(follow_symlinks=False):
-            found |= files_below(entry.path, name + "/")
-        elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(TMP_SUFFIX):
-            found.add(name)
-    return found
-
-
-def _copy(source: str, dest: str) -> None:
-    """Copy a file whole under its final name only (its times kept), or not at all."""
-    with replacing(dest) as handle, open(source, "rb") as src:
-        shutil.copyfileobj(src, handle)
-    shutil.copystat(source, dest)
-
-
-def _link(source: str, dest: str) -> None:
-    """A second name for a file that no build changes in place (every output is written
-    under a temporary name and renamed): one call, where a copy costs a file's creation
-    and its bytes. A copy across file systems, or where links are refused."""
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    try:
-        os.link(source, dest)
-    except FileExistsError:
-        pass
-    except OSError:
-        _copy(source, dest)
+        if os.fstat(fd).st_nlink > 1 or not target.link_in(fd, name):
+            target.copy_in(fd, name)
+    finally:
+        os.close(fd)
 
 
 class _Expected(NamedTuple):
     """What the history's record says one output holds: the content (after undoing its
-    coding) has this SHA-256 and size; a delta is undone against the dictionary *of*."""
+    coding) has this SHA-256 and size; a delta is undone against the version whose SHA-256
+    is *dictionary*."""
 
     digest: str
     size: int
@@ -123,24 +99,21 @@ def _decoded(data: bytes, expected: _Expected, dictionaries: dict[str, bytes]) -
 
 
 def _restore_one(
-    resolver: Resolver,
-    history: str,
-    name: str,
-    expected: _Expected,
-    dest: str,
-    dictionaries: dict[str, bytes],
+    history: Tree, out: Tree, name: str, expected: _Expected, dictionaries: dict[str, bytes]
 ) -> bool:
     """Bring one output back, decided about the file opened: a regular file inside the
     history, no larger than its content, that undoes to the content the record gives. A
     file with one name is linked in by its descriptor; any other is copied, so that a
     second name outside the history can neither be reached nor change what is served."""
-    opened = resolver.open(history, name.split("/"))
-    if opened is None:
+    try:
+        fd = history.open(name)
+    except OSError:
         return False
     try:
-        if opened.is_dir or opened.stat.st_size > expected.size + 64:
+        st = os.fstat(fd)
+        if st.st_size > expected.size + 64:
             return False
-        data = os.pread(opened.fd, expected.size + 65, 0)
+        data = os.pread(fd, expected.size + 65, 0)
         content = _decoded(data, expected, dictionaries)
         if (
             content is None
@@ -150,25 +123,14 @@ def _restore_one(
             return False
         if expected.coding == "identity":
             dictionaries[expected.digest] = content
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if opened.stat.st_nlink == 1 and _link_descriptor(opened.fd, dest):
+        if st.st_nlink == 1 and out.link_in(fd, name):
             return True
-        atomic_write(dest, data)
-        os.utime(dest, ns=(opened.stat.st_atime_ns, opened.stat.st_mtime_ns))
+        out.write(name, data)
+        with out.folder(name) as (directory, base):
+            os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=directory)
         return True
     finally:
-        opened.close()
-
-
-def _link_descriptor(fd: int, dest: str) -> bool:
-    """A second name for the file open as *fd* (Linux), not for whatever its name is now."""
-    try:
-        os.link(f"/proc/self/fd/{fd}", dest, follow_symlinks=True)
-    except FileExistsError:
-        return True
-    except OSError:
-        return False
-    return True
+        os.close(fd)
 
 
 def restore(history: str, out: str) -> int:
@@ -176,23 +138,19 @@ def restore(history: str, out: str) -> int:
     *out* has none as recent; how many files came back. Only outputs the history's own
     record lists come back, each checked by content (see :func:`_restore_one`): a file
     planted in the history, or a link to one outside it, never does."""
-    record = os.path.join(history, MANIFEST_NAME)
-    if not os.path.isfile(record):
+    held, into = Tree(history), Tree(out)
+    if not held.exists(MANIFEST_NAME):
         return 0
-    kept = read_build_record(record)
+    kept = read_build_record(os.path.join(history, MANIFEST_NAME))
     listed = _listed(kept)
-    resolver = Resolver([os.path.realpath(history)], serve_hidden=True)
-    root = os.path.realpath(history)
     dictionaries: dict[str, bytes] = {}
     count = 0
     # Files first, so that the deltas after them find their dictionaries.
     for name in sorted(listed, key=lambda name: (listed[name].coding == "dcz", name)):
-        dest = os.path.join(out, *name.split("/"))
-        if not os.path.lexists(dest):
-            count += _restore_one(resolver, root, name, listed[name], dest, dictionaries)
-    ours = os.path.join(out, MANIFEST_NAME)
-    if read_build_record(ours).number < kept.number:
-        _copy(record, ours)
+        if not into.exists(name):
+            count += _restore_one(held, into, name, listed[name], dictionaries)
+    if read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number:
+        into.write(MANIFEST_NAME, held.read(MANIFEST_NAME))
     return count
 
 
@@ -200,13 +158,14 @@ def save(history: str, out: str, names: Iterable[str]) -> None:
     """Make *history* hold exactly *names* (outputs in *out*) and the build record; the
     record is written last, so a save cut short is finished by the next one."""
     keep = set(names)
-    held = files_below(history)
+    held, made = Tree(history), Tree(out)
+    os.makedirs(history, exist_ok=True)
+    present = held.files()
     # Outputs never change under one name (hashed names carry their content; the
     # others kept are of sources since removed), so one held already is right.
-    for name in sorted(keep - held):
-        source = os.path.join(out, *name.split("/"))
-        if os.path.isfile(source):
-            _link(source, os.path.join(history, *name.split("/")))
-    _copy(os.path.join(out, MANIFEST_NAME), os.path.join(history, MANIFEST_NAME))
-    for name in held - keep - {MANIFEST_NAME}:
-        os.unlink(os.path.join(history, *name.split("/")))
+    for name in sorted(keep - present):
+        if made.exists(name):
+            _carry(made, held, name)
+    held.write(MANIFEST_NAME, made.read(MANIFEST_NAME))
+    for name in present - keep - {MANIFEST_NAME}:
+        held.unlink(name)

@@ -171,6 +171,8 @@ def entry_problem(info: Any) -> str | None:
     for key, value in info.items():
         check = ENTRY_FIELDS.get(key)
         if check is not None and not check(value):
+            if key == "deltas":
+                return "bad delta: 'deltas' must be an object of objects, each a file and a size"
             return f"{key!r} has the wrong shape ({type(value).__name__})"
     return None
 

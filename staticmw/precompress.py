@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import compress, encodings, engine, mediatypes
-from .atomic import atomic_write
-from .history import files_below
 from .manifest import ManifestError, decode
+from .tree import Tree
 
 RECORD = ".staticmw-compressed.json"
 
@@ -40,10 +39,8 @@ def _codecs(value: object) -> bool:
 def _load(root: str) -> dict[str, dict[str, object]]:
     """The record of the last run: an entry of another shape, or a record that is not one,
     is as good as none, and what it covered is compressed again."""
-    path = os.path.join(root, RECORD)
     try:
-        with open(path, "rb") as file:
-            loaded = decode(file.read(), path)
+        loaded = decode(Tree(root).read(RECORD), os.path.join(root, RECORD))
     except (OSError, ManifestError):
         return {}
     if not isinstance(loaded, dict):
@@ -73,12 +70,13 @@ def _run(
             (codec, digest),
             engine.Task(
                 codec,
-                paths[0],
-                tuple(path + compress.SUFFIXES[codec] for path in paths),
+                names[0],
+                tuple(name + compress.SUFFIXES[codec] for name in names),
                 remove_unkept=True,
+                root=root,
             ),
         )
-        for digest, paths in todo.items()
+        for digest, names in todo.items()
         for codec in codecs
     ]
 
@@ -86,8 +84,7 @@ def _run(
         codec, digest = key
         if error is not None:
             failed.add(digest)
-            name = os.path.relpath(todo[digest][0], root)
-            result.errors.append(f"{name}: cannot compress: {error}")
+            result.errors.append(f"{todo[digest][0]}: cannot compress: {error}")
         elif size is not None:
             kept.setdefault(digest, []).append(codec)
             result.compressed += len(todo[digest])
@@ -101,7 +98,7 @@ def files_to_compress(root: str) -> list[str]:
     considers: no dotfile or dot folder, no symlink, and no variant already made."""
     return sorted(
         name
-        for name in files_below(root)
+        for name in Tree(root).files()
         if not name.endswith(encodings.ALL_SIDECAR_SUFFIXES)
         and not any(part.startswith(".") for part in name.split("/"))
     )
@@ -127,6 +124,7 @@ def precompress(
     skipped_endings = tuple("." + ext.lower().lstrip(".") for ext in skip_extensions)
     codecs = compress.available() if codecs is None else codecs
     media = mediatypes.MediaTypes()
+    tree = Tree(root)
     record = _load(root)
     result = Result()
     # digest -> the files with those bytes that need their variants made
@@ -138,9 +136,8 @@ def precompress(
         ):
             result.skipped += 1
             continue
-        path = os.path.join(root, *name.split("/"))
         try:
-            digest = known.get(name) or engine.file_digest(path)
+            digest = known.get(name) or tree.digest(name)
         except OSError as exc:
             result.errors.append(f"{name}: cannot read: {exc}")
             continue
@@ -154,16 +151,19 @@ def precompress(
             before.get("sha256") == digest
             and isinstance(previous_codecs, list)
             and set(previous_codecs) == set(codecs)
-            and all(os.path.exists(path + compress.SUFFIXES[codec]) for codec in kept)
+            and all(tree.exists(name + compress.SUFFIXES[codec]) for codec in kept)
         ):
             result.unchanged += 1
             continue
-        todo.setdefault(digest, []).append(path)
+        todo.setdefault(digest, []).append(name)
     kept, failed = _run(todo, codecs, jobs, root, result)
     for name, digest in digests.items():
         if digest in failed:
             record.pop(name, None)
-        elif digest in todo and os.path.join(root, *name.split("/")) in todo[digest]:
+        elif digest in todo and name in todo[digest]:
             record[name] = {"sha256": digest, "codecs": codecs, "kept": kept.get(digest, [])}
-    atomic_write(os.path.join(root, RECORD), json.dumps(record, sort_keys=True, indent=0).encode())
+    try:
+        tree.write(RECORD, json.dumps(record, sort_keys=True, indent=0).encode())
+    except OSError as exc:
+        result.errors.append(f"{RECORD}: cannot write: {exc.strerror or exc}")
     return result

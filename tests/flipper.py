@@ -2,6 +2,7 @@
 
     python tests/flipper.py [--progress COUNTFILE] DIRECTORY TARGET SECONDS
     python tests/flipper.py [--progress COUNTFILE] --hardlink FILE TARGET SECONDS
+    python tests/flipper.py [--progress COUNTFILE] --exchange DIRECTORY TARGET SECONDS
 
 Prints ``ready`` once it starts and the number of swaps when it stops (after
 SECONDS, or on SIGTERM); with ``--progress``, it also keeps the count so far in
@@ -10,6 +11,10 @@ run it beside a server: at any instant DIRECTORY is the real directory, missing,
 a link to TARGET. The real directory is held for 200 µs and the link for 50 µs
 (busy-waiting), so that requests meet both, not only the gaps between renames, which
 take tens of µs each on ext4.
+
+With ``--exchange``, DIRECTORY and a link to TARGET trade places in one call
+(``renameat2`` with ``RENAME_EXCHANGE``, Linux), so DIRECTORY is never missing: for a
+writer that would make it again where it found none.
 
 With ``--hardlink``, FILE is swapped (by rename, so it is never missing) between a
 regular file with its original bytes and a hard link to TARGET, an outside file.
@@ -37,6 +42,31 @@ def _flip_directory(directory: str, target: str) -> None:
     os.unlink(directory)
     os.rename(away, directory)
     _hold(200e-6)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange_flipper(directory: str, target: str):
+    """One swap of DIRECTORY for a link to TARGET and back, each a single exchange."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    link = directory + ".link"
+    os.symlink(target, link)
+    at = -100  # AT_FDCWD
+
+    def exchange() -> None:
+        if libc.renameat2(at, directory.encode(), at, link.encode(), _RENAME_EXCHANGE) != 0:
+            raise OSError(ctypes.get_errno(), "renameat2")
+
+    def flip(_: str, __: str) -> None:
+        exchange()
+        _hold(50e-6)
+        exchange()
+        _hold(200e-6)
+
+    return flip
 
 
 def _hard_link_flipper(path: str, target: str):
@@ -70,6 +100,9 @@ def main() -> int:
     if args[0] == "--hardlink":
         args = args[1:]
         flip = _hard_link_flipper(args[0], args[1])
+    elif args[0] == "--exchange":
+        args = args[1:]
+        flip = _exchange_flipper(args[0], args[1])
     directory, target, seconds = args[0], args[1], float(args[2])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

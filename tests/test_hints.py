@@ -588,3 +588,33 @@ def test_asgi_a_forged_host_reaches_no_other_visitor(tmp_path):
     assert second[0]["type"] == "http.response.early_hint"
     assert second[0]["links"][0] == f"<{css}>; rel=preload; as=style".encode()
     assert all(b"attacker" not in value for value in second[0]["links"])
+
+
+@pytest.mark.parametrize(
+    ("request_headers", "response_headers"),
+    [
+        ({}, [(b"set-cookie", b"sessionid=1")]),
+        ({}, [(b"cache-control", b"private")]),
+        ({"Authorization": "Bearer x"}, []),
+    ],
+)
+def test_asgi_a_page_for_one_visitor_is_not_replayed(tmp_path, request_headers, response_headers):
+    holder: dict = {"extra": []}
+
+    async def app(scope, receive, send):
+        static = holder["static"]
+        html = static.static_url(holder.get("css", "css/site.css"))
+        headers = [(b"content-type", b"text/html"), *holder["extra"]]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": html.encode()})
+
+    static = ASGIStaticMiddleware(app, site(tmp_path), "/static/", early_hints=True)
+    holder["static"] = static
+    first = asgi_fetch(static)  # anonymous: learned
+    learned = [v for k, v in first[0]["headers"] if k == b"link"]
+    holder.update(extra=response_headers, css="img/logo.png")
+    own = asgi_fetch(static, headers={**NAVIGATE, **request_headers})
+    assert own[0] == {"type": "http.response.early_hint", "links": learned}
+    holder.update(extra=[])
+    again = asgi_fetch(static)
+    assert again[0] == {"type": "http.response.early_hint", "links": learned}

@@ -1,0 +1,214 @@
+"""Files below one directory, reached only through directory descriptors: the discipline the
+server has, for what the build and ``compress`` read and write.
+
+Every name is walked from the root one component at a time, each directory opened with
+``O_NOFOLLOW`` relative to its parent's descriptor, and the file last, also with
+``O_NOFOLLOW``. A directory swapped for a symlink at any moment fails the call (``ELOOP`` or
+``ENOTDIR``) instead of leading elsewhere: no byte is read from outside the root and none is
+written there. The root's own path is trusted, as a configured root is when serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from .atomic import TMP_SUFFIX
+
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_CHUNK = 1 << 20
+
+# Called where a component has been checked and is about to be opened: tests swap the tree
+# here, to prove that a swap at that moment changes nothing.
+before_open: Callable[[str, str], None] | None = None
+
+
+def _parts(name: str) -> list[str]:
+    """The components of a ``/``-separated name below a root; refused if any could climb."""
+    parts = name.split("/")
+    if not name or any(part in ("", ".", "..") for part in parts):
+        raise OSError(errno.EINVAL, f"not a name below the root: {name!r}")
+    return parts
+
+
+class Tree:
+    """One root directory, and what its files can be asked for by name below it."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = os.fspath(root)
+
+    def _directory(self, parts: list[str], create: bool = False) -> int:
+        """A descriptor of the directory *parts* name (the root for none); made when asked."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for part in parts:
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o755, dir_fd=fd)
+                if before_open is not None:
+                    before_open(self.root, part)
+                child = os.open(part, _DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @contextlib.contextmanager
+    def folder(self, name: str, create: bool = False) -> Iterator[tuple[int, str]]:
+        """The descriptor of *name*'s directory, and its last component; closed after."""
+        parts = _parts(name)
+        fd = self._directory(parts[:-1], create)
+        try:
+            yield fd, parts[-1]
+        finally:
+            os.close(fd)
+
+    def open(self, name: str) -> int:
+        """A descriptor of the regular file *name*, read-only; ``OSError`` for anything
+        else (missing, a symlink, a directory, a FIFO) or a way out of the root."""
+        with self.folder(name) as (directory, base):
+            if before_open is not None:
+                before_open(self.root, base)
+            fd = os.open(base, _READ, dir_fd=directory)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, f"not a regular file: {name!r}")
+        return fd
+
+    def read(self, name: str) -> bytes:
+        fd = self.open(name)
+        with open(fd, "rb", closefd=True) as handle:
+            return handle.read()
+
+    def digest(self, name: str) -> str:
+        """The SHA-256 of the file's bytes, in hex, read in blocks."""
+        return digest_of(self.open(name))
+
+    def size(self, name: str) -> int | None:
+        """The size of the regular file *name*, ``None`` when there is none."""
+        try:
+            fd = self.open(name)
+        except OSError:
+            return None
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
+    def exists(self, name: str) -> bool:
+        """Whether *name* is a regular file below the root (a symlink is not)."""
+        try:
+            with self.folder(name) as (directory, base):
+                st = os.stat(base, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode)
+
+    def unlink(self, name: str) -> None:
+        with self.folder(name) as (directory, base):
+            os.unlink(base, dir_fd=directory)
+
+    @contextlib.contextmanager
+    def replacing(self, name: str) -> Iterator[BinaryIO]:
+        """A handle to a new temporary dotfile beside *name*, renamed into place on success
+        and removed on any exception: no crash leaves part of a file under its name."""
+        with self.folder(name, create=True) as (directory, base):
+            temporary = f".{base}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+            fd = os.open(temporary, _CREATE, 0o644, dir_fd=directory)
+            try:
+                with open(fd, "wb", closefd=True) as handle:
+                    yield handle
+                os.replace(temporary, base, src_dir_fd=directory, dst_dir_fd=directory)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=directory)
+                raise
+
+    def write(self, name: str, data: bytes) -> bool:
+        """Write *data* as *name* through a temporary file; skip when it holds them already.
+        Whether it was written."""
+        if self.holds(name, data):
+            return False
+        with self.replacing(name) as handle:
+            handle.write(data)
+        return True
+
+    def holds(self, name: str, data: bytes) -> bool:
+        """Whether *name* is a regular file with exactly these bytes."""
+        try:
+            fd = self.open(name)
+        except OSError:
+            return False
+        with open(fd, "rb", closefd=True) as handle:
+            return handle.read(len(data) + 1) == data
+
+    def copy_in(self, fd: int, name: str) -> None:
+        """Write what the open file *fd* holds (from its start) as *name*."""
+        with self.replacing(name) as handle:
+            offset = 0
+            while chunk := os.pread(fd, _CHUNK, offset):
+                handle.write(chunk)
+                offset += len(chunk)
+
+    def link_in(self, fd: int, name: str) -> bool:
+        """A second name in this tree for the file open as *fd* (the file itself, whatever
+        its name is now; Linux); whether it was made."""
+        try:
+            with self.folder(name, create=True) as (directory, base):
+                os.link(f"/proc/self/fd/{fd}", base, dst_dir_fd=directory, follow_symlinks=True)
+        except FileExistsError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def files(self) -> set[str]:
+        """Every regular file below the root, no link followed, as ``/``-separated names
+        (temporary files of a write under way left out)."""
+        found: set[str] = set()
+        for below, filenames, dir_fd in self._walk():
+            for filename in filenames:
+                if filename.endswith(TMP_SUFFIX):
+                    continue
+                with contextlib.suppress(OSError):
+                    st = os.stat(filename, dir_fd=dir_fd, follow_symlinks=False)
+                    if stat.S_ISREG(st.st_mode):
+                        found.add(f"{below}{filename}")
+        return found
+
+    def remove_leftovers(self) -> None:
+        """Delete the temporary files a killed run left behind."""
+        for _, filenames, dir_fd in self._walk():
+            for filename in filenames:
+                if filename.endswith(TMP_SUFFIX):
+                    with contextlib.suppress(OSError):
+                        os.unlink(filename, dir_fd=dir_fd)
+
+    def _walk(self) -> Iterator[tuple[str, list[str], int]]:
+        """Each directory below the root (its name and ``/``, ``""`` for the root), its file
+        names and a descriptor of it; none when the root is not there."""
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for directory, _, filenames, dir_fd in os.fwalk(self.root, follow_symlinks=False):
+                below = os.path.relpath(directory, self.root).replace(os.sep, "/")
+                yield ("" if below == "." else below + "/"), filenames, dir_fd
+
+
+def digest_of(fd: int) -> str:
+    """The SHA-256 of what the open file *fd* holds, in hex; closes *fd*."""
+    digest = hashlib.sha256()
+    with open(fd, "rb", closefd=True) as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
