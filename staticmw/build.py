@@ -580,11 +580,11 @@ class _Run:
     # dictionary's SHA-256 (hex).
     versions: dict[str, list[str]] = field(default_factory=dict)
     deltas: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The output, reached through directory descriptors, held for the run.
+    tree: Tree = field(init=False)
 
-    @property
-    def tree(self) -> Tree:
-        """The output, reached through directory descriptors."""
-        return Tree(self.out)
+    def __post_init__(self) -> None:
+        self.tree = Tree(self.out)
 
     def note(self, key: str, changed: bool) -> None:
         """An output this build keeps, written now or already right."""
@@ -643,6 +643,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             where = f" ({exc.filename})" if exc.filename else ""
             report.errors.append(f"{config.out}: cannot write{where}: {exc.strerror or exc}")
             report.warnings.append("stopped; the next build repairs the output")
+    run.tree.close()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -126,8 +126,8 @@ def _restore_one(
         if st.st_nlink == 1 and out.link_in(fd, name):
             return True
         out.write(name, data)
-        with out.folder(name) as (directory, base):
-            os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=directory)
+        directory, base = out.place(name)
+        os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=directory)
         return True
     finally:
         os.close(fd)

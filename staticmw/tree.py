@@ -40,48 +40,67 @@ def _parts(name: str) -> list[str]:
 
 
 class Tree:
-    """One root directory, and what its files can be asked for by name below it."""
+    """One root directory, and what its files can be asked for by name below it.
 
-    __slots__ = ("root",)
+    The directories it has opened stay open until :meth:`close` (or the tree is dropped):
+    each was reached without a link, and a swap after that cannot redirect a descriptor
+    already open, so a run asks for each directory once.
+    """
+
+    __slots__ = ("_open", "root")
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = os.fspath(root)
+        self._open: dict[tuple[str, ...], int] = {}
+
+    def __enter__(self) -> Tree:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the directories opened so far."""
+        opened, self._open = self._open, {}
+        for fd in opened.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _directory(self, parts: list[str], create: bool = False) -> int:
-        """A descriptor of the directory *parts* name (the root for none); made when asked."""
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            for part in parts:
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o755, dir_fd=fd)
-                if before_open is not None:
-                    before_open(self.root, part)
-                child = os.open(part, _DIRECTORY, dir_fd=fd)
-                os.close(fd)
-                fd = child
-        except BaseException:
-            os.close(fd)
-            raise
+        """A descriptor of the directory *parts* name (the root for none), made when asked;
+        the tree's to close."""
+        key = tuple(parts)
+        fd = self._open.get(key)
+        if fd is not None:
+            return fd
+        if not parts:
+            fd = self._open[key] = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return fd
+        parent = self._directory(parts[:-1], create)
+        part = parts[-1]
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=parent)
+        if before_open is not None:
+            before_open(self.root, part)
+        fd = self._open[key] = os.open(part, _DIRECTORY, dir_fd=parent)
         return fd
 
-    @contextlib.contextmanager
-    def folder(self, name: str, create: bool = False) -> Iterator[tuple[int, str]]:
-        """The descriptor of *name*'s directory, and its last component; closed after."""
+    def place(self, name: str, create: bool = False) -> tuple[int, str]:
+        """The descriptor of *name*'s directory (the tree's), and its last component."""
         parts = _parts(name)
-        fd = self._directory(parts[:-1], create)
-        try:
-            yield fd, parts[-1]
-        finally:
-            os.close(fd)
+        return self._directory(parts[:-1], create), parts[-1]
 
     def open(self, name: str) -> int:
         """A descriptor of the regular file *name*, read-only; ``OSError`` for anything
         else (missing, a symlink, a directory, a FIFO) or a way out of the root."""
-        with self.folder(name) as (directory, base):
-            if before_open is not None:
-                before_open(self.root, base)
-            fd = os.open(base, _READ, dir_fd=directory)
+        directory, base = self.place(name)
+        if before_open is not None:
+            before_open(self.root, base)
+        fd = os.open(base, _READ, dir_fd=directory)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise OSError(errno.EINVAL, f"not a regular file: {name!r}")
@@ -110,31 +129,31 @@ class Tree:
     def exists(self, name: str) -> bool:
         """Whether *name* is a regular file below the root (a symlink is not)."""
         try:
-            with self.folder(name) as (directory, base):
-                st = os.stat(base, dir_fd=directory, follow_symlinks=False)
+            directory, base = self.place(name)
+            st = os.stat(base, dir_fd=directory, follow_symlinks=False)
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode)
 
     def unlink(self, name: str) -> None:
-        with self.folder(name) as (directory, base):
-            os.unlink(base, dir_fd=directory)
+        directory, base = self.place(name)
+        os.unlink(base, dir_fd=directory)
 
     @contextlib.contextmanager
     def replacing(self, name: str) -> Iterator[BinaryIO]:
         """A handle to a new temporary dotfile beside *name*, renamed into place on success
         and removed on any exception: no crash leaves part of a file under its name."""
-        with self.folder(name, create=True) as (directory, base):
-            temporary = f".{base}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-            fd = os.open(temporary, _CREATE, 0o644, dir_fd=directory)
-            try:
-                with open(fd, "wb", closefd=True) as handle:
-                    yield handle
-                os.replace(temporary, base, src_dir_fd=directory, dst_dir_fd=directory)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary, dir_fd=directory)
-                raise
+        directory, base = self.place(name, create=True)
+        temporary = f".{base}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+        fd = os.open(temporary, _CREATE, 0o644, dir_fd=directory)
+        try:
+            with open(fd, "wb", closefd=True) as handle:
+                yield handle
+            os.replace(temporary, base, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=directory)
+            raise
 
     def write(self, name: str, data: bytes) -> bool:
         """Write *data* as *name* through a temporary file; skip when it holds them already.
@@ -166,8 +185,8 @@ class Tree:
         """A second name in this tree for the file open as *fd* (the file itself, whatever
         its name is now; Linux); whether it was made."""
         try:
-            with self.folder(name, create=True) as (directory, base):
-                os.link(f"/proc/self/fd/{fd}", base, dst_dir_fd=directory, follow_symlinks=True)
+            directory, base = self.place(name, create=True)
+            os.link(f"/proc/self/fd/{fd}", base, dst_dir_fd=directory, follow_symlinks=True)
         except FileExistsError:
             return True
         except OSError:
