@@ -585,3 +585,23 @@ def test_a_large_manifest_is_read_again_off_the_thread_that_noticed_it(tmp_path,
     monkeypatch.setattr(module, "INLINE_BYTES", 10**9)
     atomic_write(str(path), dump_ours({**files, "f0.css": {"hashed": "f0.3.css"}}))
     assert live.current().lookup("f0.css") == "f0.3.css"
+
+
+# What serving must refuse: each shape but the one whose only fault is in fields the build
+# alone reads (an empty list of files is a manifest, of nothing).
+SERVED_HOSTILE = [*HOSTILE_RECORDS[:-1], '{"version": 1, "files": {}, "earlier": [1]}', "[1]"]
+
+
+@pytest.mark.parametrize("hostile", SERVED_HOSTILE)
+def test_a_hostile_live_manifest_is_refused_while_serving(built, hostile, caplog):
+    """Rewritten under a running middleware, any shape of JSON leaves the last good manifest
+    in use: static requests and ``static_url`` answer as before, and it is logged once."""
+    app = StaticMiddleware(fallback_app, built, prefix="/static/", recheck_interval=0)
+    url = app.static_url("css/app.css")
+    assert call(app, url).status == 200
+    with caplog.at_level(logging.ERROR, logger="staticmw.manifest"):
+        (built / "staticmw.json").write_text(hostile)
+        for _ in range(3):
+            assert app.static_url("css/app.css") == url
+            assert call(app, url).status == 200
+    assert caplog.text.count("still using the manifest read before") == 1
