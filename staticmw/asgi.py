@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
-    from .pagelinks import PageLinks, Visit
+    from .pagelinks import Navigation, PageLinks
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -116,8 +116,8 @@ async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
     return await loop.run_in_executor(None, functools.partial(function, *args))
 
 
-def visit_of(page_links: PageLinks, scope: Scope, path: str) -> Visit | None:
-    """The hint visit of an ASGI request (``None``: not a navigation worth hinting)."""
+def navigation_of(page_links: PageLinks, scope: Scope, path: str) -> Navigation | None:
+    """The hint session of an ASGI request (``None``: not a navigation worth hinting)."""
     mode: str | None = None
     accept = host = ""
     authorized = False
@@ -130,7 +130,7 @@ def visit_of(page_links: PageLinks, scope: Scope, path: str) -> Visit | None:
             host = bytes(value).decode("latin-1")
         elif name == b"authorization":
             authorized = True
-    return page_links.before(
+    return page_links.navigation(
         str(scope.get("method", "")),
         path,
         bytes(scope.get("query_string", b"")).decode("latin-1"),
@@ -143,6 +143,35 @@ def visit_of(page_links: PageLinks, scope: Scope, path: str) -> Visit | None:
     )
 
 
+async def links_for(navigation: Navigation) -> tuple[str, ...]:
+    """:meth:`Navigation.links_for` from an event loop: in a thread when it reads files."""
+    if navigation.needs_disk():
+        return await in_thread(navigation.links_for)
+    return navigation.links_for()
+
+
+async def end_of(navigation: Navigation) -> None:
+    """:meth:`Navigation.end` from an event loop: in a thread when it reads files."""
+    if navigation.pending() and navigation.needs_disk():
+        await in_thread(navigation.end)
+    else:
+        navigation.end()
+
+
+async def _with_links(navigation: Navigation, start: Message) -> Message:
+    """A response start with its page's links added (and the opt-out header removed)."""
+    headers = list(start.get("headers", ()))
+    text = ((bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in headers)
+    page = navigation.page(int(start.get("status", 0)), text)
+    links = await links_for(navigation)
+    if page.turned_off:
+        headers = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
+    elif not links:
+        return start
+    headers += [(b"link", value.encode("latin-1")) for value in links]
+    return {**start, "headers": headers}
+
+
 async def _without_off(send: Send, message: Message) -> None:
     """``send`` for an answer that is not a hinted page: the application's opt-out header
     is still never sent on."""
@@ -152,29 +181,6 @@ async def _without_off(send: Send, message: Message) -> None:
             kept = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
             message = {**message, "headers": kept}
     await send(message)
-
-
-async def links_at_start(
-    page_links: PageLinks, visit: Visit, page: hints.Page, used: list[hints.Noted]
-) -> tuple[str, ...]:
-    """:meth:`PageLinks.at_start` from an event loop: in a thread when it reads files."""
-    if page_links.needs_disk(page, used):
-        return await in_thread(page_links.at_start, visit, page, used)
-    return page_links.at_start(visit, page, used)
-
-
-async def links_at_end(
-    page_links: PageLinks,
-    visit: Visit,
-    page: hints.Page,
-    named_at_start: int,
-    used: list[hints.Noted],
-) -> None:
-    """:meth:`PageLinks.at_end` from an event loop: in a thread when it reads files."""
-    if named_at_start == 0 and page_links.needs_disk(page, used):
-        await in_thread(page_links.at_end, visit, page, named_at_start, used)
-    else:
-        page_links.at_end(visit, page, named_at_start, used)
 
 
 async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
@@ -257,52 +263,25 @@ class ASGIStaticMiddleware(StaticFiles):
         before it runs (where the server offers ``http.response.early_hint``), and its
         page's links on the final answer."""
         assert self.hints is not None
-        page_links = self.hints
-        visit = visit_of(page_links, scope, path)
-        if visit is None:
+        navigation = navigation_of(self.hints, scope, path)
+        if navigation is None:
             await self.app(scope, receive, functools.partial(_without_off, send))
             return
-        remembered = visit.early
-        if remembered and _EARLY_HINT in scope.get("extensions", ()):
-            links = [value.encode("latin-1") for value in remembered]
+        if navigation.early and _EARLY_HINT in scope.get("extensions", ()):
+            links = [value.encode("latin-1") for value in navigation.early]
             await send({"type": _EARLY_HINT, "links": links})
-        used, token = hints.start()
-        # The final answer's page, and how many names were used by then.
-        started: list[tuple[hints.Page, int]] = []
 
         async def hinted_send(message: Message) -> None:
             if message.get("type") == "http.response.start":
-                message = await self._with_links(message, visit, used, started)
+                message = await _with_links(navigation, message)
             await send(message)
 
+        navigation.record()
         try:
             await self.app(scope, receive, hinted_send)
         finally:
-            hints.stop(token)
-        if started:  # what a page named as it streamed, after its headers went
-            await links_at_end(page_links, visit, *started[-1], used)
-
-    async def _with_links(
-        self,
-        start: Message,
-        visit: Visit,
-        used: list[hints.Noted],
-        started: list[tuple[hints.Page, int]],
-    ) -> Message:
-        """The response start with its page's links added (and the opt-out header removed)."""
-        assert self.hints is not None
-        headers = list(start.get("headers", ()))
-        text = ((bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in headers)
-        page = hints.page_of(int(start.get("status", 0)), text)
-        started.append((page, len(used)))
-        links = await links_at_start(self.hints, visit, page, used)
-        off = page.turned_off
-        if off:
-            headers = [(k, v) for k, v in headers if bytes(k).lower() != _OFF]
-        if not links and not off:
-            return start
-        headers += [(b"link", value.encode("latin-1")) for value in links]
-        return {**start, "headers": headers}
+            navigation.pause()
+        await end_of(navigation)  # what a page named as it streamed, after its start
 
     async def _pathsend(self, answer: Pinned, receive: Receive, send: Send) -> None:
         """Send a whole file by its pinned name; the pin is held until the server has sent it."""

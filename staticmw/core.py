@@ -22,7 +22,7 @@ from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
 from .headerbuilder import HeaderBuilder
-from .mounts import ManifestOption, MountInfo, Mounts, Redirect, Refused
+from .mounts import ManifestOption, Mount, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options
 from .pagelinks import PageLinks
 from .plan import Answer
@@ -158,6 +158,10 @@ class StaticFiles:
         self._bare_prefixes = self._mounts.bare_prefixes
         self.path_prefixes = self._prefixes + tuple(self._bare_prefixes)
         self._cache.clear()
+
+    def mounts_added(self) -> list[Mount]:
+        """The roots in the order they were added, for integrations that adjust one."""
+        return self._mounts.added
 
     def static_url(self, name: str) -> str:
         """The cache-busted URL for a logical name, e.g. ``css/app.css``.

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -195,6 +196,11 @@ class _State:
             self._importmap_of = manifest
         return self.importmap
 
+    def importmap_below(self, sub: str, _: object = None) -> ImportMap | None:
+        """The build's import map for the files below *sub*, as a mount there names them."""
+        record = self.current_importmap()
+        return None if record is None else record.below(sub)
+
     def middleware(self, wsgi_app: Callable[..., Iterable[bytes]]) -> StaticMiddleware:
         if self.static is not None:
             return self.static
@@ -216,6 +222,11 @@ class _State:
                         self.manifest.path, self.manifest.interval, below=_sub_path(prefix)
                     )
                     static.add_files(built, prefix, manifest=below)
+                    # The build's import map is at its top, named as the build names files:
+                    # the mount takes the part below its folder, with each new manifest.
+                    mount = static.mounts_added()[-1]
+                    mount.modules_of = partial(self.importmap_below, _sub_path(prefix))
+                    mount.importmap = self.importmap_below(_sub_path(prefix))
                 else:
                     static.add_files(folder, prefix, manifest=False)
         except ConfigurationError as exc:

@@ -203,6 +203,30 @@ class ImportMap:
         modules = {name: module for name, module in self.modules.items() if name in keep}
         return ImportMap(modules, self.bare)
 
+    def below(self, directory: str) -> ImportMap:
+        """The modules under *directory*, named relative to it (as a root mounted there
+        names them); what they import from elsewhere is left out, as is a bare name for a
+        module elsewhere. All of it for the top, ``""``."""
+        if not directory.strip("/"):
+            return self
+        head = directory.strip("/") + "/"
+
+        def inside(names: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(name[len(head) :] for name in names if name.startswith(head))
+
+        modules = {
+            name[len(head) :]: Module(
+                module.hashed[len(head) :],
+                module.integrity,
+                inside(module.imports),
+                inside(module.lazy),
+            )
+            for name, module in self.modules.items()
+            if name.startswith(head) and module.hashed.startswith(head)
+        }
+        bare = {k: v[len(head) :] for k, v in self.bare.items() if v.startswith(head)}
+        return ImportMap(modules, bare)
+
     def preloads(self, entry: str) -> list[str]:
         """The modules *entry* imports statically, directly or not, nearest first."""
         seen = {entry}

@@ -75,7 +75,10 @@ class Manifest:
         return len(self.names)
 
     def below(self, directory: str) -> Manifest:
-        """The part of this manifest under *directory*, with names relative to it."""
+        """The part of this manifest under *directory*, with names relative to it (all of it
+        for the top, ``""``)."""
+        if not directory.strip("/"):
+            return self
         head = directory.strip("/") + "/"
         names = {
             k[len(head) :]: v[len(head) :]

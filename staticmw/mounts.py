@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from time import monotonic
 from typing import NamedTuple
 
@@ -58,6 +59,7 @@ class Mount:
         "importmap",
         "live",
         "manifest",
+        "modules_of",
         "prefix",
         "raw_prefix",
         "seek",
@@ -92,6 +94,9 @@ class Mount:
             self.hidden |= {IMPORTMAP_NAME}
         # Where no manifest was found at start: what looks for one a first build writes.
         self.seek: Callable[[], ManifestFile | None] | None = None
+        # The import map that goes with a version of the manifest: the root's own
+        # importmap.json, unless its owner reads it elsewhere (Flask's build).
+        self.modules_of: Callable[[Manifest], ImportMap | None] = partial(load_importmap, directory)
 
     def refresh(self) -> bool:
         """Take the manifest (and import map) again when the file changed, or a first one
@@ -108,7 +113,7 @@ class Mount:
             return False
         self.manifest = self.urls.manifest = current
         try:
-            modules = load_importmap(self.directory, current)
+            modules = self.modules_of(current)
         except ConfigurationError as exc:
             log.error("staticmw: %s; still using the import map read before", exc)
         else:

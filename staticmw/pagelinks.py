@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from functools import partial
 from typing import NamedTuple
 
@@ -37,6 +45,97 @@ class Visit(NamedTuple):
     root: str
     # The request carried credentials: its page is for that visitor alone.
     private: bool
+
+
+class Navigation:
+    """One navigation worth hinting, from before the application runs to the end of its
+    page. The adapters send :attr:`early` as a 103 their protocol's way and feed the
+    answer's start and end here; every rule of the cycle is in this class and
+    :class:`PageLinks`, none in an adapter.
+
+    The cycle: :meth:`record` before the application runs (the URL helpers note into
+    :attr:`used`), :meth:`pause` once it has returned; :meth:`start` with the final status
+    and headers, which gives the headers to send (the opt-out removed, the page's links
+    added); :meth:`end` once the body is done, directly or through :meth:`wrap_body`.
+    """
+
+    __slots__ = ("_named", "_page", "_token", "_visit", "early", "links", "used")
+
+    def __init__(self, links: PageLinks, visit: Visit):
+        self.links = links
+        self._visit = visit
+        # The links remembered for the route: the 103 to send before the application runs.
+        self.early = visit.early
+        # The names the page's rendering asked the URL helpers for, as they are noted.
+        self.used: list[hints.Noted] = []
+        self._page: hints.Page | None = None
+        self._named = 0  # names used by the time the answer started
+        self._token: object = None
+
+    def record(self) -> None:
+        """Note what the URL helpers are asked for from here on, for this page."""
+        self._token = hints.start(self.used)[1]
+
+    def pause(self) -> None:
+        hints.stop(self._token)
+
+    def page(self, status: int, headers: Iterable[tuple[str, str]]) -> hints.Page:
+        """Take the final answer's status and headers (text); what decides its links."""
+        self._page = page = hints.page_of(status, headers)
+        self._named = len(self.used)
+        return page
+
+    def needs_disk(self) -> bool:
+        """Whether :meth:`links_for` (or :meth:`end`) reads files: an event loop hands it
+        to a thread."""
+        return self._page is not None and self.links.needs_disk(self._page, self.used)
+
+    def links_for(self) -> tuple[str, ...]:
+        """The Link values for the answer taken by :meth:`page`: what the page named so
+        far, or what it named the last time while it has named nothing yet."""
+        if self._page is None or not (self.used or self.early):
+            return ()
+        return self.links.at_start(self._visit, self._page, self.used)
+
+    def start(self, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The headers to send for this final answer: the opt-out removed, one ``Link``
+        field per value added."""
+        self.page(status, headers)
+        sent = hints.without_off(headers)
+        links = self.links_for()
+        return sent + [("Link", value) for value in links] if links else sent
+
+    @property
+    def answered(self) -> bool:
+        """Whether the final answer has started (:meth:`page` or :meth:`start`)."""
+        return self._page is not None
+
+    def streams(self) -> bool:
+        """Whether the page had named nothing when its answer started: a body sent from
+        then on renders it, so it is recorded (:meth:`wrap_body`)."""
+        return self._page is not None and self._named == 0 and hints.wanted(self._page)
+
+    def pending(self) -> bool:
+        """Whether the page named nothing before its answer started, so that what it names
+        while its body is sent is still to be remembered (at :meth:`end`)."""
+        return self._page is not None and self._named == 0 and bool(self.used or self.early)
+
+    def end(self) -> None:
+        """The body is done: what the page named after its answer started is remembered."""
+        if self.pending():
+            assert self._page is not None
+            self.links.after(self._visit, self._page, self.used)
+
+    def wrap_body(self, body: Iterable[bytes]) -> Iterator[bytes]:
+        """*body*, noting what it names as it renders; :meth:`end` once it is done."""
+        return hints.recorded(body, self.used, self.end)
+
+    def wrap_async_body(
+        self, body: AsyncIterable[bytes], end: Callable[[], Awaitable[None]]
+    ) -> AsyncIterator[bytes]:
+        """:meth:`wrap_body` for an async body; *end* is this session's :meth:`end` as the
+        event loop runs it (in a thread when :meth:`needs_disk`)."""
+        return hints.recorded_async(body, self.used, end)
 
 
 class PageLinks:
@@ -103,6 +202,23 @@ class PageLinks:
         early = () if version in ("1.0", "0.9") else self.memory.get(key, ())
         return Visit(key, early, host.lower(), root, authorized)
 
+    def navigation(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        version: str,
+        mode: str | None,
+        accept: str,
+        host: str = "",
+        root: str = "",
+        authorized: bool = False,
+    ) -> Navigation | None:
+        """The session of a request that is a navigation worth hinting (see :meth:`before`),
+        or ``None``."""
+        visit = self.before(method, path, query, version, mode, accept, host, root, authorized)
+        return None if visit is None else Navigation(self, visit)
+
     def remembered(self, path: str, query: str = "") -> tuple[str | None, tuple[str, ...]]:
         """The route of *path* (``None``: none) and the links remembered for it, which the
         next GET navigation there gets as a 103; for :meth:`StaticFiles.explain`."""
@@ -159,18 +275,10 @@ class PageLinks:
     ) -> tuple[str, ...]:
         """The Link values for a page's final headers: those of the names it used so far;
         or, when it has named none yet (it renders after its headers), those it used the
-        last time, which :meth:`at_end` replaces once it has rendered."""
+        last time, which :meth:`Navigation.end` replaces once it has rendered."""
         if used or not hints.wanted(page):
             return self.after(visit, page, used)
         return visit.early
-
-    def at_end(
-        self, visit: Visit, page: hints.Page, named_at_start: int, used: Sequence[hints.Noted]
-    ) -> None:
-        """Once a page's body is done: what it named after its headers went is remembered
-        for the next visit (its answer carried what it used the last time)."""
-        if named_at_start == 0 and (used or visit.early):
-            self.after(visit, page, used)
 
     def needs_disk(self, page: hints.Page, used: Sequence[hints.Noted]) -> bool:
         """Whether the links of *used* are still to be worked out from the files, which an

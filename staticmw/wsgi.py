@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionValues
-    from .pagelinks import PageLinks, Visit
+    from .pagelinks import Navigation, PageLinks
 
 __all__ = [
     "FileChangedError",
@@ -56,26 +56,11 @@ def honours_content_length(wrapper: Any) -> bool:
     return getattr(wrapper, "__module__", "").startswith("gunicorn.")
 
 
-def _page(status: str, headers: list[tuple[str, str]]) -> hints.Page:
-    """What the links of a WSGI response depend on."""
-    return hints.page_of(int(status[:3]) if status[:3].isdigit() else 0, headers)
-
-
-def _at_end(
-    page_links: PageLinks,
-    visit: Visit,
-    started: list[tuple[str, list[tuple[str, str]], int]],
-    used: list[hints.Noted],
-) -> None:
-    """A page's body is done: what it named after its headers went is remembered."""
-    if started:
-        status, headers, named_at_start = started[-1]
-        page_links.at_end(visit, _page(status, headers), named_at_start, used)
-
-
-def visit_of(page_links: PageLinks, environ: Mapping[str, Any], path: str) -> Visit | None:
-    """The hint visit of a WSGI request (``None``: not a navigation worth hinting)."""
-    return page_links.before(
+def navigation_of(
+    page_links: PageLinks, environ: Mapping[str, Any], path: str
+) -> Navigation | None:
+    """The hint session of a WSGI request (``None``: not a navigation worth hinting)."""
+    return page_links.navigation(
         environ.get("REQUEST_METHOD", ""),
         path,
         environ.get("QUERY_STRING", ""),
@@ -167,35 +152,23 @@ class StaticMiddleware(StaticFiles):
         """The application's answer with early hints: the route's remembered links as a 103
         before it runs (``wsgi.early_hints``), and its page's links on the final answer."""
         assert self.hints is not None
-        page_links = self.hints
-        visit = visit_of(page_links, environ, path)
-        if visit is None:
+        navigation = navigation_of(self.hints, environ, path)
+        if navigation is None:
             return self.application(environ, partial(_without_off, start_response))
-        remembered = visit.early
-        if remembered:
-            send_early_hints(environ, remembered)
-        used: list[hints.Noted] = []
-        token = hints.USED.set(used)
-        # The final answer's status and headers, and how many names were used by then.
-        started: list[tuple[str, list[tuple[str, str]], int]] = []
+        send_early_hints(environ, navigation.early)
 
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            started.append((status, headers, len(used)))
-            sent = hints.without_off(headers)
-            if used or remembered:  # else nothing named yet, nothing remembered: no links
-                links = page_links.at_start(visit, _page(status, headers), used)
-                sent = sent + [("Link", value) for value in links] if links else sent
-            return start_response(status, sent, *exc_info)
+            code = int(status[:3]) if status[:3].isdigit() else 0
+            return start_response(status, navigation.start(code, headers), *exc_info)
 
+        navigation.record()
         try:
             body = self.application(environ, start)
         finally:
-            hints.USED.reset(token)
-        if not started:  # a generator: it starts and renders as the server iterates it
-            late = partial(_at_end, page_links, visit, started, used)
-            return hints.recorded(body, used, late)
-        if started[-1][2] == 0 and (used or remembered):
-            _at_end(page_links, visit, started, used)
+            navigation.pause()
+        if not navigation.answered:  # a generator: it starts and renders as it is iterated
+            return navigation.wrap_body(body)
+        navigation.end()
         return body
 
     def serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]] | None:

@@ -34,12 +34,12 @@ from django.http import (
 )
 
 from .. import hints
-from ..asgi import file_blocks, in_thread, links_at_end, links_at_start
+from ..asgi import end_of, file_blocks, in_thread, links_for
 from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
 from ..manifest import MANIFEST_NAME, find_in_root
 from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
-from ..pagelinks import PageLinks, Visit
+from ..pagelinks import Navigation, PageLinks
 from ..plan import Answer, Plan
 from ..request import wsgi_request
 from ..wsgi import honours_content_length, send_early_hints
@@ -351,18 +351,17 @@ class StaticFilesMiddleware:
                     return sync_response(answer, getattr(request, "environ", None))
         if main is None or main.hints is None or hints.recording():
             return self.get_response(request)
-        visit = _visit(main.hints, request, path)
-        if visit is None:
+        navigation = _navigation(main.hints, request, path)
+        if navigation is None:
             return _without_off(self.get_response(request))
-        send_early_hints(getattr(request, "environ", {}), visit.early)
-        used, token = hints.start()
+        send_early_hints(getattr(request, "environ", {}), navigation.early)
+        navigation.record()
         try:
             response = self.get_response(request)
         finally:
-            hints.stop(token)
-        page = _page(response)
-        links = main.hints.at_start(visit, page, used)
-        return _with_links(main.hints, visit, response, page, links, used)
+            navigation.pause()
+        _page(navigation, response)
+        return _with_links(navigation, response, navigation.links_for())
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         static = self.static
@@ -380,28 +379,27 @@ class StaticFilesMiddleware:
         if static is None or static.hints is None or hints.recording():
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        visit = _visit(static.hints, request, path)
-        if visit is None:
+        navigation = _navigation(static.hints, request, path)
+        if navigation is None:
             return _without_off(await self.get_response(request))
         # Django's own ASGI handler gives middleware no way to send a 103; the page's
         # Link headers still go out (get_asgi_application() sends the 103 itself).
-        used, token = hints.start()
+        navigation.record()
         try:
             response = self.get_response(request)
             answered = await response
         finally:
-            hints.stop(token)
-        page = _page(answered)
-        links = await links_at_start(static.hints, visit, page, used)
-        return _with_links(static.hints, visit, answered, page, links, used)
+            navigation.pause()
+        _page(navigation, answered)
+        return _with_links(navigation, answered, await links_for(navigation))
 
 
-def _visit(page_links: PageLinks, request: HttpRequest, path: str) -> Visit | None:
-    """The hint visit of a navigation worth hinting (``None``: none). Its script root is
+def _navigation(page_links: PageLinks, request: HttpRequest, path: str) -> Navigation | None:
+    """The hint session of a navigation worth hinting (``None``: none). Its script root is
     the one Django's URLs are built under: ``FORCE_SCRIPT_NAME``, else the server's."""
     meta = request.META
     root = getattr(settings, "FORCE_SCRIPT_NAME", None) or meta.get("SCRIPT_NAME", "")
-    return page_links.before(
+    return page_links.navigation(
         request.method or "",
         path,
         meta.get("QUERY_STRING", ""),
@@ -421,24 +419,18 @@ def _without_off(response: _Response) -> _Response:
     return response
 
 
-def _page(response: HttpResponseBase) -> hints.Page:
-    """What the links of *response* depend on; its opt-out header is removed."""
-    off = response.has_header(hints.OFF_HEADER)
+def _page(navigation: Navigation, response: HttpResponseBase) -> None:
+    """Hand *response* to the session as its final answer, then remove its opt-out header.
+    Django keeps cookies apart from the headers: one that is set counts as ``Set-Cookie``."""
+    headers = list(response.items())
+    if response.cookies:
+        headers.append(("Set-Cookie", ""))
+    navigation.page(response.status_code, headers)
     _without_off(response)
-    private = bool(response.cookies) or hints.private_cache_control(
-        response.get("Cache-Control", "")
-    )
-    content_type = response.get("Content-Type", "").lower()
-    return hints.Page(response.status_code, content_type, off, private)
 
 
 def _with_links(
-    page_links: PageLinks,
-    visit: Visit,
-    response: HttpResponseBase,
-    page: hints.Page,
-    links: tuple[str, ...],
-    used: list[hints.Noted],
+    navigation: Navigation, response: HttpResponseBase, links: tuple[str, ...]
 ) -> HttpResponseBase:
     """*response* with its page's links, after any the application set (Django holds one
     ``Link`` field, comma-separated). A streamed page that has named nothing yet renders as
@@ -446,21 +438,16 @@ def _with_links(
     if links:
         response["Link"] = hints.add_to_link(response.get("Link"), links)
     if (
-        used
-        or not hints.wanted(page)
+        not navigation.streams()
         or not isinstance(response, StreamingHttpResponse)
         or isinstance(response, FileResponse)  # a file names nothing; its sendfile stays
     ):
         return response
     if response.is_async:
-
-        async def ended() -> None:
-            await links_at_end(page_links, visit, page, 0, used)
-
-        response.streaming_content = hints.recorded_async(response.streaming_content, used, ended)
+        ended = functools.partial(end_of, navigation)
+        response.streaming_content = navigation.wrap_async_body(response.streaming_content, ended)
     else:
-        done = functools.partial(page_links.at_end, visit, page, 0, used)
-        response.streaming_content = hints.recorded(response.streaming_content, used, done)
+        response.streaming_content = navigation.wrap_body(response.streaming_content)
     return response
 
 
