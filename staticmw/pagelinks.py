@@ -14,8 +14,8 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
+from contextvars import Token
 from functools import partial
-from typing import NamedTuple
 
 from . import hints, importmap
 from .hints import Link
@@ -33,20 +33,6 @@ COMPUTED_LIMIT = 512
 COMPUTED_BYTES = 2 * 1024 * 1024
 
 
-class Visit(NamedTuple):
-    """One navigation worth hinting: its route in the memory, the links remembered there
-    (the 103), and what of the request decides which of its page's links are shared."""
-
-    key: hints.RouteKey
-    early: tuple[str, ...]
-    # The request's Host (lower case) and script root: a link on that host is remembered
-    # as a path, and the memory is kept apart per script root.
-    host: str
-    root: str
-    # The request carried credentials: its page is for that visitor alone.
-    private: bool
-
-
 class Navigation:
     """One navigation worth hinting, from before the application runs to the end of its
     page. The adapters send :attr:`early` as a 103 their protocol's way and feed the
@@ -59,72 +45,121 @@ class Navigation:
     added); :meth:`end` once the body is done, directly or through :meth:`wrap_body`.
     """
 
-    __slots__ = ("_named", "_page", "_token", "_visit", "early", "links", "used")
+    __slots__ = (
+        "_answer",
+        "_named",
+        "_page",
+        "_token",
+        "early",
+        "host",
+        "key",
+        "links",
+        "private",
+        "root",
+        "used",
+    )
 
-    def __init__(self, links: PageLinks, visit: Visit):
+    def __init__(
+        self,
+        links: PageLinks,
+        key: hints.RouteKey,
+        early: tuple[str, ...],
+        host: str,
+        root: str,
+        private: bool,
+    ):
         self.links = links
-        self._visit = visit
-        # The links remembered for the route: the 103 to send before the application runs.
-        self.early = visit.early
+        # The route in the memory, and the links remembered there: the 103 to send before
+        # the application runs.
+        self.key = key
+        self.early = early
+        # The request's Host (lower case) and script root: a link on that host is
+        # remembered as a path, and the memory is kept apart per script root.
+        self.host = host
+        self.root = root
+        # The request carried credentials: its page is for that visitor alone.
+        self.private = private
         # The names the page's rendering asked the URL helpers for, as they are noted.
         self.used: list[hints.Noted] = []
+        # The final answer: its status and headers, and its page once they are read.
+        self._answer: tuple[int | str, Iterable[tuple[str, str]]] | None = None
         self._page: hints.Page | None = None
         self._named = 0  # names used by the time the answer started
-        self._token: object = None
+        self._token: Token[list[hints.Noted] | None] | None = None
 
     def record(self) -> None:
         """Note what the URL helpers are asked for from here on, for this page."""
-        self._token = hints.start(self.used)[1]
+        self._token = hints.USED.set(self.used)
 
     def pause(self) -> None:
-        hints.stop(self._token)
+        """Stop noting: the application has returned (a body that renders later resumes in
+        :meth:`wrap_body`)."""
+        try:  # noqa: SIM105 -- on every navigation: contextlib.suppress costs a third more
+            hints.USED.reset(self._token)  # type: ignore[arg-type]
+        except (ValueError, TypeError):  # set in another context, or never
+            pass
 
     def page(self, status: int, headers: Iterable[tuple[str, str]]) -> hints.Page:
         """Take the final answer's status and headers (text); what decides its links."""
         self._page = page = hints.page_of(status, headers)
+        self._answer = (status, ())
         self._named = len(self.used)
         return page
+
+    def _final(self) -> hints.Page:
+        """The final answer's page, read from its headers when first needed."""
+        if self._page is None:
+            assert self._answer is not None
+            status, headers = self._answer
+            if isinstance(status, str):  # a WSGI status line
+                status = int(status[:3]) if status[:3].isdigit() else 0
+            self._page = hints.page_of(status, headers)
+        return self._page
 
     def needs_disk(self) -> bool:
         """Whether :meth:`links_for` (or :meth:`end`) reads files: an event loop hands it
         to a thread."""
-        return self._page is not None and self.links.needs_disk(self._page, self.used)
+        return self._answer is not None and self.links.needs_disk(self._final(), self.used)
 
     def links_for(self) -> tuple[str, ...]:
         """The Link values for the answer taken by :meth:`page`: what the page named so
         far, or what it named the last time while it has named nothing yet."""
-        if self._page is None or not (self.used or self.early):
+        if self._answer is None or not (self.used or self.early):
             return ()
-        return self.links.at_start(self._visit, self._page, self.used)
+        return self.links.at_start(self, self._final(), self.used)
 
-    def start(self, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The headers to send for this final answer: the opt-out removed, one ``Link``
-        field per value added."""
-        self.page(status, headers)
-        sent = hints.without_off(headers)
+    def start(self, status: int | str, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The headers to send for this final answer (its status as a number, or a WSGI
+        status line): the opt-out removed, one ``Link`` field per value added. A page that
+        has named nothing, with nothing remembered, gets no links: its headers are read only
+        if it names something later."""
+        self._answer, self._page, self._named = (status, headers), None, len(self.used)
+        if not (self.used or self.early):
+            return hints.without_off(headers)
+        page = self._final()
+        sent = hints.without_off(headers) if page.turned_off else headers
         links = self.links_for()
         return sent + [("Link", value) for value in links] if links else sent
 
     @property
     def answered(self) -> bool:
         """Whether the final answer has started (:meth:`page` or :meth:`start`)."""
-        return self._page is not None
+        return self._answer is not None
 
     def streams(self) -> bool:
         """Whether the page had named nothing when its answer started: a body sent from
         then on renders it, so it is recorded (:meth:`wrap_body`)."""
-        return self._page is not None and self._named == 0 and hints.wanted(self._page)
+        return self._answer is not None and self._named == 0 and hints.wanted(self._final())
 
     def pending(self) -> bool:
         """Whether the page named nothing before its answer started, so that what it names
         while its body is sent is still to be remembered (at :meth:`end`)."""
-        return self._page is not None and self._named == 0 and bool(self.used or self.early)
+        return self._answer is not None and self._named == 0 and bool(self.used or self.early)
 
     def end(self) -> None:
         """The body is done: what the page named after its answer started is remembered."""
         if self.pending():
-            assert self._page is not None
-            self.links.after(self._visit, self._page, self.used)
+            self.links.after(self, self._final(), self.used)
 
     def wrap_body(self, body: Iterable[bytes]) -> Iterator[bytes]:
         """*body*, noting what it names as it renders; :meth:`end` once it is done."""
@@ -173,35 +208,6 @@ class PageLinks:
         self._computed_size = 0
         self._fonts.clear()
 
-    def before(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        version: str,
-        mode: str | None,
-        accept: str,
-        host: str = "",
-        root: str = "",
-        authorized: bool = False,
-    ) -> Visit | None:
-        """The visit of a request worth hinting (``None``: none), with the links remembered
-        for its route, to send as a 103 before the application runs (none to HTTP/1.0)."""
-        # Asked for every page, so written inline: a GET that loads a page (Sec-Fetch-Mode
-        # navigate, or HTML accepted where the browser sends no Sec-Fetch-Mode) ...
-        if method != "GET" or (
-            mode != "navigate" if mode is not None else "text/html" not in accept
-        ):
-            return None
-        found = path if self.key is hints.default_key else self.key(path, query)
-        if found is None:
-            return None
-        key: hints.RouteKey = (root, found) if root else found
-        # ... and a 103 only to a client that knows 1xx answers: HTTP/1.0 and 0.9 know none
-        # (RFC 9110 §15.2).
-        early = () if version in ("1.0", "0.9") else self.memory.get(key, ())
-        return Visit(key, early, host.lower(), root, authorized)
-
     def navigation(
         self,
         method: str,
@@ -214,10 +220,23 @@ class PageLinks:
         root: str = "",
         authorized: bool = False,
     ) -> Navigation | None:
-        """The session of a request that is a navigation worth hinting (see :meth:`before`),
-        or ``None``."""
-        visit = self.before(method, path, query, version, mode, accept, host, root, authorized)
-        return None if visit is None else Navigation(self, visit)
+        """The session of a request worth hinting (``None``: none), with the links
+        remembered for its route, to send as a 103 before the application runs (none to
+        HTTP/1.0)."""
+        # Asked for every page, so written inline: a GET that loads a page (Sec-Fetch-Mode
+        # navigate, or HTML accepted where the browser sends no Sec-Fetch-Mode) ...
+        if method != "GET" or (
+            mode != "navigate" if mode is not None else "text/html" not in accept
+        ):
+            return None
+        found = path if self.key is hints.default_key else self.key(path, query)
+        if found is None:
+            return None
+        key: hints.RouteKey = (root, found) if root else found
+        # ... and a 103 only to a client that knows 1xx answers: HTTP/1.0 and 0.9 know none
+        # (RFC 9110 §15.2). The version as the server gives it: "HTTP/1.1" or "1.1".
+        early = () if version.endswith(("1.0", "0.9")) else self.memory.get(key, ())
+        return Navigation(self, key, early, host.lower(), root, authorized)
 
     def remembered(self, path: str, query: str = "") -> tuple[str | None, tuple[str, ...]]:
         """The route of *path* (``None``: none) and the links remembered for it, which the
@@ -225,7 +244,9 @@ class PageLinks:
         key = self.key(path, query)
         return key, () if key is None else self.memory.get(key, ())
 
-    def after(self, visit: Visit, page: hints.Page, used: Sequence[hints.Noted]) -> tuple[str, ...]:
+    def after(
+        self, visit: Navigation, page: hints.Page, used: Sequence[hints.Noted]
+    ) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
         page (a redirect, an error, JSON, a page the app turned off) forgets the route. An
         answer for one visitor changes nothing remembered."""
@@ -239,7 +260,7 @@ class PageLinks:
             self.memory.put(visit.key, self._shared(links, visit))
         return values
 
-    def _shared(self, links: tuple[Link, ...], visit: Visit) -> tuple[str, ...]:
+    def _shared(self, links: tuple[Link, ...], visit: Navigation) -> tuple[str, ...]:
         """The values of the *links* that may be replayed to other visitors of the route."""
         kept = []
         for link in links:
@@ -248,7 +269,7 @@ class PageLinks:
                 kept.append(link if url is link.url else link._replace(url=url))
         return hints.values(kept)
 
-    def _shared_url(self, url: str, visit: Visit) -> str | None:
+    def _shared_url(self, url: str, visit: Navigation) -> str | None:
         """*url* as remembered for the route, or ``None``: below a trusted base or a mount's
         ``static_host``, as it is; on the request's own host, as a path; below a mount's
         prefix (under the request's script root), as it is; anything else, never."""
@@ -271,7 +292,7 @@ class PageLinks:
         return None
 
     def at_start(
-        self, visit: Visit, page: hints.Page, used: Sequence[hints.Noted]
+        self, visit: Navigation, page: hints.Page, used: Sequence[hints.Noted]
     ) -> tuple[str, ...]:
         """The Link values for a page's final headers: those of the names it used so far;
         or, when it has named none yet (it renders after its headers), those it used the

@@ -64,7 +64,7 @@ def navigation_of(
         environ.get("REQUEST_METHOD", ""),
         path,
         environ.get("QUERY_STRING", ""),
-        str(environ.get("SERVER_PROTOCOL", "")).removeprefix("HTTP/"),
+        environ.get("SERVER_PROTOCOL", ""),
         environ.get("HTTP_SEC_FETCH_MODE"),
         environ.get("HTTP_ACCEPT", ""),
         environ.get("HTTP_HOST", ""),
@@ -155,11 +155,11 @@ class StaticMiddleware(StaticFiles):
         navigation = navigation_of(self.hints, environ, path)
         if navigation is None:
             return self.application(environ, partial(_without_off, start_response))
-        send_early_hints(environ, navigation.early)
+        if navigation.early:
+            send_early_hints(environ, navigation.early)
 
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            code = int(status[:3]) if status[:3].isdigit() else 0
-            return start_response(status, navigation.start(code, headers), *exc_info)
+            return start_response(status, navigation.start(status, headers), *exc_info)
 
         navigation.record()
         try:

@@ -403,7 +403,7 @@ def _navigation(page_links: PageLinks, request: HttpRequest, path: str) -> Navig
         request.method or "",
         path,
         meta.get("QUERY_STRING", ""),
-        str(meta.get("SERVER_PROTOCOL", "HTTP/1.1")).removeprefix("HTTP/"),
+        str(meta.get("SERVER_PROTOCOL", "HTTP/1.1")),
         meta.get("HTTP_SEC_FETCH_MODE"),
         meta.get("HTTP_ACCEPT", ""),
         meta.get("HTTP_HOST", ""),
