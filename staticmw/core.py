@@ -244,6 +244,18 @@ class StaticFiles:
         """
         return self._mounts.find(path)
 
+    def traced(self, path: str) -> tuple[Resource | Redirect | None, list[str], bool]:
+        """:meth:`lookup`, with each step of it in words, and whether *path* is under a
+        prefix other than ``/`` (where it can be no page of the application's)."""
+        trace: list[str] = []
+        found = self._mounts.search(path, trace)
+        below = any(
+            path.startswith(mount.raw_prefix)
+            for mount in self._mounts.ordered
+            if mount.prefix != "/"
+        )
+        return (None if isinstance(found, Refused) else found), trace, below
+
     def explain(
         self,
         url: str,

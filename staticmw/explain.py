@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_to_bytes
 
-from . import paths
+from .mounts import Redirect
 from .options import Options
 from .request import Request
 from .resources import Resource
@@ -24,7 +24,7 @@ class Explainable(Protocol):
     @property
     def roots(self) -> list[tuple[str, str]]: ...
 
-    def lookup(self, path_info: str) -> object | None: ...
+    def traced(self, path: str) -> tuple[Resource | Redirect | None, list[str], bool]: ...
 
     def select(self, resource: Resource, request: Request) -> int: ...
 
@@ -94,65 +94,52 @@ def explain(
     """
     raw, _, query = url.partition("?")
     path_info = unquote_to_bytes(raw).decode("latin-1")
-    explained = _decide(static, url, path_info, accept_encoding, available_dictionary)
-    if explained.outcome == "passed" and static.hints is not None:
+    found, trace, below_a_prefix = static.traced(path_info)
+    explained = _decided(static, url, path_info, found, trace)
+    explained.accept_encoding = accept_encoding
+    if explained.outcome == "served" and isinstance(found, Resource):
+        _representation(static, explained, found, path_info, accept_encoding, available_dictionary)
+    # A URL below a static prefix is never a page of the application's: no route to tell.
+    if explained.outcome == "passed" and static.hints is not None and not below_a_prefix:
         explained.hints_route, explained.hints = static.hints.remembered(path_info, query)
     return explained
 
 
-def _decide(
+def _decided(
     static: Explainable,
     url: str,
     path_info: str,
+    found: Resource | Redirect | None,
+    trace: list[str],
+) -> Explanation:
+    """The lookup's outcome, with its steps as the reason."""
+    if isinstance(found, Resource):
+        return Explanation(url, "served", f"served from {found.representations[0].path}")
+    steps = "; ".join(trace)
+    if isinstance(found, Redirect):
+        return Explanation(url, "redirect", f"{steps}: redirects to {found.segment}/")
+    if not trace:
+        prefixes = ", ".join(prefix for prefix, _ in static.roots)
+        return Explanation(url, "passed", f"under no prefix ({prefixes}): passes through")
+    return Explanation(url, "passed", f"{steps}: passes through")
+
+
+def _representation(
+    static: Explainable,
+    explained: Explanation,
+    found: Resource,
+    path_info: str,
     accept_encoding: str | None,
     available_dictionary: str | None,
-) -> Explanation:
-    """The decision alone for *url* (*path_info* its decoded path): served, redirected or
-    passed, and why."""
-    prefixes = [prefix for prefix, _ in static.roots]
-    matching = [p for p in prefixes if path_info.startswith(p.encode().decode("latin-1"))]
-    if not matching:
-        reason = f"under no prefix ({', '.join(prefixes)}): passes through"
-        return Explanation(url, "passed", reason)
-    hidden_ok = static.options.serve_hidden
-    for prefix in matching:
-        relative = paths.decode_path(path_info[len(prefix.encode().decode("latin-1")) :])
-        if relative is None:
-            return Explanation(
-                url, "passed", "not valid UTF-8 after percent-decoding: passes through"
-            )
-        body = relative.rstrip("/")
-        for segment in body.split("/") if body else []:
-            if not paths.segment_is_safe(segment, hidden_ok):
-                reason = f"segment {segment!r} is refused by the path rules: passes through"
-                return Explanation(url, "passed", reason)
-        if paths.split_request_path(relative, hidden_ok) is None:
-            reason = "refused by the path rules (empty segment or too long): passes through"
-            return Explanation(url, "passed", reason)
-    found = static.lookup(path_info)
-    if found is None:
-        roots = ", ".join(d for p, d in static.roots if p in matching)
-        reason = (
-            f"no servable file in {roots} (missing, a directory without index, hidden, "
-            "or a link leaving the roots): passes through"
-        )
-        return Explanation(url, "passed", reason)
-    if not isinstance(found, Resource):
-        segment = getattr(found, "segment", "")
-        return Explanation(url, "redirect", f"a directory: redirects to {segment}/")
+) -> None:
+    """Which representation a GET with these header values gets, and its headers."""
     request = Request(
         "GET", path_info, accept_encoding=accept_encoding, available_dictionary=available_dictionary
     )
     reps = found.representations
     rep = reps[static.select(found, request)]
-    return Explanation(
-        url,
-        "served",
-        f"served from {reps[0].path}",
-        accept_encoding=accept_encoding,
-        file=reps[0].path,
-        representations=[(r.coding, r.size, r.path) for r in reps],
-        chosen=rep.coding,
-        chosen_file=rep.path,
-        headers=list(rep.headers),
-    )
+    explained.file = reps[0].path
+    explained.representations = [(r.coding, r.size, r.path) for r in reps]
+    explained.chosen = rep.coding
+    explained.chosen_file = rep.path
+    explained.headers = list(rep.headers)

@@ -370,9 +370,15 @@ class Mounts:
         found = self.search(path)
         return None if isinstance(found, Refused) else found
 
-    def search(self, path: str) -> Resource | Redirect | Refused | None:
+    def search(
+        self, path: str, trace: list[str] | None = None
+    ) -> Resource | Redirect | Refused | None:
         """As :meth:`find`, but :data:`REFUSED` when no root was looked in at all, because
-        the path breaks a rule wherever it could be: remembering it as a miss saves nothing."""
+        the path breaks a rule wherever it could be: remembering it as a miss saves nothing.
+
+        With *trace*, each step of the lookup is told there, in words: the prefix tried, a
+        decoding or a segment refused, a build record, a sidecar, a redirect, a miss.
+        """
         index = self.options.index_file
         looked = False
         for mount in self.ordered:
@@ -380,54 +386,82 @@ class Mounts:
                 if index and path == mount.raw_prefix[:-1] and mount.prefix != "/":
                     looked = True
                     if self.resolver.exists(mount.directory, (index,), directory=False):
+                        if trace is not None:
+                            trace.append(f"the prefix {mount.prefix} without its slash")
                         return Redirect(mount.prefix.rstrip("/").rsplit("/", 1)[-1])
+                    if trace is not None:
+                        trace.append(f"the prefix {mount.prefix} without its slash, no {index}")
                 continue
+            if trace is not None:
+                trace.append(f"under {mount.prefix} (root {mount.directory})")
             relative = paths.decode_path(path[len(mount.raw_prefix) :])
             if relative is None:
+                if trace is not None:
+                    trace.append("not valid UTF-8 after percent-decoding")
                 break
-            split = paths.split_request_path(relative, self.options.serve_hidden)
+            split = paths.split_request_path(relative, self.options.serve_hidden, trace)
             if split is None:
                 continue
             looked = True
             segments, trailing = split
-            found = self._find_in(mount, segments, trailing, mount.prefix + relative)
+            found = self._find_in(mount, segments, trailing, mount.prefix + relative, trace)
             if found is not None:
                 return found
         return None if looked else REFUSED
 
     def _find_in(
-        self, mount: Mount, segments: tuple[str, ...], trailing: bool, url: str
+        self,
+        mount: Mount,
+        segments: tuple[str, ...],
+        trailing: bool,
+        url: str,
+        trace: list[str] | None = None,
     ) -> Resource | Redirect | None:
         """Open what *segments* name in one mount: a file, or a directory's index file."""
         resolver = self.resolver
         opened = resolver.open(mount.directory, segments)
         if opened is None:
+            if trace is not None:
+                trace.append(
+                    "no servable file there (missing, hidden, a link leaving the roots, or "
+                    "not a regular file)"
+                )
             return None
         if opened.is_dir:
             opened.close()
             index = self.options.index_file
             if index is None:
+                if trace is not None:
+                    trace.append("a directory, and index files are off")
                 return None
             parts = (*segments, index)
             opened = resolver.open(mount.directory, parts)
             if opened is None:
+                if trace is not None:
+                    trace.append(f"a directory without a servable {index}")
                 return None
             if opened.is_dir or not trailing:
                 opened.close()
+                if trace is not None and not opened.is_dir:
+                    trace.append(f"a directory with {index}, named without its slash")
                 return None if opened.is_dir else Redirect(segments[-1])
             return self._resource(mount, parts, url, opened, True)
         name_in_root = "/".join(segments)
         sidecar_of = paths.sidecar_original(segments[-1])
-        if (
-            trailing
-            or name_in_root in mount.hidden
-            # A sidecar is only reachable through its original's URL.
-            or (
-                sidecar_of is not None
-                and resolver.exists(mount.directory, (*segments[:-1], sidecar_of))
-            )
+        refusal = None
+        if trailing:
+            refusal = "a file named with a slash after it"
+        elif name_in_root in mount.hidden:
+            refusal = f"{name_in_root} is a build record (manifest or import map), never served"
+        elif sidecar_of is not None and resolver.exists(
+            mount.directory, (*segments[:-1], sidecar_of)
         ):
+            # A sidecar is only reachable through its original's URL.
+            refusal = f"a precompressed variant of {sidecar_of}, sent only through its URL"
+        if refusal is not None:
             opened.close()
+            if trace is not None:
+                trace.append(refusal)
             return None
         return self._resource(mount, segments, url, opened, sidecar_of is None)
 

@@ -110,25 +110,36 @@ def segment_is_safe(segment: str, serve_hidden: bool = False) -> bool:
 
 
 def split_request_path(
-    relative: str, serve_hidden: bool = False
+    relative: str, serve_hidden: bool = False, why: list[str] | None = None
 ) -> tuple[tuple[str, ...], bool] | None:
     """Split the decoded path below a prefix into checked segments.
 
     Returns ``(segments, trailing_slash)`` or ``None`` when the path must not be
-    looked up. The empty path (the prefix itself) gives ``((), True)``.
+    looked up, and then says why in *why* when given. The empty path (the prefix
+    itself) gives ``((), True)``.
     """
     if len(relative) > MAX_PATH_CHARS:
+        if why is not None:
+            why.append(f"longer than {MAX_PATH_CHARS} characters")
         return None
     trailing = relative == "" or relative.endswith("/")
     body = relative[:-1] if relative.endswith("/") else relative
     if not body:
         # The prefix itself; "//" after a prefix is an empty segment.
-        return ((), True) if relative == "" else None
+        if relative == "":
+            return (), True
+        if why is not None:
+            why.append("an empty segment")
+        return None
     segments = body.split("/")
     if len(segments) > MAX_SEGMENTS:
+        if why is not None:
+            why.append(f"more than {MAX_SEGMENTS} segments")
         return None
     for segment in segments:
         if not segment_is_safe(segment, serve_hidden):
+            if why is not None:
+                why.append(f"segment {segment!r} is refused by the path rules")
             return None
     return tuple(segments), trailing
 

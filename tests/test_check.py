@@ -9,6 +9,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import pytest
 
 from staticmw import StaticMiddleware, check, cli
 
@@ -244,3 +247,65 @@ urlpatterns = [path("page", page)]
     env = _django_settings(tmp_path, extra)
     _, off, _ = run_check(tmp_path, "--django", "--url", "/page", env=env)
     assert "early hints: off" in off
+
+
+# -- explain() is the real lookup, told step by step ---------------------------------------
+
+
+def _explain_site(tmp_path):
+    from staticmw.build import BuildConfig, build
+
+    src = tmp_path / "src"
+    write(src / "index.html", "<h1>home</h1>")
+    write(src / "docs" / "index.html", "<h1>docs</h1>")
+    write(src / "css" / "a.css", "body { color: red }\n" * 50)
+    write(src / "js" / "app.js", "export const a = 1;\n")
+    write(src / "empty" / "keep.txt", "x")
+    out = tmp_path / "out"
+    assert build(BuildConfig(sources=[str(src)], out=str(out), codecs=["gzip"], jobs=1)).ok
+    return out
+
+
+PARITY_PATHS = [
+    "/static", "/static/", "/static/docs", "/static/docs/", "/static/empty/",
+    "/static/css/a.css", "/static/css/a.css.gz", "/static/css/a.css/", "/static/staticmw.json",
+    "/static/importmap.json", "/static/%2e%2e/x", "/static/a%00b", "/static/missing.css",
+    "/elsewhere", "/static/%ff",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("prefix", ["/static/", "/"])
+def test_explain_decides_as_serving_does(tmp_path, prefix):
+    """For each URL, explain's outcome is what a GET gets: served, a slash redirect, or
+    passed through; the bare prefix, a root at /, and the build records included."""
+    from .helpers import call, fallback_app
+
+    static = StaticMiddleware(fallback_app, _explain_site(tmp_path), prefix, index_file=True)
+    for path in PARITY_PATHS:
+        url = path if prefix == "/static/" else path.replace("/static", "", 1) or "/"
+        # As a server hands it on: percent-decoded, bytes as latin-1 code points.
+        result = call(static, unquote_to_bytes(url).decode("latin-1"), raw=True)
+        explained = static.explain(url)
+        expected = {200: "served", 301: "redirect", 302: "redirect"}.get(result.status, "passed")
+        if result.passed_through:
+            expected = "passed"
+        assert explained.outcome == expected, (url, result.status, explained.reason)
+
+
+def test_explain_of_the_bare_prefix_records_and_static_misses(tmp_path):
+    from .helpers import call, fallback_app
+
+    out = _explain_site(tmp_path)
+    static = StaticMiddleware(fallback_app, out, "/static/", index_file=True, early_hints=True)
+    assert call(static, "/static").status == 301
+    bare = static.explain("/static")
+    assert bare.outcome == "redirect" and "redirects to static/" in bare.reason
+    record = static.explain("/static/staticmw.json")
+    assert record.outcome == "passed" and "build record" in record.reason
+    assert "build record" in static.explain("/static/importmap.json").reason
+    # Below a static prefix there are no routes: nothing about early hints is said.
+    missing = static.explain("/static/missing.css")
+    assert missing.hints is None and not [ln for ln in missing.lines() if "early hints" in ln]
+    assert static.explain("/page").hints == ()  # a route, nothing remembered yet
+    sidecar = static.explain("/static/css/a.css.gz")
+    assert "precompressed variant of a.css" in sidecar.reason
