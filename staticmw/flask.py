@@ -40,6 +40,7 @@ from .options import (
     unknown_settings,
 )
 from .urls import join, not_listed
+from .watched import Watched
 from .wsgi import StaticMiddleware
 
 log = logging.getLogger("staticmw.flask")
@@ -135,6 +136,7 @@ class _State:
         self.manifest: ManifestFile | None = None
         self.importmap: ImportMap | None = None
         self._importmap_of: Manifest | None = None  # the manifest it was read with
+        self._importmaps: Watched[ImportMap] | None = None
         self.loaded = False
         self.prefixes: dict[str, str] = {}
 
@@ -165,7 +167,7 @@ class _State:
             if self.loaded:
                 return
             path = self.manifest_path()
-            self.manifest = self.importmap = self._importmap_of = None
+            self.manifest = self.importmap = self._importmap_of = self._importmaps = None
             if os.path.isfile(path) and not self.development():
                 self.manifest = ManifestFile(path, self.recheck_interval())
                 self.current_importmap()
@@ -183,16 +185,16 @@ class _State:
             raise RuntimeError(f"staticmw: {exc}") from None
 
     def current_importmap(self) -> ImportMap | None:
-        """The build's import map, read again with each new manifest."""
+        """The build's import map, looked at again with each new manifest (one caught half
+        written leaves the last good one in use)."""
         if self.manifest is None:
             return None
         manifest = self.manifest.current()
         if manifest is not self._importmap_of:
-            modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
-            try:
-                self.importmap = ImportMap.load(modules) if os.path.isfile(modules) else None
-            except ImportMapError as exc:
-                log.error("staticmw: %s; still using the import map read before", exc)
+            if self._importmaps is None:
+                modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
+                self._importmaps = Watched(modules, ImportMap.load, (ImportMapError,))
+            self.importmap = self._importmaps.current()
             self._importmap_of = manifest
         return self.importmap
 

@@ -70,6 +70,21 @@ def test_the_tag_renders_the_collected_map_and_the_middleware_hides_it(tmp_path)
         assert browser_map(TAG.render(Context()))["imports"]["util"] == util
 
 
+def test_the_tag_keeps_the_last_good_map_when_the_file_is_caught_half_written(tmp_path, caplog):
+    import logging
+
+    collect(tmp_path, STATICMW_IMPORTMAP={"util": "js/util.js"})
+    with override_settings(STATIC_ROOT=str(tmp_path), DEBUG=False):
+        good = TAG.render(Context())
+        whole = (tmp_path / IMPORTMAP_NAME).read_bytes()
+        with caplog.at_level(logging.ERROR, logger="staticmw"):
+            for cut in (len(whole) // 2, len(whole) // 3):  # a writer that is not atomic
+                (tmp_path / IMPORTMAP_NAME).write_bytes(whole[:cut])
+                assert TAG.render(Context()) == good
+                assert TAG.render(Context()) == good
+        assert caplog.text.count("still using the version read before") == 2
+
+
 def test_the_tag_on_a_cdn_and_in_development(tmp_path):
     collect(tmp_path)
     with override_settings(STATIC_ROOT=str(tmp_path), STATIC_URL="https://cdn.example/s/"):

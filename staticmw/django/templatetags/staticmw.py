@@ -19,32 +19,37 @@ from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from ... import hints
-from ...importmap import IMPORTMAP_NAME, ImportMap, check_declared, entry_url, render
+from ...importmap import (
+    IMPORTMAP_NAME,
+    ImportMap,
+    ImportMapError,
+    check_declared,
+    entry_url,
+    render,
+)
+from ...watched import Watched
 from .. import use_finders
 from ..migration import setting
 
 register = template.Library()
 
 _lock = threading.Lock()
-_loaded: dict[str, tuple[tuple[int, int], ImportMap]] = {}
+_watched: dict[str, Watched[ImportMap]] = {}
 
 
 def _record() -> ImportMap:
-    """The collected import map (re-read when the file changes), or the declared names."""
+    """The collected import map (read again when the file changes; one caught half written
+    leaves the last good one in use), or the declared names."""
     root = getattr(settings, "STATIC_ROOT", None)
     if root and not use_finders():
         path = os.path.join(os.fspath(root), IMPORTMAP_NAME)
-        try:
-            info = os.stat(path)
-        except OSError:
-            pass
-        else:
-            key = (info.st_mtime_ns, info.st_size)
-            with _lock:
-                cached = _loaded.get(path)
-                if cached is None or cached[0] != key:
-                    cached = _loaded[path] = (key, ImportMap.load(path))
-            return cached[1]
+        with _lock:
+            watched = _watched.get(path)
+            if watched is None:
+                watched = _watched[path] = Watched(path, ImportMap.load, (ImportMapError,))
+        found = watched.current()
+        if found is not None:
+            return found
     return ImportMap.plain(check_declared(setting("STATICMW_IMPORTMAP", {}) or {}))
 
 
