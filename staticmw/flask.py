@@ -32,10 +32,12 @@ from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared
 from .manifest import MANIFEST_NAME, Manifest, ManifestFile
 from .options import (
     KEYWORD_OPTIONS,
+    UNSET,
     ConfigurationError,
     Options,
     check_option,
     check_static_host,
+    from_settings,
     setting_names,
     unknown_settings,
 )
@@ -63,11 +65,23 @@ def validate(app: Flask, defaults: dict[str, Any]) -> None:
         )
     for option, value in defaults.items():
         _check_option(option, value, f"StaticMW({option}=...)")
-    for option in OPTIONS:
-        key = "STATICMW_" + option.upper()
-        if key in app.config:
-            _check_option(option, app.config[key], f"app.config[{key!r}]")
+    _settings(app, {})
     declared_imports(app)
+
+
+def _settings(app: Flask, given: dict[str, Any], development: bool = False) -> dict[str, Any]:
+    """The options of ``StaticMW(**given)`` with the app's ``STATICMW_*`` settings over
+    them, each checked, a bad one named."""
+    try:
+        return from_settings(
+            lambda key: app.config.get(key, UNSET),
+            OPTIONS,
+            development,
+            named=lambda key: f"app.config[{key!r}]",
+            given=given,
+        )
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"staticmw: {exc}") from None
 
 
 def declared_imports(app: Flask) -> dict[str, str]:
@@ -141,16 +155,9 @@ class _State:
         self.prefixes: dict[str, str] = {}
 
     def options(self) -> dict[str, Any]:
-        found = dict(self.defaults)
-        for option in OPTIONS:
-            key = "STATICMW_" + option.upper()
-            if key in self.app.config:
-                found[option] = self.app.config[key]
-        if self.development():
-            # Development: every load revalidates, whatever STATICMW_MAX_AGE says.
-            found["autorefresh"] = True
-            found["max_age"] = 0
-        return found
+        """The middleware's options: the extension's, the app's settings over them, and
+        development's rule when in development."""
+        return _settings(self.app, self.defaults, self.development())
 
     def development(self) -> bool:
         """Serve the static folders themselves, re-read on every request, not the build.

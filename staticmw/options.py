@@ -317,3 +317,37 @@ def check_option(name: str, value: Any) -> Any:
     """One option's value checked on its own, as the glue checks a setting by name."""
     check_option_names((name,))
     return OPTION_FIELDS[name].metadata["check"](name, value)
+
+
+# What a settings lookup gives for a setting that is not there.
+UNSET: Any = object()
+
+
+def from_settings(
+    lookup: Callable[[str], Any],
+    options: Iterable[str] = KEYWORD_OPTIONS,
+    development: bool = False,
+    named: Callable[[str], str] = str,
+    given: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The options that ``STATICMW_<OPTION>`` settings give, over those *given* in code:
+    *lookup* reads a setting by its key (:data:`UNSET` when it is not set), each value is
+    checked, and an error names the setting as ``named(key)`` gives it. The one reader for
+    Django, Flask and Django's storage, and the one place for development, where every
+    response is revalidated (``max_age`` 0) and the disk looked at on every request unless
+    ``autorefresh`` is set.
+    """
+    found: dict[str, Any] = dict(given or {})
+    for option in options:
+        key = "STATICMW_" + option.upper()
+        value = lookup(key)
+        if value is UNSET:
+            continue
+        try:
+            found[option] = check_option(option, value)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{named(key)}: {exc}") from None
+    if development:
+        found.setdefault("autorefresh", True)
+        found["max_age"] = 0
+    return found

@@ -134,6 +134,32 @@ def test_bad_options_are_a_clear_error():
         StaticFilesMiddleware(lambda request: None)
 
 
+@pytest.mark.parametrize("root_files", [True, False])
+def test_a_bad_setting_is_named_whatever_else_is_set(tmp_path, root_files):
+    """The error names the setting that is wrong, not another one that happens to be set
+    (STATICMW_ROOT_FILES was blamed for any bad value), and names one when that is unset."""
+    from staticmw.django import StaticFilesMiddleware
+
+    extra = {"STATICMW_ROOT_FILES": str(tmp_path)} if root_files else {}
+    for key, value in (("STATICMW_MAX_AGE", "600"), ("STATICMW_AUTOREFRESH", "yes")):
+        with override_settings(**{key: value}, **extra), pytest.raises(ImproperlyConfigured) as bad:
+            StaticFilesMiddleware(lambda request: None)
+        message = str(bad.value)
+        assert message.startswith(f"staticmw: {key}: "), message
+        assert "STATICMW_ROOT_FILES" not in message
+
+
+def test_the_storage_checks_its_settings_by_name(tmp_path):
+    from staticmw.django.storage import ManifestStaticFilesStorage
+
+    for key, value in (("STATICMW_RECHECK_INTERVAL", "soon"), ("STATICMW_MANIFEST_STRICT", "no")):
+        with override_settings(**{key: value}), pytest.raises(ImproperlyConfigured, match=key):
+            ManifestStaticFilesStorage(location=str(tmp_path))
+    with override_settings(STATICMW_MANIFEST_STRICT=False, STATICMW_RECHECK_INTERVAL=5):
+        storage = ManifestStaticFilesStorage(location=str(tmp_path))
+    assert storage.manifest_strict is False and storage._recheck == 5
+
+
 def _wsgi(path: str, **headers: str):
     """Django's own WSGI handler, with Gunicorn's file wrapper in the environ."""
     from wsgiref.util import setup_testing_defaults

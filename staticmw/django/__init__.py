@@ -38,7 +38,14 @@ from ..asgi import end_of, file_blocks, in_thread, links_for
 from ..bodies import BLOCK_SIZE, FileBody
 from ..core import StaticFiles
 from ..manifest import MANIFEST_NAME, find_in_root
-from ..options import KEYWORD_OPTIONS, ConfigurationError, setting_names, unknown_settings
+from ..options import (
+    KEYWORD_OPTIONS,
+    UNSET,
+    ConfigurationError,
+    from_settings,
+    setting_names,
+    unknown_settings,
+)
 from ..pagelinks import Navigation, PageLinks
 from ..plan import Answer, Plan
 from ..request import wsgi_request
@@ -96,28 +103,18 @@ def use_finders() -> bool:
 
 
 def _options() -> dict[str, Any]:
-    """The options from ``STATICMW_<OPTION>`` settings; unknown ones are warned of.
-
-    Under ``DEBUG`` autorefresh is on unless set, and unhashed names are never cached.
-    """
-    names = dict(zip(setting_names(OPTIONS), OPTIONS, strict=True))
+    """The options from ``STATICMW_<OPTION>`` settings, each checked and a bad one named;
+    unknown ones are warned of. Under ``DEBUG``, development's rule (see
+    :func:`~staticmw.options.from_settings`)."""
     present = [name for name in dir(settings) if name.startswith("STATICMW_")]
-    for message in unknown_settings(present, [*names, *OWN_SETTINGS]):
+    for message in unknown_settings(present, [*setting_names(OPTIONS), *OWN_SETTINGS]):
         log.warning("%s", message)
-    options = {}
-    for name, option in names.items():
-        value = setting(name, _MISSING)
-        if value is not _MISSING:
-            options[option] = value
-    if settings.DEBUG:
-        # Development: every response is revalidated, whatever STATICMW_MAX_AGE says, so
-        # an edited file shows on the next load.
-        options.setdefault("autorefresh", True)
-        options["max_age"] = 0
-    return options
-
-
-_MISSING = object()
+    try:
+        return from_settings(
+            lambda key: setting(key, UNSET), OPTIONS, development=bool(settings.DEBUG)
+        )
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(f"staticmw: {exc}") from None
 
 
 def finder_roots() -> list[tuple[str, str]]:
@@ -184,8 +181,9 @@ class _Roots:
 
     def build(self, make: Callable[[dict[str, Any]], _Static]) -> _Static:
         """A configured middleware: *make* gets the options, the roots are added here."""
+        options = _options()
         try:
-            static = make(_options())
+            static = make(options)
             if static.hints is not None:
                 # An absolute STATIC_URL (a CDN) is a base the configuration chose.
                 static_url = str(getattr(settings, "STATIC_URL", "") or "")
@@ -213,8 +211,9 @@ class _Roots:
         a dot-named folder is otherwise never served."""
         if self.root_files is None:
             return None
+        options = {**_options(), "index_file": None}
         try:
-            static = make({**_options(), "index_file": None})
+            static = make(options)
             static.add_files(self.root_files, "/", manifest=False)
             well_known = os.path.join(self.root_files, ".well-known")
             if os.path.isdir(well_known):

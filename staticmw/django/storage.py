@@ -31,6 +31,7 @@ from ..atomic import atomic_write
 from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
 from ..manifest import ManifestError, decode
 from ..modulegraph import Source, assemble
+from ..options import UNSET, ConfigurationError, from_settings
 from ..rewrite import module_specifiers
 from .migration import setting
 
@@ -52,13 +53,18 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         # slow on modules with many exports.
         self.support_js_module_import_aggregation = bool(setting("STATICMW_JS_MODULES", False))
         super().__init__(*args, **kwargs)
-        strict = setting("STATICMW_MANIFEST_STRICT")
-        if strict is not None:
-            self.manifest_strict = bool(strict)
+        try:
+            options = from_settings(
+                lambda key: setting(key, UNSET), ("manifest_strict", "recheck_interval")
+            )
+        except ConfigurationError as exc:
+            raise ImproperlyConfigured(f"staticmw: {exc}") from None
+        if "manifest_strict" in options:
+            self.manifest_strict = options["manifest_strict"]
         self.keep_only_hashed_files = bool(setting("STATICMW_KEEP_ONLY_HASHED_FILES", False))
         # A manifest rewritten by a later collectstatic is read again, at most once per
         # STATICMW_RECHECK_INTERVAL; one that does not parse (half written) never is.
-        self._recheck = float(setting("STATICMW_RECHECK_INTERVAL", 1.0))
+        self._recheck: float = options.get("recheck_interval", 1.0)
         self._checked = monotonic()
         self._signature = self._manifest_signature()
         self._refused: tuple[int, int, int] | None = None
