@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from . import compress, encodings
+from . import compress, encodings, precompress
 from .approutes import static_routes
 from .core import StaticFiles
 from .manifest import AUTO_DETECTED, Manifest
@@ -158,7 +159,16 @@ def django_application() -> tuple[Any, str]:
 
     hosts = [str(host).lstrip(".") for host in getattr(settings, "ALLOWED_HOSTS", ())]
     named = [host for host in hosts if host and host != "*"]
-    return WSGIHandler(), named[0] if named else "localhost"
+    # The check built and reported the project's staticmw middleware already: the stack's
+    # own copy says nothing new at start-up.
+    quiet = logging.getLogger("staticmw")
+    before = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        handler = WSGIHandler()
+    finally:
+        quiet.setLevel(before)
+    return handler, named[0] if named else "localhost"
 
 
 def page_hints(obj: Any, static: StaticFiles, url: str, host: str = "127.0.0.1") -> list[str]:
@@ -244,12 +254,16 @@ def _uncompressed(
         assert manifest is not None
         for name, hashed in manifest.names.items():
             built.update(os.path.join(directory, *n.split("/")) for n in (name, hashed))
+    # What a precompression run (collectstatic, ``staticmw compress``) tried: a file whose
+    # variants were not worth keeping is done, as the build's are.
+    tried = {os.path.join(directory, *name.split("/")) for name in precompress.record(directory)}
     bare = [
         path
         for path, size in files
         if size > 1024
         and path not in manifests
         and path not in built
+        and path not in tried
         and not path.endswith(encodings.ALL_SIDECAR_SUFFIXES)
         and compress.worth_compressing(media.bare_type(path))
         and not any(path + suffix in names for suffix in encodings.ALL_SIDECAR_SUFFIXES)

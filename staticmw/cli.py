@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Any, TextIO
 
 from . import __version__, compress, precompress
@@ -327,7 +328,7 @@ def _serve_wsgi(args: argparse.Namespace, app: Callable[..., Any]) -> int:
 
     class Handler(WSGIRequestHandler):
         def log_message(self, format: str, *values: object) -> None:
-            logging.getLogger("staticmw.serve").info(format, *values)
+            logging.getLogger("staticmw.serve").info("staticmw serve: " + format, *values)
 
     try:
         httpd = make_server(args.host, args.port, app, server_class=Server, handler_class=Handler)
@@ -432,6 +433,27 @@ def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.Argument
     return parser
 
 
+@contextlib.contextmanager
+def _logging_to_stderr() -> Iterator[None]:
+    """staticmw's warnings on stderr while a command runs, each once and as it is written
+    (every message says it is staticmw's: no logger name before it). A Django project's own
+    ``LOGGING`` may take the logger over; then its handlers alone print, not ours as well."""
+    log = logging.getLogger("staticmw")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    saved = log.level, log.propagate
+    log.addHandler(handler)
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.WARNING)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 build failed, 2 bad usage)."""
     parser = _parser()
@@ -439,7 +461,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         # The subcommand's usage, which lists the flags it does take.
         _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    with _logging_to_stderr():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command *args* names."""
     if args.command == "serve":
         logging.getLogger("staticmw.serve").setLevel(logging.INFO)
         return serve(args)

@@ -36,9 +36,10 @@ def _codecs(value: object) -> bool:
     )
 
 
-def _load(root: str) -> dict[str, dict[str, object]]:
-    """The record of the last run: an entry of another shape, or a record that is not one,
-    is as good as none, and what it covered is compressed again."""
+def record(root: str) -> dict[str, dict[str, object]]:
+    """What the last run under *root* compressed, or found not worth it, by name: an entry
+    of another shape, or a record that is not one, is as good as none, and what it covered
+    is compressed again."""
     try:
         loaded = decode(Tree(root).read(RECORD), os.path.join(root, RECORD))
     except (OSError, ManifestError):
@@ -125,7 +126,7 @@ def precompress(
     codecs = compress.available() if codecs is None else codecs
     media = mediatypes.MediaTypes()
     tree = Tree(root)
-    record = _load(root)
+    done = record(root)
     result = Result()
     # digest -> the files with those bytes that need their variants made
     todo: dict[str, list[str]] = {}
@@ -142,7 +143,7 @@ def precompress(
             result.errors.append(f"{name}: cannot read: {exc}")
             continue
         digests[name] = digest
-        before = record.get(name)
+        before = done.get(name)
         before = before if isinstance(before, dict) else {}
         kept = before.get("kept")
         kept = kept if isinstance(kept, list) else []
@@ -159,11 +160,11 @@ def precompress(
     kept, failed = _run(todo, codecs, jobs, root, result)
     for name, digest in digests.items():
         if digest in failed:
-            record.pop(name, None)
+            done.pop(name, None)
         elif digest in todo and name in todo[digest]:
-            record[name] = {"sha256": digest, "codecs": codecs, "kept": kept.get(digest, [])}
+            done[name] = {"sha256": digest, "codecs": codecs, "kept": kept.get(digest, [])}
     try:
-        tree.write(RECORD, json.dumps(record, sort_keys=True, indent=0).encode())
+        tree.write(RECORD, json.dumps(done, sort_keys=True, indent=0).encode())
     except OSError as exc:
         result.errors.append(f"{RECORD}: cannot write: {exc.strerror or exc}")
     return result

@@ -189,6 +189,9 @@ STATICMW_JS_MODULES = True
 
 def test_a_fresh_collectstatic_with_modules_checks_clean(tmp_path):
     env = _django_settings(tmp_path)
+    # Fonts of a type worth trying, whose variants were not worth keeping: tried, so clean.
+    for number in range(4):
+        write(tmp_path / "assets" / "fonts" / f"face{number}.eot", os.urandom(4096))
     subprocess.run(
         [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
         cwd=tmp_path, env=env, check=True, timeout=60,
@@ -197,6 +200,27 @@ def test_a_fresh_collectstatic_with_modules_checks_clean(tmp_path):
     status, out, err = run_check(tmp_path, "--django", env=env)
     assert status == 0, out + err
     assert "warning" not in out
+
+
+def test_a_django_projects_logging_prints_each_start_up_line_once(tmp_path):
+    """A project that logs staticmw at INFO through its own LOGGING: the manifest line is
+    printed once, by its handler alone, and says "staticmw:" once."""
+    logging_config = """
+LOGGING = {
+    "version": 1,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"staticmw": {"handlers": ["console"], "level": "INFO"}},
+}
+"""
+    env = _django_settings(tmp_path, logging_config)
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        cwd=tmp_path, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    status, out, err = run_check(tmp_path, "--django", "--url", "/static/js/main.js", env=env)
+    assert status == 0, out + err
+    assert err.count("manifest") == 1 and "lists" in err, err
+    assert "staticmw: staticmw:" not in err
 
 
 def test_check_shows_what_a_page_would_hint(tmp_path):
