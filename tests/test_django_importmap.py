@@ -156,3 +156,14 @@ def test_a_pages_map_holds_only_what_it_can_reach(tmp_path):
             "/static/vendor/plot.js",
         }
         assert len(page.render(Context())) < 2500
+
+
+def test_the_tag_encodes_urls_as_every_other_helper_does():
+    """One percent-encoding rule for every URL staticmw writes: the tag's is the helpers'."""
+    from staticmw import StaticURLs
+    from staticmw.django.templatetags.staticmw import _url
+
+    name = "js/a+b@c;d=e,f!g's (h).js"
+    with override_settings(STATIC_URL="/static/"):
+        assert _url(name) == StaticURLs(None, "/static/").plain(name)
+        assert _url(name) == "/static/js/a+b@c;d=e,f!g's%20(h).js"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from urllib.parse import quote
 
 from django import template
 from django.conf import settings
@@ -27,6 +26,7 @@ from ...importmap import (
     entry_url,
     render,
 )
+from ...urls import below
 from ...watched import Watched
 from .. import use_finders
 from ..migration import setting
@@ -56,7 +56,7 @@ def _record() -> ImportMap:
 def _url(name: str) -> str:
     """The URL of a collected file by its stored name, hashed or not, on ``STATIC_URL``."""
     base = str(settings.STATIC_URL)
-    return base + ("" if base.endswith("/") else "/") + quote(name)
+    return below(base if base.endswith("/") else base + "/", name)
 
 
 @register.simple_tag  # type: ignore[untyped-decorator]
