@@ -368,7 +368,7 @@ def _plan(
         item.digest = hashlib.sha256(content).hexdigest()
         item.hashed = hashed_name(name, item.digest)
         if importmap.is_module(name):
-            item.integrity = importmap.integrity(content)
+            item.integrity = modulegraph.integrity(content)
     return {name: item for name, item in files.items() if item.hashed}
 
 
@@ -962,7 +962,7 @@ def _write_manifests(
         names = {name: entry["hashed"] for name, entry in entries.items()}
         manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
     if modules is not None:
-        manifests[importmap.IMPORTMAP_NAME] = modules.dump()
+        manifests[importmap.IMPORTMAP_NAME] = modulegraph.dump(modules)
     for name, data in manifests.items():
         if run.config.dry_run:
             changed = not run.tree.holds(name, data)

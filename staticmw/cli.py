@@ -13,7 +13,8 @@ from typing import Any, TextIO
 
 from . import __version__, compress, precompress
 from .build import BuildConfig, BuildError, OutputError, Report, build
-from .importmap import ImportMapError, load_declarations, parse_declarations
+from .importmap import ImportMapError
+from .modulegraph import load_declarations, parse_declarations
 
 CONFIG_NAME = "staticmw.toml"
 

@@ -10,8 +10,6 @@ Serving reads and renders it; the build assembles it (:mod:`staticmw.modulegraph
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import os
@@ -32,11 +30,6 @@ class ImportMapError(ValueError):
 def is_module(name: str) -> bool:
     """Whether a file is a JavaScript module the import map lists."""
     return name.lower().endswith(MODULE_EXTENSIONS)
-
-
-def integrity(content: bytes) -> str:
-    """The SRI value (sha384) of a response body."""
-    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode("ascii")
 
 
 def check_declared(declared: Mapping[str, str]) -> dict[str, str]:
@@ -68,43 +61,6 @@ def check_declared(declared: Mapping[str, str]) -> dict[str, str]:
     return checked
 
 
-def parse_declarations(items: Iterable[str]) -> dict[str, str]:
-    """``["chart=vendor/chart.js", ...]`` (the ``--importmap-entry`` option) -> a mapping."""
-    declared = {}
-    for item in items:
-        name, equals, target = item.partition("=")
-        if not equals:
-            raise ImportMapError(f"--importmap-entry {item!r}: expected NAME=PATH")
-        declared[name.strip()] = target.strip()
-    return check_declared(declared)
-
-
-def load_declarations(path: str) -> dict[str, str]:
-    """The ``[importmap]`` table of a ``staticmw.toml``; empty when it has none."""
-    import importlib
-
-    try:
-        toml = importlib.import_module("tomllib")  # Python 3.11 and later
-    except ImportError:
-        try:
-            toml = importlib.import_module("tomli")
-        except ImportError:
-            raise ImportMapError(
-                f"reading {path} needs Python 3.11, or `pip install tomli` before it"
-            ) from None
-    try:
-        with open(path, "rb") as handle:
-            data = toml.load(handle)
-    except OSError as exc:
-        raise ImportMapError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except toml.TOMLDecodeError as exc:
-        raise ImportMapError(f"{path}: not valid TOML: {exc}") from None
-    table = data.get("importmap", {})
-    if not isinstance(table, dict):
-        raise ImportMapError(f'{path}: [importmap] must be a table of name = "path"')
-    return check_declared(table)
-
-
 @dataclass(frozen=True)
 class Module:
     """One module: its hashed name, SRI integrity ("" when unknown), static imports, and
@@ -129,23 +85,6 @@ class ImportMap:
     def plain(cls, declared: Mapping[str, str]) -> ImportMap:
         """Bare names to unhashed files, for development where nothing is built."""
         return cls({t: Module(t) for t in declared.values() if not t.endswith("/")}, dict(declared))
-
-    def dump(self) -> bytes:
-        """Serialise deterministically, so that an unchanged build rewrites nothing."""
-        payload = {
-            "version": FORMAT_VERSION,
-            "bare": dict(sorted(self.bare.items())),
-            "modules": {
-                name: {
-                    "hashed": m.hashed,
-                    "integrity": m.integrity,
-                    "imports": list(m.imports),
-                    **({"lazy": list(m.lazy)} if m.lazy else {}),
-                }
-                for name, m in sorted(self.modules.items())
-            },
-        }
-        return (json.dumps(payload, indent=2) + "\n").encode()
 
     # -- reading -----------------------------------------------------------------------
 

@@ -5,10 +5,13 @@ and the Django storage alike.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .importmap import ImportMap, Module
+from .importmap import FORMAT_VERSION, ImportMap, ImportMapError, Module, check_declared
 from .jsscan import Specifier
 from .rewrite import is_bare, local_target
 
@@ -129,3 +132,67 @@ def link(
         imports = tuple(dict.fromkeys((*module.imports, *extra)))
         linked[logical] = Module(module.hashed, module.integrity, imports, module.lazy)
     return ImportMap(linked, bare), errors, warnings
+
+
+# -- writing the record, and the names declared for it --------------------------------
+
+
+def dump(record: ImportMap) -> bytes:
+    """``importmap.json``, serialised deterministically, so that an unchanged build
+    rewrites nothing."""
+    payload = {
+        "version": FORMAT_VERSION,
+        "bare": dict(sorted(record.bare.items())),
+        "modules": {
+            name: {
+                "hashed": m.hashed,
+                "integrity": m.integrity,
+                "imports": list(m.imports),
+                **({"lazy": list(m.lazy)} if m.lazy else {}),
+            }
+            for name, m in sorted(record.modules.items())
+        },
+    }
+    return (json.dumps(payload, indent=2) + "\n").encode()
+
+
+def integrity(content: bytes) -> str:
+    """The SRI value (sha384) of a response body."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode("ascii")
+
+
+def parse_declarations(items: Iterable[str]) -> dict[str, str]:
+    """``["chart=vendor/chart.js", ...]`` (the ``--importmap-entry`` option) -> a mapping."""
+    declared = {}
+    for item in items:
+        name, equals, target = item.partition("=")
+        if not equals:
+            raise ImportMapError(f"--importmap-entry {item!r}: expected NAME=PATH")
+        declared[name.strip()] = target.strip()
+    return check_declared(declared)
+
+
+def load_declarations(path: str) -> dict[str, str]:
+    """The ``[importmap]`` table of a ``staticmw.toml``; empty when it has none."""
+    import importlib
+
+    try:
+        toml = importlib.import_module("tomllib")  # Python 3.11 and later
+    except ImportError:
+        try:
+            toml = importlib.import_module("tomli")
+        except ImportError:
+            raise ImportMapError(
+                f"reading {path} needs Python 3.11, or `pip install tomli` before it"
+            ) from None
+    try:
+        with open(path, "rb") as handle:
+            data = toml.load(handle)
+    except OSError as exc:
+        raise ImportMapError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except toml.TOMLDecodeError as exc:
+        raise ImportMapError(f"{path}: not valid TOML: {exc}") from None
+    table = data.get("importmap", {})
+    if not isinstance(table, dict):
+        raise ImportMapError(f'{path}: [importmap] must be a table of name = "path"')
+    return check_declared(table)

@@ -18,6 +18,7 @@ from contextvars import Token
 from functools import partial
 
 from . import hints, importmap
+from .cssrefs import css_urls, local_target
 from .hints import Link
 from .mounts import Mount, Mounts
 from .urls import base_of, below, join
@@ -379,13 +380,10 @@ class PageLinks:
         found = self._fonts.get(key)
         if found is not None:
             return found
-        # The build's CSS scanner, loaded only here: serving alone never loads the build.
-        from . import rewrite
-
         content = self._read(mount, hashed)
         names = []
-        for reference in rewrite.find_references(hashed, content):
-            target = rewrite.local_target(hashed, reference.url.split("?")[0].split("#")[0])
+        for url in css_urls(content):
+            target = local_target(hashed, url.split("?")[0].split("#")[0])
             if (
                 target
                 and target.lower().endswith(FONT_EXTENSIONS)

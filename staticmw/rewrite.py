@@ -5,23 +5,15 @@ module specifiers in JavaScript (static and dynamic imports, re-exports), and
 
 from __future__ import annotations
 
-import bisect
-import posixpath
 import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 from . import jsscan
+from .cssrefs import css_spans, group_span
+from .cssrefs import local_target as local_target  # the build's, with the rest of rewriting
 
-# Each pattern can match in only one way at a given start, and each match attempt reads
-# no further than the next quote, parenthesis or line, so a crafted or broken file (an
-# unclosed comment or ``url(``, a megabyte of spaces) costs what its length does.
-_CSS_URL = re.compile(
-    rb"""url\(\s*(?:"(?P<dq>[^"\n]*)"\s*|'(?P<sq>[^'\n]*)'\s*|(?P<bare>[^'"\s()]+)\s*|)\)""",
-    re.I,
-)
-_CSS_IMPORT = re.compile(rb"""@import\s+(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)')""", re.I)
-_CSS_SOURCEMAP = re.compile(rb"/\*[#@][ \t]*sourceMappingURL=(?P<bare>[^\s*]+)[ \t]*\*/")
+# As for CSS (staticmw.cssrefs): one way to match at a start, nothing read past the line.
 _JS_SOURCEMAP = re.compile(rb"^//[#@][ \t]*sourceMappingURL=(?P<bare>\S+)[ \t]*$", re.M)
 
 REWRITABLE_EXTENSIONS = (".css", ".js", ".mjs", ".cjs")
@@ -47,27 +39,6 @@ def is_rewritable(name: str) -> bool:
     return name.lower().endswith(REWRITABLE_EXTENSIONS)
 
 
-def _group(match: re.Match[bytes]) -> tuple[int, int]:
-    for group in ("dq", "sq", "bare"):
-        if group in match.re.groupindex and match.group(group) is not None:
-            return match.span(group)
-    return match.end(), match.end()  # "url()": an empty URL, skipped below
-
-
-def css_comments(content: bytes) -> list[tuple[int, int]]:
-    """The spans of CSS comments, in order; one never closed runs to the end."""
-    spans = []
-    position = content.find(b"/*")
-    while position >= 0:
-        end = content.find(b"*/", position + 2)
-        if end < 0:
-            spans.append((position, len(content)))
-            break
-        spans.append((position, end + 2))
-        position = content.find(b"/*", end + 2)
-    return spans
-
-
 def line_numbers(content: bytes, offsets: list[int]) -> list[int]:
     """The 1-based line of each of *offsets* (in increasing order), counted in one pass."""
     lines, line, position = [], 1, 0
@@ -90,20 +61,9 @@ def find_references(
     lowered = name.lower()
     spans: list[tuple[int, int]] = []
     if lowered.endswith(".css"):
-        comments = css_comments(content)
-        starts = [start for start, _ in comments]
-
-        def in_comment(position: int) -> bool:
-            index = bisect.bisect_right(starts, position) - 1
-            return index >= 0 and position < comments[index][1]
-
-        for pattern in (_CSS_URL, _CSS_IMPORT):
-            for match in pattern.finditer(content):
-                if not in_comment(match.start()):
-                    spans.append(_group(match))
-        spans += [_group(m) for m in _CSS_SOURCEMAP.finditer(content)]
+        spans += css_spans(content)
     elif lowered.endswith(REWRITABLE_EXTENSIONS):
-        spans += [_group(m) for m in _JS_SOURCEMAP.finditer(content)]
+        spans += [group_span(m) for m in _JS_SOURCEMAP.finditer(content)]
         if specifiers is None:
             specifiers = module_specifiers(content)
         spans += _relative_spans(content, specifiers)
@@ -153,25 +113,6 @@ def _relative_spans(content: bytes, specifiers: list[jsscan.Specifier]) -> list[
         position = start
         spans.append((offset, offset + len(specifier.value.encode("utf-8", "surrogateescape"))))
     return spans
-
-
-def local_target(referrer: str, url: str) -> str | None:
-    """The root-relative file a relative URL in *referrer* names, or ``None`` to leave it.
-
-    ``data:``, absolute URLs (scheme or ``//host``), root-absolute paths and
-    fragment- or query-only references are left alone. A path that climbs out
-    of the root gives ``""`` (a broken reference).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. "//host[" (a malformed IPv6 literal): not ours to resolve
-        return None
-    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(referrer), unquote(parts.path)))
-    if joined == ".." or joined.startswith("../") or joined == ".":
-        return ""
-    return joined
 
 
 def replace_path(url: str, hashed_basename: str) -> str:

@@ -19,10 +19,9 @@ from staticmw.importmap import (
     ImportMapError,
     Module,
     check_declared,
-    load_declarations,
-    parse_declarations,
     render,
 )
+from staticmw.modulegraph import load_declarations, parse_declarations
 
 from .helpers import call, fallback_app, write
 

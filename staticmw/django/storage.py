@@ -15,8 +15,6 @@ is, rather than failing the whole run; ``STATICMW_STRICT = True`` makes it an er
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -26,13 +24,9 @@ from typing import Any
 from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import engine, hints, precompress
-from ..atomic import atomic_write
-from ..importmap import IMPORTMAP_NAME, ImportMapError, check_declared, integrity, is_module
+from .. import hints
 from ..manifest import ManifestError, decode
-from ..modulegraph import Source, assemble
 from ..options import UNSET, ConfigurationError, from_settings
-from ..rewrite import module_specifiers
 from .migration import setting
 
 # What the last successful post-processing saw (a dotfile, so never served).
@@ -164,129 +158,16 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
     ) -> Iterator[tuple[str, str | None, Any]]:
         if dry_run:
             return
+        # The build's side, loaded by collectstatic alone: a page's {% static %} never is.
+        from . import collecting
+
+        def hashing() -> Iterator[tuple[str, str | None, Any]]:
+            parent: Any = super(ManifestStaticFilesStorage, self)
+            yield from parent.post_process(paths, dry_run=False, **options)
+
         self._collecting = True
         try:
-            yield from self._collect(paths, **options)
+            yield from collecting.collect(self, paths, hashing)
         finally:
             self._collecting = False
             self._signature = self._manifest_signature()  # the one just written
-
-    def _collect(
-        self, paths: dict[str, Any], **options: Any
-    ) -> Iterator[tuple[str, str | None, Any]]:
-        state, digests = self._state(paths)
-        unchanged = self._unchanged_since_last_run(state)
-        if unchanged:
-            # Same bytes, same rules: Django would compute the very same manifest.
-            log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
-        else:
-            for processed in super().post_process(paths, dry_run=False, **options):
-                if isinstance(processed[2], Exception):
-                    self._forget_state()
-                yield processed
-        names = set(paths) | set(self.hashed_files.values())
-        if self.keep_only_hashed_files:
-            for name, hashed in self.hashed_files.items():
-                if name != hashed and name in names:
-                    self.delete(name)
-                    names.discard(name)
-        skip = setting("STATICMW_SKIP_COMPRESS_EXTENSIONS", ())
-        result = precompress.precompress(
-            self.location, names, self.codecs, skip_extensions=skip, known=digests
-        )
-        log.info(
-            "staticmw: %d variants written, %d files unchanged, %d not compressible",
-            result.compressed,
-            result.unchanged,
-            result.skipped,
-        )
-        for error in result.errors:
-            name = error.split(":", 1)[0]
-            self._forget_state()
-            yield name, None, RuntimeError(error)
-        if not result.errors:
-            atomic_write(os.path.join(self.location, STATE), state.encode())
-        if not (unchanged and os.path.isfile(os.path.join(self.location, IMPORTMAP_NAME))):
-            yield from self._write_importmap(paths)
-
-    def _write_importmap(self, paths: dict[str, Any]) -> Iterator[tuple[str, str | None, Any]]:
-        """``importmap.json`` for ``{% importmap %}``: every collected module's hashed name,
-        integrity and static imports, and the bare names of ``STATICMW_IMPORTMAP``."""
-        if IMPORTMAP_NAME in paths:
-            log.warning(
-                "staticmw: a collected file is named %s; import map not written", IMPORTMAP_NAME
-            )
-            return
-        try:
-            declared = check_declared(setting("STATICMW_IMPORTMAP", {}) or {})
-        except ImportMapError as exc:
-            yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {exc}")
-            return
-        by_hashed = {hashed: name for name, hashed in self.hashed_files.items()}
-
-        def resolve(target: str) -> str | None:
-            logical = by_hashed.get(target, target)
-            return logical if logical in self.hashed_files and is_module(logical) else None
-
-        sources = []
-        for name, hashed in self.hashed_files.items():
-            if not is_module(name):
-                continue
-            try:
-                with open(self.path(hashed), "rb") as handle:
-                    content = handle.read()
-            except OSError as exc:
-                yield name, None, exc
-                return
-            specifiers = module_specifiers(content)
-            sources.append(Source(name, hashed, integrity(content), hashed, specifiers))
-        strict = bool(setting("STATICMW_STRICT"))
-        record, errors, warnings = assemble(sources, declared, resolve, strict)
-        for message in warnings:
-            log.warning("staticmw: %s", message)
-        for message in errors:
-            yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {message}")
-        if record is not None and not errors:
-            atomic_write(os.path.join(self.location, IMPORTMAP_NAME), record.dump())
-
-    def _state(self, paths: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        """A digest of every collected file's bytes and of the rules that shape the manifest,
-        and each file's own digest (which precompression reuses)."""
-        digest = hashlib.sha256()
-        rules = (
-            self.manifest_version,
-            self.support_js_module_import_aggregation,
-            self.max_post_process_passes,
-            self.keep_intermediate_files,
-            repr(self.patterns),
-            repr(setting("STATICMW_IMPORTMAP", None)),
-        )
-        digest.update(repr(rules).encode())
-        files: dict[str, str] = {}
-        for name in sorted(paths):
-            digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
-            try:
-                files[name] = engine.file_digest(self.path(name))
-            except OSError:
-                digest.update(b"unreadable")
-            else:
-                digest.update(files[name].encode())
-        return digest.hexdigest(), files
-
-    def _unchanged_since_last_run(self, state: str) -> bool:
-        """Whether the last run saw exactly these bytes and every name it hashed is still there."""
-        try:
-            with open(os.path.join(self.location, STATE), "rb") as file:
-                previous = file.read().decode("ascii", "replace")
-        except OSError:
-            return False
-        hashed = self.hashed_files
-        return (
-            previous == state
-            and bool(hashed)
-            and all(os.path.isfile(self.path(name)) for name in hashed.values())
-        )
-
-    def _forget_state(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(self.location, STATE))
