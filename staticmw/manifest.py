@@ -14,11 +14,11 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from time import monotonic
 from typing import Any, NamedTuple
 
 from .dictionaries import delta_name, use_as_dictionary
 from .paths import split_request_path
+from .watched import Watched
 
 log = logging.getLogger("staticmw.manifest")
 
@@ -180,15 +180,6 @@ def entry_problem(info: Any) -> str | None:
     return None
 
 
-def _signature(path: str) -> tuple[int, int, int] | None:
-    """What tells one version of a file from the next: inode, size and mtime."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 # A manifest rewritten on disk is parsed where it is noticed up to this size; a larger one
 # on a thread of its own, so that a request (an event loop) never waits for the parse.
 INLINE_BYTES = 256 * 1024
@@ -196,10 +187,10 @@ INLINE_BYTES = 256 * 1024
 
 class ManifestFile:
     """A manifest on disk, read again when it changes (checked at most once per *interval*
-    seconds, on use). A version that cannot be read or parsed, such as one caught half
-    written, is never used: the last good one stays, and the error is logged once. A new
-    version over :data:`INLINE_BYTES` is parsed in the background, and the last good one
-    answers until it is.
+    seconds, on use), by the rule of :class:`~staticmw.watched.Watched`: a version that cannot
+    be read or parsed, such as one caught half written, is never used (the last good one
+    stays, and the error is logged once), a new version over :data:`INLINE_BYTES` is parsed
+    in the background, and a manifest removed leaves the last good one in use.
 
     *below* takes the part under one directory (:meth:`Manifest.below`).
     """
@@ -215,61 +206,33 @@ class ManifestFile:
         self.interval = interval
         self._prefix = public_prefix
         self._below = below
-        self._lock = threading.Lock()
-        self._signature = _signature(self.path)
-        self.manifest = self._load()  # a bad manifest at start-up is an error, raised
-        self._checked = monotonic()
-        self._refused: tuple[int, int, int] | None = None
-        # The thread parsing a large new version, while it runs.
-        self.loading: threading.Thread | None = None
+        self._watched = Watched(
+            self.path,
+            self._load,
+            (ManifestError,),
+            interval,
+            what="manifest",
+            keep_when_gone=True,
+            background_over=INLINE_BYTES,
+            log=log,
+        )
+        self.manifest = self._watched.first()  # a bad manifest at start-up is an error, raised
 
-    def _load(self) -> Manifest:
-        loaded = Manifest.load(self.path, self._prefix)
+    @property
+    def loading(self) -> threading.Thread | None:
+        """The thread parsing a large new version, while it runs."""
+        return self._watched.loading
+
+    def _load(self, path: str) -> Manifest:
+        loaded = Manifest.load(path, self._prefix)
         return loaded if self._below is None else loaded.below(self._below)
 
     def current(self) -> Manifest:
         """The manifest as last read well; read again first when it is time to look."""
-        if monotonic() - self._checked < self.interval:
-            return self.manifest
-        with self._lock:
-            self._checked = monotonic()
-            if self.loading is not None:
-                return self.manifest
-            signature = _signature(self.path)
-            if signature == self._signature or signature == self._refused:
-                return self.manifest
-            if signature is not None and signature[1] > INLINE_BYTES:
-                self.loading = threading.Thread(
-                    target=self._read_in_background, args=(signature,), daemon=True
-                )
-                self.loading.start()
-                return self.manifest
-            self._take(signature, self._parse())
-            return self.manifest
-
-    def _parse(self) -> Manifest | ManifestError:
-        try:
-            return self._load()
-        except ManifestError as exc:
-            return exc
-
-    def _read_in_background(self, signature: tuple[int, int, int]) -> None:
-        parsed = self._parse()
-        with self._lock:
-            self._take(signature, parsed)
-            self.loading = None
-
-    def _take(
-        self, signature: tuple[int, int, int] | None, parsed: Manifest | ManifestError
-    ) -> None:
-        """Use a version read well; remember one that was not, logged once. Under the lock."""
-        if isinstance(parsed, ManifestError):
-            self._refused = signature
-            log.error("staticmw: %s; still using the manifest read before", parsed)
-            return
-        self._signature, self._refused = signature, None
-        self.manifest = parsed
-        log.info("staticmw: manifest %s read again: %d files", self.path, len(parsed))
+        found = self._watched.current()
+        if found is not None:
+            self.manifest = found
+        return self.manifest
 
 
 def _clean(name: Any) -> str:

@@ -18,6 +18,7 @@ from .manifest import Entry, Manifest, ManifestError, ManifestFile, find_in_root
 from .options import ConfigurationError, Options, check_manifest, normalize_prefix
 from .resources import Resource
 from .urls import StaticURLs
+from .watched import Watched
 
 log = logging.getLogger("staticmw")
 
@@ -92,17 +93,19 @@ class Mount:
         self.importmap = modules
         if modules is not None:
             self.hidden |= {IMPORTMAP_NAME}
-        # Where no manifest was found at start: what looks for one a first build writes.
-        self.seek: Callable[[], ManifestFile | None] | None = None
+        # A manifest declared but not there at start: it is waited for (a first build).
+        self.seek: Watched[ManifestFile] | None = None
         # The import map that goes with a version of the manifest: the root's own
         # importmap.json, unless its owner reads it elsewhere (Flask's build).
-        self.modules_of: Callable[[Manifest], ImportMap | None] = partial(load_importmap, directory)
+        self.modules_of: Callable[[Manifest], ImportMap | None] = partial(
+            _modules_for, importmaps(directory)
+        )
 
     def refresh(self) -> bool:
         """Take the manifest (and import map) again when the file changed, or a first one
         where there was none; whether it did."""
         if self.live is None:
-            found = self.seek() if self.seek is not None else None
+            found = self.seek.current() if self.seek is not None else None
             if found is None:
                 return False
             self.live = found
@@ -112,47 +115,35 @@ class Mount:
         if current is self.manifest:
             return False
         self.manifest = self.urls.manifest = current
-        try:
-            modules = self.modules_of(current)
-        except ConfigurationError as exc:
-            log.error("staticmw: %s; still using the import map read before", exc)
-        else:
-            if modules is not None:
-                self.importmap = modules
-                self.hidden |= {IMPORTMAP_NAME}
+        modules = self.modules_of(current)
+        if modules is not None:
+            self.importmap = modules
+            self.hidden |= {IMPORTMAP_NAME}
         return True
 
 
-class _Seeker:
-    """Waits for the manifest a root declared (``manifest=`` a path) that was not there at
-    start, as for a server started before its first build: one look per *interval*; one
-    that cannot be read is logged once and looked at again only when it changes."""
+def _seeker(path: str, prefix: str, interval: float) -> Watched[ManifestFile]:
+    """What waits for a manifest a root declared (``manifest=`` a path) that was not there
+    at start, as for a server started before its first build."""
+    return Watched(
+        path,
+        lambda found: ManifestFile(found, interval, public_prefix=prefix),
+        (ManifestError,),
+        interval,
+        what="manifest",
+        log=log,
+    )
 
-    def __init__(self, path: str, prefix: str, interval: float):
-        self.path = path
-        self.prefix = prefix
-        self.interval = interval
-        self.looked = monotonic()
-        self.refused: tuple[str, float] | None = None
 
-    def __call__(self) -> ManifestFile | None:
-        if monotonic() - self.looked < self.interval:
-            return None
-        self.looked = monotonic()
-        try:
-            seen = (self.path, os.stat(self.path).st_mtime)
-        except OSError:
-            return None
-        if seen == self.refused:
-            return None
-        try:
-            found = ManifestFile(self.path, self.interval, public_prefix=self.prefix)
-        except ManifestError as exc:
-            log.error("staticmw: %s; no manifest used yet", exc)
-            self.refused = seen
-            return None
-        log.info("staticmw: manifest %s found", self.path)
-        return found
+def importmaps(directory: str) -> Watched[ImportMap]:
+    """The ``importmap.json`` that ``staticmw build`` or collectstatic wrote in a root."""
+    path = os.path.join(directory, IMPORTMAP_NAME)
+    return Watched(path, ImportMap.load, (ImportMapError,), what="import map", log=log)
+
+
+def _modules_for(watched: Watched[ImportMap], manifest: Manifest) -> ImportMap | None:
+    """The import map that goes with *manifest*: only ours and Django's write one."""
+    return watched.current() if manifest.format in ("staticmw", "django") else None
 
 
 class Pending:
@@ -201,15 +192,15 @@ def load_manifest(
 
 
 def load_importmap(directory: str, manifest: Manifest | None) -> ImportMap | None:
-    """The ``importmap.json`` that ``staticmw build`` or collectstatic wrote beside their
-    manifest in a root, if any."""
-    path = os.path.join(directory, IMPORTMAP_NAME)
+    """The ``importmap.json`` beside a root's manifest at start-up, if any: one that cannot
+    be read is an error then, as a bad manifest is."""
     if manifest is None or manifest.format not in ("staticmw", "django"):
         return None
-    if not os.path.isfile(path):
+    watched = importmaps(directory)
+    if not os.path.isfile(watched.path):
         return None
     try:
-        return ImportMap.load(path)
+        return watched.first()
     except ImportMapError as exc:
         raise ConfigurationError(str(exc)) from None
 
@@ -310,7 +301,7 @@ class Mounts:
         urls = StaticURLs(first, normalized, static_host, strict)
         mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))
         if pending is not None:
-            mount.seek = _Seeker(pending.path, normalized, self.recheck_interval)
+            mount.seek = _seeker(pending.path, normalized, self.recheck_interval)
         if not allow_hard_links and real not in self.single_link_roots:
             self.single_link_roots.append(real)
         self.add(mount)

@@ -82,7 +82,7 @@ def test_the_tag_keeps_the_last_good_map_when_the_file_is_caught_half_written(tm
                 (tmp_path / IMPORTMAP_NAME).write_bytes(whole[:cut])
                 assert TAG.render(Context()) == good
                 assert TAG.render(Context()) == good
-        assert caplog.text.count("still using the version read before") == 2
+        assert caplog.text.count("still using the import map read before") == 2
 
 
 def test_the_tag_on_a_cdn_and_in_development(tmp_path):

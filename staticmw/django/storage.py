@@ -16,9 +16,7 @@ is, rather than failing the whole run; ``STATICMW_STRICT = True`` makes it an er
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
-from time import monotonic
 from typing import Any
 
 from django.contrib.staticfiles import storage
@@ -27,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .. import hints
 from ..manifest import ManifestError, decode
 from ..options import UNSET, ConfigurationError, from_settings
+from ..watched import Watched
 from .migration import setting
 
 # What the last successful post-processing saw (a dotfile, so never served).
@@ -59,18 +58,29 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         # A manifest rewritten by a later collectstatic is read again, at most once per
         # STATICMW_RECHECK_INTERVAL; one that does not parse (half written) never is.
         self._recheck: float = options.get("recheck_interval", 1.0)
-        self._checked = monotonic()
-        self._signature = self._manifest_signature()
-        self._refused: tuple[int, int, int] | None = None
+        self._manifests: Watched[tuple[dict[str, str], str]] = Watched(
+            self._manifest_path(),
+            lambda _: self.load_manifest(),
+            (ValueError,),
+            self._recheck,
+            what="manifest",
+            keep_when_gone=True,
+            log=log,
+        )
+        self._manifests.adopt(self._manifest_now())
         self._missing_maps: set[tuple[str, str]] = set()
         self._collecting = False
 
-    def _manifest_signature(self) -> tuple[int, int, int] | None:
+    def _manifest_now(self) -> tuple[dict[str, str], str]:
+        """The names and hash this storage holds now, as :meth:`load_manifest` gives them."""
+        return self.hashed_files, self.manifest_hash
+
+    def _manifest_path(self) -> str:
+        """Where the manifest is, ``""`` while the storage has no location."""
         try:
-            st = os.stat(self.path(self.manifest_name))
-        except (OSError, ImproperlyConfigured, ValueError):
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
+            return str(self.path(self.manifest_name))
+        except (ImproperlyConfigured, ValueError):
+            return ""
 
     def stored_name(self, name: str) -> str:
         """The hashed name, from the manifest as it is now on disk (see ``_manifest_current``)."""
@@ -81,21 +91,11 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
     def _manifest_current(self) -> None:
         """Take a manifest a later collectstatic wrote, keeping the last good one when the
         new one cannot be read; never while this storage is collecting."""
-        now = monotonic()
-        if self._collecting or now - self._checked < self._recheck:
+        if self._collecting:
             return
-        self._checked = now
-        signature = self._manifest_signature()
-        if signature is None or signature in (self._signature, self._refused):
-            return
-        try:
-            self.hashed_files, self.manifest_hash = self.load_manifest()
-        except ValueError as exc:
-            self._refused = signature
-            log.error("staticmw: %s; still using the manifest read before", exc)
-            return
-        self._signature, self._refused = signature, None
-        log.info("staticmw: %s read again", self.manifest_name)
+        found = self._manifests.current()
+        if found is not None:
+            self.hashed_files, self.manifest_hash = found
 
     def load_manifest(self) -> tuple[dict[str, str], str]:
         """Django's manifest, through the one check every manifest goes through: JSON of any
@@ -170,4 +170,4 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             yield from collecting.collect(self, paths, hashing)
         finally:
             self._collecting = False
-            self._signature = self._manifest_signature()  # the one just written
+            self._manifests.adopt(self._manifest_now())  # as just written

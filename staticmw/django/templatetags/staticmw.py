@@ -46,7 +46,9 @@ def _record() -> ImportMap:
         with _lock:
             watched = _watched.get(path)
             if watched is None:
-                watched = _watched[path] = Watched(path, ImportMap.load, (ImportMapError,))
+                watched = _watched[path] = Watched(
+                    path, ImportMap.load, (ImportMapError,), what="import map"
+                )
         found = watched.current()
         if found is not None:
             return found
