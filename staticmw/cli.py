@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -12,20 +11,18 @@ from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Any, TextIO
 
 from . import __version__, compress, precompress
-from .build import BuildConfig, BuildError, OutputError, Report, build
+from .build import BuildError, OutputError, build
+from .buildoptions import (
+    SHARED,
+    STANDALONE,
+    add_arguments,
+    config_from,
+    print_report,
+)
 from .importmap import ImportMapError
 from .modulegraph import load_declarations, parse_declarations
 
 CONFIG_NAME = "staticmw.toml"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 class _Bar:
@@ -44,25 +41,6 @@ class _Bar:
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
-
-
-def summary(report: Report) -> str:
-    """The human-readable table printed after a build."""
-    verb = "would write" if report.dry_run else "written"
-    lines = [
-        f"files     {report.files}  ({len(report.written)} {verb}, {report.unchanged} unchanged, "
-        f"{len(report.removed)} removed)",
-    ]
-    if report.codecs:
-        lines.append(f"{'codec':<8}{'files':>7}{'before':>13}{'after':>13}{'saved':>8}")
-        for codec, stats in report.codecs.items():
-            saved = 100 - 100 * stats.after / stats.before if stats.before else 0
-            lines.append(
-                f"{codec:<8}{stats.files:>7}{_size(stats.before):>13}{_size(stats.after):>13}"
-                f"{saved:>7.0f}%"
-            )
-    lines.append(f"time      {report.seconds:.2f} s")
-    return "\n".join(lines)
 
 
 def _port(text: str) -> int:
@@ -135,36 +113,7 @@ def _build_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="source directories, first wins; SRC=PATH collects SRC below PATH in DIR",
     )
     b.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="skip files whose path or name matches (repeatable)")  # fmt: skip
-    b.add_argument("--codecs", metavar="LIST",
-                   help=f"comma-separated subset of {','.join(compress.ALL_CODECS)} "
-                   "(default: every installed one); 'none' for no variants")  # fmt: skip
-    b.add_argument("--strict", action="store_true", help="a missing reference is an error")
-    b.add_argument("--prune", action="store_true", help="remove outputs of earlier builds")
-    b.add_argument("--keep", type=int, default=0, metavar="K",
-                   help="with --prune, keep what the last K builds made or used, for pages "
-                   "still open on them (default 0)")  # fmt: skip
-    b.add_argument("--history", metavar="DIR",
-                   help="a directory kept between deploys (a build cache): earlier builds' "
-                   "outputs come back from it into DIR, and this build's go into it")  # fmt: skip
-    b.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
-    b.add_argument("--django-manifest", action="store_true",
-                   help="also write Django's staticfiles.json")  # fmt: skip
-    b.add_argument("--jobs", type=_positive, default=0, metavar="N",
-                   help="worker processes, 1 or more (default: one per core)")  # fmt: skip
-    b.add_argument("--dictionaries", type=int, default=0, metavar="N",
-                   help="keep the last N versions of each JS, CSS and WASM asset and write "
-                   "dcz deltas against them (RFC 9842; default 0: off)")  # fmt: skip
-    b.add_argument("--importmap-entry", action="append", default=[], metavar="NAME=PATH",
-                   help="a bare module name for the import map, e.g. chart=vendor/chart.js; "
-                   "NAME/=DIR/ maps a folder (repeatable)")  # fmt: skip
-    b.add_argument("--config", metavar="FILE",
-                   help="read [importmap] from FILE (default: ./staticmw.toml)")  # fmt: skip
-    b.add_argument("--follow-symlinks", action="store_true",
-                   help="follow symlinks out of a source (default: skip them)")  # fmt: skip
-    b.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    b.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    add_arguments(b, (*SHARED, *STANDALONE))
 
 
 def _serve_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -475,31 +424,16 @@ def _run(args: argparse.Namespace) -> int:
         return check(args)
     if args.command == "compress":
         return compress_directory(args)
-    codecs = compress.parse_codec_list(args.codecs)
-    if args.dictionaries < 0:
-        print("staticmw: --dictionaries must be >= 0", file=sys.stderr)
-        return 2
     try:
         declared = _declared_imports(args.config, args.importmap_entry)
     except ImportMapError as exc:
         print(f"staticmw: {exc}", file=sys.stderr)
         return 2
-    config = BuildConfig(
-        importmap=declared,
-        dictionaries=args.dictionaries,
-        sources=args.sources,
-        out=args.out,
-        exclude=args.exclude,
-        codecs=codecs,
-        strict=args.strict,
-        prune=args.prune,
-        keep=args.keep,
-        history=args.history,
-        dry_run=args.dry_run,
-        django_manifest=args.django_manifest,
-        jobs=args.jobs,
-        follow_symlinks=args.follow_symlinks,
-    )
+    try:
+        config = config_from(vars(args), importmap=declared, sources=args.sources, out=args.out)
+    except ValueError as exc:
+        print(f"staticmw: {exc}", file=sys.stderr)
+        return 2
     try:
         report = build(config, progress=None if args.quiet or args.json else _Bar(sys.stderr))
     except OutputError as exc:
@@ -511,22 +445,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("staticmw: interrupted; no partial file was left under a final name", file=sys.stderr)
         return 130
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        for name, kept, ignored in report.clashes:
-            print(f"clash: {name}: using {kept}, ignoring {ignored}", file=sys.stderr)
-        for message in report.warnings:
-            print(f"warning: {message}", file=sys.stderr)
-        for message in report.errors:
-            print(f"error: {message}", file=sys.stderr)
-        if args.dry_run and not args.quiet:
-            for path in sorted(report.written):
-                print(f"write   {path}")
-            for path in sorted(report.removed):
-                print(f"remove  {path}")
-        if not args.quiet:
-            print(summary(report))
+    print_report(report, sys.stdout, sys.stderr, as_json=args.json, quiet=args.quiet)
     return 0 if report.ok else 1
 
 

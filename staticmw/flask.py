@@ -12,7 +12,6 @@ so that edits show without a new build.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -28,6 +27,7 @@ from markupsafe import Markup
 
 from . import hints
 from .approutes import is_static_endpoint, static_routes
+from .buildoptions import SHARED, click_options, config_from, print_report
 from .importmap import IMPORTMAP_NAME, ImportMap, ImportMapError, check_declared, entry_url, render
 from .manifest import MANIFEST_NAME, Manifest, ManifestFile
 from .options import (
@@ -200,7 +200,9 @@ class _State:
         if manifest is not self._importmap_of:
             if self._importmaps is None:
                 modules = os.path.join(self.app.config["STATICMW_ROOT"], IMPORTMAP_NAME)
-                self._importmaps = Watched(modules, ImportMap.load, (ImportMapError,))
+                self._importmaps = Watched(
+                    modules, ImportMap.load, (ImportMapError,), what="import map"
+                )
             self.importmap = self._importmaps.current()
             self._importmap_of = manifest
         return self.importmap
@@ -374,60 +376,29 @@ def staticmw_cli() -> None:
 
 
 @staticmw_cli.command("build")
-@click.option("--prune", is_flag=True, help="Remove outputs of earlier builds.")
-@click.option("--strict", is_flag=True, help="A reference to a missing file fails the build.")
-@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
-@click.option("--codecs", default=None, help="Comma-separated gzip,br,zstd; 'none' for none.")
-@click.option(
-    "--dictionaries",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Keep N earlier versions of each JS/CSS/WASM asset and write dcz deltas.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click_options(SHARED)
 @with_appcontext
-def build_command(
-    prune: bool,
-    strict: bool,
-    dry_run: bool,
-    codecs: str | None,
-    dictionaries: int,
-    as_json: bool,
-) -> None:
+def _build_command(**values: Any) -> None:
     """Collect the app's and blueprints' static folders, hash and precompress them into
     STATICMW_ROOT, which the extension then serves."""
-    from .build import BuildConfig, BuildError, build
-    from .cli import summary
-    from .compress import CodecUnavailable, parse_codec_list
+    import sys
+
+    from .build import BuildError, build
+    from .compress import CodecUnavailable
 
     app = current_app
     sources = [(folder, _sub_path(prefix)) for _, prefix, folder in static_mounts(app)]
     if not sources:
         raise click.ClickException("this app has no static folder to build")
-    chosen = parse_codec_list(codecs)
-    config = BuildConfig(
-        importmap=declared_imports(app),
-        dictionaries=dictionaries,
-        sources=sources,
-        out=app.config["STATICMW_ROOT"],
-        strict=strict,
-        prune=prune,
-        dry_run=dry_run,
-        codecs=chosen,
-    )
+    out = app.config["STATICMW_ROOT"]
     try:
+        config = config_from(values, importmap=declared_imports(app), sources=sources, out=out)
         report = build(config)
     except (BuildError, CodecUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        for message in report.warnings:
-            click.echo(f"warning: {message}", err=True)
-        for message in report.errors:
-            click.echo(f"error: {message}", err=True)
-        click.echo(summary(report))
-        click.echo(f"built into {app.config['STATICMW_ROOT']}")
+    print_report(report, sys.stdout, sys.stderr, as_json=values["json"], quiet=values["quiet"])
+    if not (values["json"] or values["quiet"]):
+        click.echo(f"built into {out}")
     state = app.extensions.get("staticmw")
     if state is not None:
         state.loaded = False  # a new manifest: read it again

@@ -841,8 +841,10 @@ def test_a_delta_no_smaller_than_brotli_is_not_kept(tmp_path):
 def test_the_command_line_option(tmp_path, capsys):
     write(tmp_path / "src" / "js" / "app.js", module_version(1))
     argv = ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--quiet"]
-    assert cli.main([*argv, "--dictionaries", "-1"]) == 2
-    assert "--dictionaries must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # as --jobs 0 is: the one option table
+        cli.main([*argv, "--dictionaries", "-1"])
+    assert refused.value.code == 2
+    assert "argument --dictionaries: -1 is too small: use 0 or more" in capsys.readouterr().err
     assert cli.main([*argv, "--dictionaries", "3"]) == 0
     write(tmp_path / "src" / "js" / "app.js", module_version(2))
     assert cli.main([*argv, "--dictionaries", "3"]) == 0

@@ -126,3 +126,30 @@ def test_compress_refuses_bad_usage(tmp_path, monkeypatch, capsys, arguments, me
         status = exited.code
     assert status == 2
     assert message in capsys.readouterr().err
+
+
+def test_both_build_commands_are_made_from_one_option_table(tmp_path):
+    """``staticmw build`` and ``flask staticmw build`` take the same options, with the same
+    checks, from one table; Flask's now takes --keep, --history, --jobs and the rest."""
+    from flask import Flask
+
+    from staticmw.buildoptions import SHARED
+    from staticmw.flask import StaticMW
+
+    from .helpers import write
+
+    build_parser = cli._parser()._subparsers._group_actions[0].choices["build"]
+    parser_flags = set(build_parser._option_string_actions)
+    for option in SHARED:
+        assert option.flag in parser_flags
+    write(tmp_path / "static" / "css" / "a.css", b"body { color: red }\n" * 100)
+    app = Flask("shared", static_folder=str(tmp_path / "static"))
+    app.config["STATICMW_ROOT"] = str(tmp_path / "built")
+    StaticMW(app)
+    runner = app.test_cli_runner()
+    args = ["staticmw", "build", "--prune", "--keep", "1", "--jobs", "1", "--codecs", "gzip"]
+    result = runner.invoke(args=[*args, "--history", str(tmp_path / "cache"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cache" / "staticmw.json").is_file()
+    refused = runner.invoke(args=["staticmw", "build", "--jobs", "0"])
+    assert refused.exit_code == 2 and "--jobs" in refused.output

@@ -26,7 +26,7 @@ BUILD = {
 }  # fmt: skip
 # The command line, and the integrations' own build steps (collectstatic, `flask staticmw
 # build`): they run the build, and may import it.
-RUNS_THE_BUILD = {"cli", "check", "__main__", "django.collecting", "flask"}
+RUNS_THE_BUILD = {"cli", "check", "__main__", "buildoptions", "django.collecting", "flask"}
 
 
 def _module(path: Path) -> str:
