@@ -187,15 +187,19 @@ STATICMW_JS_MODULES = True
     return dict(os.environ, DJANGO_SETTINGS_MODULE="chkproject", PYTHONPATH=str(tmp_path))
 
 
+def _collectstatic(project, env) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        cwd=project, env=env, check=True, timeout=60,
+    )  # fmt: skip
+
+
 def test_a_fresh_collectstatic_with_modules_checks_clean(tmp_path):
     env = _django_settings(tmp_path)
     # Fonts of a type worth trying, whose variants were not worth keeping: tried, so clean.
     for number in range(4):
         write(tmp_path / "assets" / "fonts" / f"face{number}.eot", os.urandom(4096))
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        cwd=tmp_path, env=env, check=True, timeout=60,
-    )  # fmt: skip
+    _collectstatic(tmp_path, env)
     assert (tmp_path / "collected" / "importmap.json").stat().st_size > 1024
     status, out, err = run_check(tmp_path, "--django", env=env)
     assert status == 0, out + err
@@ -213,10 +217,7 @@ LOGGING = {
 }
 """
     env = _django_settings(tmp_path, logging_config)
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        cwd=tmp_path, env=env, check=True, timeout=60,
-    )  # fmt: skip
+    _collectstatic(tmp_path, env)
     status, out, err = run_check(tmp_path, "--django", "--url", "/static/js/main.js", env=env)
     assert status == 0, out + err
     assert err.count("manifest") == 1 and "lists" in err, err
@@ -258,10 +259,7 @@ urlpatterns = [path("page", page)]
     write(tmp_path / "chkurls.py", urls.encode())
     extra = 'ROOT_URLCONF = "chkurls"\nALLOWED_HOSTS = [".example.org"]\n'
     env = _django_settings(tmp_path, extra + "STATICMW_EARLY_HINTS = True\n")
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        cwd=tmp_path, env=env, check=True, timeout=60,
-    )  # fmt: skip
+    _collectstatic(tmp_path, env)
     status, out, err = run_check(tmp_path, "--django", "--url", "/page", env=env)
     assert status == 0, out + err
     assert "early hints for /page (a 103 from the second visit on):" in out
