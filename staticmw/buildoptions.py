@@ -65,6 +65,7 @@ STANDALONE = (
                 "text", metavar="FILE"),
 )  # fmt: skip
 
+
 def _count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
