@@ -20,7 +20,9 @@ def tiny_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
 
 
 def available(name: str) -> bool:
-    module = {"whitenoise": "whitenoise", "servestatic": "servestatic"}.get(name.split("-")[0])
+    peers = {"whitenoise": "whitenoise", "servestatic": "servestatic"}
+    peers["staticmw@base"] = "staticmw_baseline"
+    module = peers.get(name) or peers.get(name.split("-")[0])
     return module is None or importlib.util.find_spec(module) is not None
 
 
@@ -32,6 +34,9 @@ def build(name: str, root: str) -> Callable[..., Any]:
         from staticmw import StaticMiddleware
 
         return StaticMiddleware(tiny_app, root, PREFIX, autorefresh=name.endswith("autorefresh"))
+    if name == "staticmw@base":  # the package at another git ref (run.py --baseline)
+        baseline = importlib.import_module("staticmw_baseline")
+        return baseline.StaticMiddleware(tiny_app, root, PREFIX)  # type: ignore[no-any-return]
     if name in ("whitenoise", "whitenoise-autorefresh"):
         from whitenoise import WhiteNoise
 

@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import baseline  # noqa: E402
 import deltas  # noqa: E402
 import deploys  # noqa: E402
 import djangobench  # noqa: E402
@@ -904,6 +905,38 @@ def targets(data: dict) -> list[dict]:
     return found
 
 
+def against_baseline(ref: str, quick: bool) -> int:
+    """``--baseline REF``: this tree's staticmw against REF's, in-process (every workload,
+    the two taking turns within each round) and under Gunicorn sync (1 KB, both servers up,
+    wrk alternating between them round by round); printed and kept in results/baseline.md."""
+    WORK.mkdir(exist_ok=True)
+    baseline.prepare(ref, WORK)
+    site = make_site(WORK / "site")
+    names = ["staticmw", "staticmw@base"]
+    rounds, scale, seconds = (5, 0.3, 2) if quick else (9, 1.0, 3)
+    print(f"in-process: this tree and {ref}", file=sys.stderr)
+    now = in_process(site, names, rounds, scale)
+    served: dict[str, dict[str, float]] = {}
+    if shutil.which("wrk") is not None:
+        print(f"Gunicorn sync, 1 KB: this tree and {ref}", file=sys.stderr)
+        path, headers = WORKLOADS["1 KB (200)"]
+        rates: dict[str, list[float]] = {name: [] for name in names}
+        with (
+            wsgi_server(names[0], site, "sync") as first,
+            wsgi_server(names[1], site, "sync") as second,
+        ):
+            ports = dict(zip(names, (first, second), strict=True))
+            for turn in range(rounds):
+                for name in names if turn % 2 == 0 else names[::-1]:
+                    rates[name].append(wrk(ports[name], path, headers, seconds, 8)["rps"])
+        served["1 KB (200)"] = {name: statistics.median(values) for name, values in rates.items()}
+    text = "\n".join(baseline.table(ref, now, served))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "baseline.md").write_text(text)
+    print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -915,7 +948,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", metavar="JSON", help="render the tables again from results"
     )
+    parser.add_argument(
+        "--baseline", metavar="REF", help="measure this tree against the git ref REF, alone"
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        return against_baseline(args.baseline, args.quick or args.smoke)
     if args.report_only:
         saved = json.loads(Path(args.report_only).read_text())
         saved["targets"] = targets(saved)

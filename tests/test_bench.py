@@ -95,3 +95,48 @@ def test_the_hints_table_reports_what_it_is_given():
     assert "| the smallest page, naming no assets | 66.0 | 69.0 | +3.0 | 1.045× |" in text
     assert set(hints.HELD) < set(hints.CASES)  # the smallest page is reported, not held
     assert hints.table({}) == []
+
+
+def test_the_baseline_is_the_package_at_a_ref_under_its_own_name(tmp_path, monkeypatch):
+    """``run.py --baseline REF`` loads REF's staticmw beside this tree's, in one process:
+    extracted as ``staticmw_baseline``, a peer of its own; the table compares them."""
+    import importlib
+    import os
+
+    import baseline
+    import peers
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setitem(os.environ, "PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    folder = baseline.prepare("HEAD", tmp_path)
+    assert (folder / "staticmw_baseline" / "core.py").is_file()
+    assert not any(baseline._by_name(p) for p in (folder / "staticmw_baseline").rglob("*.py"))
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "a.txt").write_bytes(b"hello")
+    try:
+        app = peers.build("staticmw@base", str(tmp_path / "site"))
+        assert type(app).__module__.startswith("staticmw_baseline.")
+    finally:
+        for name in [n for n in sys.modules if n.startswith("staticmw_baseline")]:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+    text = "\n".join(
+        baseline.table(
+            "v1",
+            {"staticmw": {"1 KB (200)": 1.5}, "staticmw@base": {"1 KB (200)": 1.2}},
+            {"1 KB (200)": {"staticmw": 9000.0, "staticmw@base": 10000.0}},
+        )
+    )
+    assert "| 1 KB (200) (µs) | 1.50 | 1.20 | 1.250× |" in text
+    assert "| 1 KB (200), Gunicorn sync (req/s) | 9,000 | 10,000 | 0.900× |" in text
+
+
+def test_a_module_importing_staticmw_by_name_cannot_be_a_baseline(tmp_path):
+    import baseline
+
+    (tmp_path / "by_name.py").write_text(
+        '"""from staticmw import x"""\nfrom staticmw.core import A\n'
+    )
+    (tmp_path / "relative.py").write_text('"""from staticmw import x"""\nfrom .core import A\n')
+    assert baseline._by_name(tmp_path / "by_name.py")
+    assert not baseline._by_name(tmp_path / "relative.py")
