@@ -26,7 +26,7 @@ from .bodies import FileBody
 from .core import StaticFiles
 from .options import ConfigurationError
 from .plan import Answer, Plan
-from .request import FIELDS, Request
+from .request import FIELDS, NAVIGATION, Request
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -118,28 +118,23 @@ async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
 
 def navigation_of(page_links: PageLinks, scope: Scope, path: str) -> Navigation | None:
     """The hint session of an ASGI request (``None``: not a navigation worth hinting)."""
-    mode: str | None = None
-    accept = host = ""
-    authorized = False
+    found: dict[str, str] = {}
     for name, value in scope.get("headers", ()):  # names come lower-cased (ASGI spec)
-        if name == b"sec-fetch-mode":
-            mode = bytes(value).decode("latin-1")
-        elif name == b"accept":  # repeated fields as one list, as in asgi_request
-            accept += bytes(value).decode("latin-1") + ","
-        elif name == b"host":
-            host = bytes(value).decode("latin-1")
-        elif name == b"authorization":
-            authorized = True
+        slot = NAVIGATION.get(name)
+        if slot is not None:
+            text = bytes(value).decode("latin-1")
+            # Repeated fields are one list, as in asgi_request (RFC 9110 §5.3).
+            found[slot] = f"{found[slot]},{text}" if slot in found else text
     return page_links.navigation(
         str(scope.get("method", "")),
         path,
         bytes(scope.get("query_string", b"")).decode("latin-1"),
         str(scope.get("http_version", "1.1")),
-        mode,
-        accept,
-        host,
+        found.get("sec_fetch_mode"),
+        found.get("accept", ""),
+        found.get("host", ""),
         str(scope.get("root_path", "")),
-        authorized,
+        "authorization" in found,
     )
 
 

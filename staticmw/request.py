@@ -44,6 +44,11 @@ class Request:
     sec_fetch_site: str | None = None
     sec_fetch_mode: str | None = None
     origin: str | None = None
+    # What early hints read of a navigation passed to the application: whether it loads a
+    # page, the host its absolute links are on, and whether it carries credentials.
+    accept: str | None = None
+    host: str | None = None
+    authorization: str | None = None
 
     def get(self, key: str) -> str | None:
         """A header value by its environ key (``HTTP_RANGE``), or the method by
@@ -85,6 +90,16 @@ AVAILABLE_DICTIONARY = KEYS["available_dictionary"]
 SEC_FETCH_SITE = KEYS["sec_fetch_site"]
 SEC_FETCH_MODE = KEYS["sec_fetch_mode"]
 ORIGIN = KEYS["origin"]
+ACCEPT = KEYS["accept"]
+HOST = KEYS["host"]
+AUTHORIZATION = KEYS["authorization"]
+# The fields a navigation is read by, as their ASGI header names: only on the pass-through
+# path, never for a static file.
+NAVIGATION = {
+    name.encode("latin-1"): slot
+    for name, slot in FIELDS.items()
+    if slot in ("sec_fetch_mode", "accept", "host", "authorization")
+}
 
 
 def wsgi_request(environ: Mapping[str, object], path: str | None = None) -> Request:

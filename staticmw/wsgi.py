@@ -18,7 +18,7 @@ from .core import StaticFiles
 from .mounts import MountInfo, Redirect
 from .options import ConfigurationError
 from .plan import Body
-from .request import wsgi_request
+from .request import ACCEPT, AUTHORIZATION, HOST, METHOD, SEC_FETCH_MODE, wsgi_request
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -59,17 +59,19 @@ def honours_content_length(wrapper: Any) -> bool:
 def navigation_of(
     page_links: PageLinks, environ: Mapping[str, Any], path: str
 ) -> Navigation | None:
-    """The hint session of a WSGI request (``None``: not a navigation worth hinting)."""
+    """The hint session of a WSGI request (``None``: not a navigation worth hinting), its
+    fields read by the request table's keys."""
+    get = environ.get
     return page_links.navigation(
-        environ.get("REQUEST_METHOD", ""),
+        get(METHOD, ""),
         path,
-        environ.get("QUERY_STRING", ""),
-        environ.get("SERVER_PROTOCOL", ""),
-        environ.get("HTTP_SEC_FETCH_MODE"),
-        environ.get("HTTP_ACCEPT", ""),
-        environ.get("HTTP_HOST", ""),
-        environ.get("SCRIPT_NAME", ""),
-        "HTTP_AUTHORIZATION" in environ,
+        get("QUERY_STRING", ""),
+        get("SERVER_PROTOCOL", ""),
+        get(SEC_FETCH_MODE),
+        get(ACCEPT, ""),
+        get(HOST, ""),
+        get("SCRIPT_NAME", ""),
+        AUTHORIZATION in environ,
     )
 
 

@@ -48,7 +48,7 @@ from ..options import (
 )
 from ..pagelinks import Navigation, PageLinks
 from ..plan import Answer, Plan
-from ..request import wsgi_request
+from ..request import ACCEPT, AUTHORIZATION, HOST, SEC_FETCH_MODE, wsgi_request
 from ..wsgi import honours_content_length, send_early_hints
 from .migration import setting
 
@@ -403,11 +403,11 @@ def _navigation(page_links: PageLinks, request: HttpRequest, path: str) -> Navig
         path,
         meta.get("QUERY_STRING", ""),
         str(meta.get("SERVER_PROTOCOL", "HTTP/1.1")),
-        meta.get("HTTP_SEC_FETCH_MODE"),
-        meta.get("HTTP_ACCEPT", ""),
-        meta.get("HTTP_HOST", ""),
+        meta.get(SEC_FETCH_MODE),
+        meta.get(ACCEPT, ""),
+        meta.get(HOST, ""),
         str(root).rstrip("/"),
-        "HTTP_AUTHORIZATION" in meta,
+        AUTHORIZATION in meta,
     )
 
 
