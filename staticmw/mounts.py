@@ -74,6 +74,7 @@ class Mount:
         manifest: Manifest | ManifestFile | None,
         urls: StaticURLs,
         modules: ImportMap | None = None,
+        importmap_file: Watched[ImportMap] | None = None,
     ):
         self.prefix = prefix
         # Request paths carry bytes as latin-1 code points (PEP 3333).
@@ -98,7 +99,7 @@ class Mount:
         # The import map that goes with a version of the manifest: the root's own
         # importmap.json, unless its owner reads it elsewhere (Flask's build).
         self.modules_of: Callable[[Manifest], ImportMap | None] = partial(
-            _modules_for, importmaps(directory)
+            _modules_for, importmap_file or importmaps(directory)
         )
 
     def refresh(self) -> bool:
@@ -191,12 +192,11 @@ def load_manifest(
     return loaded
 
 
-def load_importmap(directory: str, manifest: Manifest | None) -> ImportMap | None:
+def load_importmap(watched: Watched[ImportMap], manifest: Manifest | None) -> ImportMap | None:
     """The ``importmap.json`` beside a root's manifest at start-up, if any: one that cannot
     be read is an error then, as a bad manifest is."""
     if manifest is None or manifest.format not in ("staticmw", "django"):
         return None
-    watched = importmaps(directory)
     if not os.path.isfile(watched.path):
         return None
     try:
@@ -299,7 +299,9 @@ class Mounts:
         loaded = None if isinstance(found, Pending) else found
         first = loaded.manifest if isinstance(loaded, ManifestFile) else loaded
         urls = StaticURLs(first, normalized, static_host, strict)
-        mount = Mount(normalized, real, loaded, urls, load_importmap(real, first))
+        # One watch of the import map, from the start-up read on.
+        modules = importmaps(real)
+        mount = Mount(normalized, real, loaded, urls, load_importmap(modules, first), modules)
         if pending is not None:
             mount.seek = _seeker(pending.path, normalized, self.recheck_interval)
         if not allow_hard_links and real not in self.single_link_roots:
