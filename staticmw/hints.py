@@ -154,11 +154,14 @@ def default_key(path: str, query: str) -> str | None:
 RouteKey = str | tuple[str, str]
 
 
+def _key_chars(key: RouteKey) -> int:
+    return len(key) if isinstance(key, str) else len(key[0]) + len(key[1])
+
+
 def _size(key: RouteKey, links: tuple[str, ...]) -> int:
     """What a route costs the memory: its key and its link values, in characters, and a
     fixed part for the objects that hold them."""
-    size = len(key) if isinstance(key, str) else len(key[0]) + len(key[1])
-    return 100 + size + sum(len(value) + 50 for value in links)
+    return 100 + _key_chars(key) + sum(len(value) + 50 for value in links)
 
 
 class Memory:
@@ -188,7 +191,7 @@ class Memory:
             held = routes.pop(key, None)
             if held is not None:
                 self.bytes -= _size(key, held)
-            if not links or _size(key, ()) > MAX_KEY + 100:
+            if not links or _key_chars(key) > MAX_KEY:
                 return
             routes[key] = links  # last in the order: forgotten last
             self.bytes += _size(key, links)
