@@ -6,7 +6,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
-import hashlib
 import os
 import signal
 import sys
@@ -16,20 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 from . import compress, deltas
-from .tree import Tree
-
-_CHUNK = 1 << 20
+from .tree import Tree, digest_of
 
 Key = TypeVar("Key")
 
 
 def file_digest(path: str) -> str:
     """The SHA-256 of a file's bytes, in hex, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digest_of(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
 
 
 class Task(NamedTuple):
