@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from . import compress
 from .dictionaries import DCZ_HEADER_SIZE, frame
-from .manifest import MANIFEST_NAME, BuildRecord, read_build_record
+from .manifest import MANIFEST_NAME, BuildRecord, build_record_of, read_build_record
 from .paths import split_request_path
 from .tree import Tree
 
@@ -141,7 +141,9 @@ def restore(history: str, out: str) -> int:
     held, into = Tree(history), Tree(out)
     if not held.exists(MANIFEST_NAME):
         return 0
-    kept = read_build_record(os.path.join(history, MANIFEST_NAME))
+    # Read once: the record restored is the very one the files were checked against.
+    raw = held.read(MANIFEST_NAME)
+    kept = build_record_of(raw, os.path.join(history, MANIFEST_NAME))
     listed = _listed(kept)
     dictionaries: dict[str, bytes] = {}
     count = 0
@@ -150,7 +152,7 @@ def restore(history: str, out: str) -> int:
         if not into.exists(name):
             count += _restore_one(held, into, name, listed[name], dictionaries)
     if read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number:
-        into.write(MANIFEST_NAME, held.read(MANIFEST_NAME))
+        into.write(MANIFEST_NAME, raw)
     return count
 
 

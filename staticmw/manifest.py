@@ -483,11 +483,20 @@ def read_build_record(path: str) -> BuildRecord:
     with ``files`` is empty, and the build then redoes what it would have skipped; one whose
     fields or entries have the wrong shape is :class:`ManifestError`, for the build to stop
     on rather than act on a record it cannot trust."""
-    empty = BuildRecord({}, set(), set(), {}, 0, {})
     try:
         with open(path, "rb") as handle:
-            data = decode(handle.read(), path)
-    except (OSError, ManifestError):
+            raw = handle.read()
+    except OSError:
+        return BuildRecord({}, set(), set(), {}, 0, {})
+    return build_record_of(raw, path)
+
+
+def build_record_of(raw: bytes, path: str) -> BuildRecord:
+    """:func:`read_build_record` of bytes already read (from *path*, named in errors)."""
+    empty = BuildRecord({}, set(), set(), {}, 0, {})
+    try:
+        data = decode(raw, path)
+    except ManifestError:
         return empty
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return empty
