@@ -42,7 +42,7 @@ pytest: $(VENV)/.test-deps tools
 # their own virtualenv, and the tests that import either.
 COMPAT_VENV ?= .venv-compat
 COMPAT_PINS := 'django>=4.2,<4.3' 'flask>=2.3,<2.4'
-COMPAT_TESTS = $(filter-out tests/test_browser.py,$(shell grep -lE "flask|django" tests/test_*.py))
+COMPAT_TESTS = $(filter-out tests/test_browser.py,$(shell grep -rlE "flask|django" tests --include="test_*.py"))
 
 $(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)

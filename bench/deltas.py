@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from staticmw.build import BuildConfig, build
+from staticmw.build.pipeline import BuildConfig, build
 
 KiB = 1024
 

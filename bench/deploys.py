@@ -18,7 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
-from staticmw.build import BuildConfig, build
+from staticmw.build.pipeline import BuildConfig, build
 
 DEPLOYS = 4  # the first fills the history; the others are timed
 CHANGED = 20  # files changed between deploys

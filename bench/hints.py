@@ -51,7 +51,7 @@ NAV = ["home", "items", "owners", "reports", "settings"]
 def _app(work: Path, hints: bool) -> Any:
     from flask import Flask, jsonify
 
-    from staticmw.flask import StaticMW
+    from staticmw.integrations.flask import StaticMW
 
     static = work / "hints-static"
     (static / "css").mkdir(parents=True, exist_ok=True)

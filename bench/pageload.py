@@ -10,7 +10,7 @@ Hypercorn serves an ASGI page and its files on one origin; Gunicorn 27 (gthread,
 its files on a second origin (an absolute ``STATIC_URL``, as for a CDN), since its worker
 answers one connection's streams one after another; and on the page's own origin, to show
 what that costs. Each navigation is cold (a fresh browser context), after one that lets the
-server learn the route. ``tests/test_browser_hints.py`` checks these numbers; ``make bench``
+server learn the route. ``tests/hints/test_browser_hints.py`` checks these numbers; ``make bench``
 reports them.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import procs
 
-from staticmw.build import BuildConfig, build
+from staticmw.build.pipeline import BuildConfig, build
 
 EXAMPLE_FONT = Path(__file__).resolve().parent.parent / "examples" / "media" / "assets" / "fonts"
 CHROMIUM = "/usr/bin/chromium"

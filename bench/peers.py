@@ -154,7 +154,7 @@ def build_asgi(name: str, root: str) -> Callable[..., Any]:
     if name == "bare-asgi":
         return ReplayASGI(root)
     if name == "staticmw-asgi":
-        from staticmw.asgi import StaticMiddleware
+        from staticmw.integrations.asgi import StaticMiddleware
 
         return StaticMiddleware(tiny_asgi_app, root, PREFIX)
     if name == "servestatic-asgi":

@@ -11,7 +11,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import dictionaries, manifest, paths, rewrite
+    from staticmw.build import rewrite
+    from staticmw.http import dictionaries
+    from staticmw.manifest import formats as manifest
+    from staticmw.serve import paths
 
 
 def TestOneInput(data: bytes) -> None:

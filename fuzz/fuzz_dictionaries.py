@@ -15,10 +15,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import dictionaries, encodings
-    from staticmw.core import StaticFiles
-    from staticmw.request import Request
-    from staticmw.resources import Representation, Resource
+    from staticmw.http import dictionaries, encodings
+    from staticmw.http.request import Request
+    from staticmw.serve.core import StaticFiles
+    from staticmw.serve.representations import Representation, Resource
 
 FIELDS = ("accept_encoding", "available_dictionary", "sec_fetch_site", "sec_fetch_mode", "origin")
 DIGEST = hashlib.sha256(b"version one").digest()

@@ -12,9 +12,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import conditional, encodings, etags, ranges, responses
-    from staticmw.request import Request
-    from staticmw.resources import Representation
+    from staticmw.http import conditional, encodings, etags, ranges
+    from staticmw.http import decision as responses
+    from staticmw.http.request import Request
+    from staticmw.serve.representations import Representation
 
 FIELDS = (
     "range",

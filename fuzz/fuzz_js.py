@@ -11,7 +11,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import jsscan
+    from staticmw.build import jsscan
 
 
 def TestOneInput(data: bytes) -> None:

@@ -12,8 +12,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw import StaticMiddleware, paths
-    from staticmw.paths import is_within
+    from staticmw import StaticMiddleware
+    from staticmw.serve import paths
+    from staticmw.serve.paths import is_within
 
 SECRET = b"OUTSIDE-THE-ROOT"
 

@@ -1,12 +1,12 @@
 """staticmw: safe, RFC 9110-correct static file serving for any WSGI or ASGI application."""
 
-from .bodies import FileChangedError
-from .core import StaticFiles
-from .manifest import Manifest, ManifestError
-from .options import ConfigurationError
-from .request import Request
-from .urls import NotInManifest, StaticURLs
-from .wsgi import StaticMiddleware
+from .http.request import Request
+from .integrations.wsgi import StaticMiddleware
+from .manifest.formats import Manifest, ManifestError
+from .manifest.urls import NotInManifest, StaticURLs
+from .serve.bodies import FileChangedError
+from .serve.core import StaticFiles
+from .serve.options import ConfigurationError
 
 __version__ = "0.1.0"
 

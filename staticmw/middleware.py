@@ -1,6 +1,6 @@
 """The WSGI middleware under its first module name; it lives in :mod:`staticmw.wsgi`."""
 
-from .wsgi import (
+from .integrations.wsgi import (
     FileChangedError,
     MountInfo,
     Redirect,

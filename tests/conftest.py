@@ -6,7 +6,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 
-from staticmw import StaticMiddleware, paths
+from staticmw import StaticMiddleware
+from staticmw.serve import paths
 
 from .helpers import fallback_app, gz, write
 

@@ -13,20 +13,19 @@ import textwrap
 from pathlib import Path
 
 import staticmw
-from staticmw.build import BuildConfig, build
+from staticmw.build.pipeline import BuildConfig, build
 
-from .test_django_storage import EXAMPLE_STATIC, collect
+from .integrations.test_django_storage import EXAMPLE_STATIC, collect
 
 PACKAGE = Path(staticmw.__file__).parent
 
-# The build: collecting, hashing, rewriting, compressing, writing records.
-BUILD = {
-    "atomic", "build", "compress", "deltas", "engine", "history", "jsscan", "modulegraph",
-    "precompress", "rewrite", "tree",
-}  # fmt: skip
-# The command line, and the integrations' own build steps (collectstatic, `flask staticmw
-# build`): they run the build, and may import it.
-RUNS_THE_BUILD = {"cli", "check", "__main__", "buildoptions", "django.collecting", "flask"}
+# The build package, and what may run it: the command line, and the integrations' own build
+# steps (collectstatic, `flask staticmw build`).
+BUILD = "build"
+RUNS_THE_BUILD = ("cli", "__main__", "integrations.flask", "integrations.django.collecting")
+# The documented paths kept at the top (``staticmw.asgi``, ``staticmw.django`` ...): each only
+# re-exports what moved.
+SHIMS = ("", "asgi", "bodies", "flask", "middleware", "paste", "django")
 
 
 def _module(path: Path) -> str:
@@ -34,12 +33,28 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imported(path: Path) -> set[str]:
-    """Every staticmw module *path* imports, at the top or inside a function."""
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and ast.unparse(node.test) in (
+        "TYPE_CHECKING",
+        "typing.TYPE_CHECKING",
+    )
+
+
+def _imported(path: Path, at_run_time: bool = False) -> set[str]:
+    """Every staticmw module *path* imports, at the top or inside a function (and, unless
+    *at_run_time*, under ``if TYPE_CHECKING``)."""
     here = _module(path).split(".") if _module(path) else []
     package = here if path.name == "__init__.py" else here[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    skipped = set()
+    tree = ast.parse(path.read_text())
+    if at_run_time:
+        for node in ast.walk(tree):
+            if _type_checking(node):
+                skipped.update(id(inner) for inner in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
@@ -59,17 +74,75 @@ def _imported(path: Path) -> set[str]:
     return found
 
 
+def _within(name: str, packages: tuple[str, ...] | str) -> bool:
+    packages = (packages,) if isinstance(packages, str) else packages
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+MODULES = {_module(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def _in(packages: tuple[str, ...] | str) -> list[str]:
+    return [name for name in MODULES if _within(name, packages)]
+
+
+def _edges(
+    sources: list[str], target: tuple[str, ...] | str, at_run_time: bool = False
+) -> list[str]:
+    return [
+        f"{name} -> {imported}"
+        for name, path in sorted(MODULES.items())
+        if name in sources
+        for imported in sorted(_imported(path, at_run_time))
+        if _within(imported, target) and not _within(name, target)
+    ]
+
+
+def test_the_layout_has_its_packages():
+    packages = {name for name, path in MODULES.items() if path.name == "__init__.py"}
+    assert {"http", "serve", "hints", "manifest", "build", "integrations", "cli"} <= packages
+    assert {"serve.core", "http.decision", "integrations.django.storage", "build.pipeline"} <= set(
+        MODULES
+    )
+
+
 def test_no_serving_module_imports_the_build():
-    modules = {_module(path): path for path in PACKAGE.rglob("*.py")}
-    assert set(modules) >= BUILD and "core" in modules and "django.storage" in modules
-    edges = []
-    for name, path in sorted(modules.items()):
-        if name in BUILD or name in RUNS_THE_BUILD:
-            continue
-        for target in sorted(_imported(path)):
-            if target.split(".")[0] in BUILD:
-                edges.append(f"{name} -> {target}")
-    assert edges == []
+    serving = [name for name in MODULES if not _within(name, (BUILD, *RUNS_THE_BUILD))]
+    assert "serve.core" in serving and "integrations.django.storage" in serving
+    assert _edges(serving, BUILD) == []
+
+
+def test_http_rules_import_no_other_layer_when_running():
+    """The HTTP rules are pure: at run time they import only each other (types aside)."""
+    others = ("serve", "hints", "manifest", "build", "integrations", "cli")
+    assert _edges(_in("http"), others, at_run_time=True) == []
+    assert _edges(_in("http"), "serve") != [], "the types the rules take were not seen"
+
+
+def test_adapters_and_the_command_line_sit_on_top():
+    below = ("http", "serve", "hints", "manifest", "build")
+    assert _edges(_in(below), ("integrations", "cli")) == []
+    assert _edges(_in("integrations"), "cli") == []
+
+
+def test_the_top_level_modules_only_re_export():
+    top = [name for name in MODULES if "." not in name and name not in ("__main__",)]
+    assert (
+        sorted(
+            name
+            for name in top
+            if name not in SHIMS
+            and name
+            not in dict.fromkeys(
+                ["http", "serve", "hints", "manifest", "build", "integrations", "cli"]
+            )
+        )
+        == []
+    )
+    for name in SHIMS:
+        tree = ast.parse(MODULES[name].read_text())
+        kinds = {type(node).__name__ for node in tree.body}
+        assert kinds <= {"Expr", "ImportFrom", "Assign"}, (name, kinds)
 
 
 PROBE = """
@@ -132,5 +205,5 @@ def test_serving_and_rendering_load_no_build_module(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.splitlines()[-1])
-    assert "staticmw.core" in loaded and "staticmw.django.storage" in loaded
-    assert [name for name in loaded if name.split(".")[1] in BUILD] == []
+    assert "staticmw.serve.core" in loaded and "staticmw.integrations.django.storage" in loaded
+    assert [name for name in loaded if _within(name[len("staticmw.") :], BUILD)] == []

@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djangosite.settings")
 
 if os.environ.get("BENCH_PEER", "").startswith("django-staticmw"):
-    from staticmw.django import get_asgi_application
+    from staticmw.integrations.django import get_asgi_application
 else:
     from django.core.asgi import get_asgi_application
 

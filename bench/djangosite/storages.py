@@ -1,6 +1,6 @@
 """staticmw's storage with WhiteNoise's codecs (gzip and brotli), for a like-for-like run."""
 
-from staticmw.django.storage import ManifestStaticFilesStorage
+from staticmw.integrations.django.storage import ManifestStaticFilesStorage
 
 
 class Ours(ManifestStaticFilesStorage):

@@ -1,21 +1,5 @@
-"""``"staticmw.django"`` in ``INSTALLED_APPS``: system checks, and ``runserver`` without static."""
+"""The app that ``"staticmw.django"`` in ``INSTALLED_APPS`` installs."""
 
-from __future__ import annotations
+from ..integrations.django.apps import StaticmwConfig
 
-from django.apps import AppConfig
-
-
-class StaticmwConfig(AppConfig):  # type: ignore[misc]
-    name = "staticmw.django"
-    label = "staticmw"
-    verbose_name = "staticmw"
-
-    def ready(self) -> None:
-        from django.core import checks
-
-        from . import checks as ours
-
-        # Not tagged "staticfiles": collectstatic, which creates STATIC_ROOT, runs only
-        # those, and should not be told that STATIC_ROOT is missing.
-        checks.register(ours.check_settings)
-        checks.register(ours.check_exposure, checks.Tags.security)
+__all__ = ["StaticmwConfig"]

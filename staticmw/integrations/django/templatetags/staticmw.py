@@ -1,0 +1,84 @@
+"""``{% load staticmw %}`` and ``{% importmap "js/app.js" %}``: a page's import map, module
+preloads and entry module, from the ``importmap.json`` that collectstatic writes.
+
+With the finders serving (``DEBUG``), or before any collectstatic, the map holds the bare
+names of ``STATICMW_IMPORTMAP`` at their plain URLs. ``nonce=...`` is put on the script
+elements for a Content Security Policy; ``script=False`` leaves the entry to a tag of the
+page's own (and preloads it); ``integrity=False`` leaves out the SRI values.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from django import template
+from django.conf import settings
+from django.templatetags.static import static
+from django.utils.safestring import SafeString, mark_safe
+
+from ....hints import memory as hints
+from ....manifest.importmaps import (
+    IMPORTMAP_NAME,
+    ImportMap,
+    ImportMapError,
+    check_declared,
+    entry_url,
+    render,
+)
+from ....manifest.urls import below
+from ....serve.watched import Watched
+from .. import use_finders
+from ..migration import setting
+
+register = template.Library()
+
+_lock = threading.Lock()
+_watched: dict[str, Watched[ImportMap]] = {}
+
+
+def _record() -> ImportMap:
+    """The collected import map (read again when the file changes; one caught half written
+    leaves the last good one in use), or the declared names."""
+    root = getattr(settings, "STATIC_ROOT", None)
+    if root and not use_finders():
+        path = os.path.join(os.fspath(root), IMPORTMAP_NAME)
+        with _lock:
+            watched = _watched.get(path)
+            if watched is None:
+                watched = _watched[path] = Watched(
+                    path, ImportMap.load, (ImportMapError,), what="import map"
+                )
+        found = watched.current()
+        if found is not None:
+            return found
+    return ImportMap.plain(check_declared(setting("STATICMW_IMPORTMAP", {}) or {}))
+
+
+def _url(name: str) -> str:
+    """The URL of a collected file by its stored name, hashed or not, on ``STATIC_URL``."""
+    base = str(settings.STATIC_URL)
+    return below(base if base.endswith("/") else base + "/", name)
+
+
+@register.simple_tag  # type: ignore[untyped-decorator]
+def importmap(
+    entry: str | None = None,
+    nonce: str | None = None,
+    script: bool = True,
+    integrity: bool = True,
+) -> SafeString:
+    """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
+    maps = [(_record(), _url)]
+    if entry is not None and hints.recording():
+        hints.note(hints.ENTRY, entry, entry_url(maps, entry, static))
+    html = render(
+        maps,
+        entry,
+        fallback=static,
+        script=script,
+        nonce=nonce,
+        with_integrity=integrity,
+    )
+    # render() escapes every value it puts in the HTML.
+    return mark_safe(html)

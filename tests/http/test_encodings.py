@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from staticmw.http.encodings import choose, parse_accept_encoding, quality
+
+# identity 1000 bytes, gzip 300, br 250, zstd 260
+AVAILABLE = [("identity", 1000), ("br", 250), ("zstd", 260), ("gzip", 300)]
+
+
+def chosen(header, available=AVAILABLE):
+    return available[choose(available, header)][0]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "identity"),  # no field: identity
+        ("", "identity"),  # empty field: identity only
+        ("gzip", "gzip"),
+        ("gzip, br", "br"),  # equal q: smallest wins
+        ("gzip, br, zstd", "br"),
+        ("GZIP", "gzip"),  # case-insensitive
+        ("x-gzip", "gzip"),  # alias
+        ("gzip;q=1.0, br;q=0.5", "gzip"),  # q honoured over size
+        ("gzip;Q=0.9, br;q=0.8", "gzip"),  # parameter name case-insensitive
+        ("gzip;q=0.5", "gzip"),  # an unlisted identity does not outrank a listed coding
+        ("br;q=0, gzip", "gzip"),  # q=0 never chosen
+        ("br;q=0.000, gzip", "gzip"),
+        ("*", "br"),
+        ("*;q=0.5, gzip;q=0.6", "gzip"),
+        ("*;q=0", "identity"),  # nothing acceptable: disregard, identity
+        ("identity;q=0", "identity"),  # likewise
+        ("gzip;q=0, identity;q=0", "identity"),
+        ("identity;q=0, gzip;q=0.1", "gzip"),
+        ("br;q=2, gzip", "gzip"),  # invalid q drops the member
+        ("br;q=0.1234, gzip", "gzip"),  # more than three decimals is invalid
+        ("br;q=abc", "identity"),
+        ("gzip;q=0.5, gzip;q=0", "identity"),  # a coding listed twice keeps its lowest q
+        ("deflate, compress", "identity"),  # none available
+        ("gzip , br ; q=0.9", "gzip"),
+        (", , gzip", "gzip"),
+    ],
+)
+def test_choice(header, expected):
+    assert chosen(header) == expected
+
+
+def test_identity_wins_when_smaller():
+    available = [("identity", 100), ("gzip", 140)]
+    assert chosen("gzip", available) == "identity"
+    assert chosen("gzip, identity;q=0", available) == "gzip"
+
+
+def test_single_representation_is_always_identity():
+    assert choose([("identity", 10)], "br") == 0
+
+
+def test_parse():
+    assert parse_accept_encoding("gzip;q=0.5, BR, *;q=0") == {"gzip": 0.5, "br": 1.0, "*": 0.0}
+    assert parse_accept_encoding("") == {}
+    assert quality("identity", {}) is None  # acceptable, weight left to the choice
+    assert quality("identity", {"*": 0.2}) == 0.2
+    assert quality("gzip", {}) == 0.0
+    assert quality("gzip", {"*": 0.3}) == 0.3
+
+
+codings = st.sampled_from(
+    ["gzip", "br", "zstd", "identity", "*", "x-gzip", "GZip", "deflate", "b r"]
+)
+qvalues = st.one_of(
+    st.just(""),
+    st.sampled_from(
+        [";q=0", ";q=0.0", ";q=1", ";q=0.5", ";q=0.001", ";Q=0.7", ";q=2", ";q=", ";x=1"]
+    ),
+)
+accept = st.lists(st.builds(lambda c, q: c + q, codings, qvalues), max_size=8).map(", ".join)
+
+
+@given(
+    header=st.one_of(accept, st.text(max_size=30)),
+    sizes=st.lists(st.integers(1, 10**6), min_size=4, max_size=4),
+)
+def test_never_picks_a_refused_coding(header, sizes):
+    available = [(name, size) for (name, _), size in zip(AVAILABLE, sizes, strict=True)]
+    index = choose(available, header)
+    coding = available[index][0]
+    prefs = parse_accept_encoding(header)
+    if coding != "identity":
+        assert quality(coding, prefs) > 0
+        # and no other variant had a strictly higher q
+        best = max(quality(c, prefs) for c, _ in available[1:])
+        assert quality(coding, prefs) == best

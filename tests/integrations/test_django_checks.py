@@ -1,0 +1,107 @@
+"""Django system checks: a setup that would serve nothing, or the wrong thing, says the fix."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from staticmw.integrations.django.checks import check_settings
+
+from .. import django_project  # noqa: F401  (sets Django up)
+
+SECURITY = "django.middleware.security.SecurityMiddleware"
+OURS = "staticmw.django.StaticFilesMiddleware"
+COMMON = "django.middleware.common.CommonMiddleware"
+
+
+def ids(**settings) -> list[str]:
+    with override_settings(**settings):
+        return [message.id for message in check_settings()]
+
+
+def test_a_good_setup_is_quiet(tmp_path):
+    (tmp_path / "staticfiles.json").write_text("{}")
+    assert ids(MIDDLEWARE=[SECURITY, OURS, COMMON], STATIC_ROOT=str(tmp_path), DEBUG=False) == []
+
+
+def test_the_middleware_missing_or_too_late(tmp_path):
+    (tmp_path / "staticfiles.json").write_text("{}")
+    assert ids(MIDDLEWARE=[SECURITY, COMMON], STATIC_ROOT=str(tmp_path)) == ["staticmw.W001"]
+    assert ids(MIDDLEWARE=[COMMON, OURS], STATIC_ROOT=str(tmp_path)) == ["staticmw.W002"]
+    with override_settings(MIDDLEWARE=[COMMON, OURS], STATIC_ROOT=str(tmp_path)):
+        (message,) = check_settings()
+    assert COMMON in message.msg and "right after" in message.hint
+
+
+def test_static_root_unset_or_not_collected(tmp_path):
+    base = {"MIDDLEWARE": [SECURITY, OURS], "DEBUG": False}
+    assert ids(STATIC_ROOT=None, **base) == ["staticmw.W003"]
+    assert ids(STATIC_ROOT=str(tmp_path / "nothing"), **base) == ["staticmw.W003"]
+    # Under DEBUG the finders serve the sources: no collectstatic needed yet.
+    assert ids(STATIC_ROOT=None, MIDDLEWARE=[SECURITY, OURS], DEBUG=True) == []
+
+
+def test_a_manifest_storage_without_its_manifest(tmp_path):
+    found = ids(MIDDLEWARE=[SECURITY, OURS], STATIC_ROOT=str(tmp_path), DEBUG=False)
+    assert found == ["staticmw.W004"]
+
+
+def test_whitenoise_settings_are_named_with_their_new_names(tmp_path):
+    (tmp_path / "staticfiles.json").write_text("{}")
+    with override_settings(
+        MIDDLEWARE=[SECURITY, OURS], STATIC_ROOT=str(tmp_path), WHITENOISE_MAX_AGE=30
+    ):
+        (message,) = check_settings()
+    assert message.id == "staticmw.W005" and "STATICMW_MAX_AGE" in message.hint
+
+
+def test_the_checks_run_with_manage_py_check():
+    from django.core import checks
+
+    registered = checks.registry.registry.get_checks()
+    assert check_settings in registered
+
+
+# -- a served root that exposes the project ---------------------------------------------
+
+
+def exposure(**settings) -> list:
+    from staticmw.integrations.django.checks import check_exposure
+
+    with override_settings(**settings):
+        return check_exposure()
+
+
+def test_a_static_root_that_holds_the_project_is_an_error():
+    from ..django_project import EXAMPLE
+
+    for root in (EXAMPLE, EXAMPLE / "mysite"):
+        (message,) = exposure(STATIC_ROOT=str(root), DEBUG=False, STATIC_URL="/")
+        assert message.id == "staticmw.E001" and message.level >= 40
+        assert "settings.py" in message.msg and "BASE_DIR" in message.hint
+    (message,) = exposure(STATICMW_ROOT=str(EXAMPLE), STATIC_ROOT="/nowhere", DEBUG=False)
+    assert message.id == "staticmw.E001"
+
+
+def test_finders_that_search_the_project_are_an_error_under_debug():
+    from ..django_project import EXAMPLE
+
+    found = exposure(DEBUG=True, STATICFILES_DIRS=[str(EXAMPLE)])
+    assert [m.id for m in found] == ["staticmw.E001"]
+
+
+def test_python_files_in_a_static_root_are_a_warning(tmp_path):
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "app.css").write_text("a{}")
+    assert exposure(STATIC_ROOT=str(tmp_path), DEBUG=False) == []
+    (tmp_path / "tools" / "deep").mkdir(parents=True)
+    (tmp_path / "tools" / "deep" / "helper.py").write_text("x = 1\n")
+    (message,) = exposure(STATIC_ROOT=str(tmp_path), DEBUG=False)
+    assert message.id == "staticmw.W006" and "helper.py" in message.msg
+
+
+def test_the_exposure_check_runs_with_manage_py_check():
+    from django.core import checks
+
+    from staticmw.integrations.django.checks import check_exposure
+
+    assert check_exposure in checks.registry.registry.get_checks()
