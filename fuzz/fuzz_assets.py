@@ -13,7 +13,7 @@ import atheris
 with atheris.instrument_imports():
     from staticmw.build import rewrite
     from staticmw.http import dictionaries
-    from staticmw.manifest import formats as manifest
+    from staticmw.manifest import formats
     from staticmw.serve import paths
 
 
@@ -35,8 +35,8 @@ def TestOneInput(data: bytes) -> None:
     except (ValueError, RecursionError):
         return
     try:
-        loaded = manifest.parse(decoded, "/static/")
-    except manifest.ManifestError:
+        loaded = formats.parse(decoded, "/static/")
+    except formats.ManifestError:
         return
     # Whatever the manifest says, what it yields is only names the server would serve,
     # and each delta is named for its own asset.

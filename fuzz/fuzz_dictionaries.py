@@ -18,7 +18,7 @@ with atheris.instrument_imports():
     from staticmw.http import dictionaries, encodings
     from staticmw.http.request import Request
     from staticmw.serve.core import StaticFiles
-    from staticmw.serve.representations import Representation, Resource
+    from staticmw.serve.representations import Representation, Resource, vary_header
 
 FIELDS = ("accept_encoding", "available_dictionary", "sec_fetch_site", "sec_fetch_mode", "origin")
 DIGEST = hashlib.sha256(b"version one").digest()
@@ -36,6 +36,7 @@ RESOURCE = Resource(
     (_rep("identity", 1000), _rep("br", 300), _rep("gzip", 350), _rep("dcz", 40)),
     None,
     (DIGEST,),
+    vary_header(3, deltas=True),
 )
 
 

@@ -12,8 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from staticmw.http import conditional, encodings, etags, ranges
-    from staticmw.http import decision as responses
+    from staticmw.http import conditional, decision, encodings, etags, ranges
     from staticmw.http.request import Request
     from staticmw.serve.representations import Representation
 
@@ -81,7 +80,7 @@ def TestOneInput(data: bytes) -> None:
     conditional.if_range_holds(text, REP.etag, REP.last_modified, True)
 
     for method in ("GET", "HEAD"):
-        plan = responses.decide(Request(method, "/", **fields), REP)
+        plan = decision.decide(Request(method, "/", **fields), REP)
         if plan.status not in STATUSES:
             raise AssertionError(f"unexpected status {plan.status}")
         if plan.status == 206 and len(plan.body) == 1:

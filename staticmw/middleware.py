@@ -1,4 +1,5 @@
-"""The WSGI middleware under its first module name; it lives in :mod:`staticmw.wsgi`."""
+"""The WSGI middleware under its first module name; it lives in
+:mod:`staticmw.integrations.wsgi`."""
 
 from .integrations.wsgi import (
     FileChangedError,

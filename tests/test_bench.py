@@ -109,7 +109,7 @@ def test_the_baseline_is_the_package_at_a_ref_under_its_own_name(tmp_path, monke
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setitem(os.environ, "PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     folder = baseline.prepare("HEAD", tmp_path)
-    assert (folder / "staticmw_baseline" / "core.py").is_file()
+    assert (folder / "staticmw_baseline" / "__init__.py").is_file()
     assert not any(baseline._by_name(p) for p in (folder / "staticmw_baseline").rglob("*.py"))
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "a.txt").write_bytes(b"hello")
@@ -135,7 +135,7 @@ def test_a_module_importing_staticmw_by_name_cannot_be_a_baseline(tmp_path):
     import baseline
 
     (tmp_path / "by_name.py").write_text(
-        '"""from staticmw import x"""\nfrom staticmw.core import A\n'
+        '"""from staticmw import x"""\nfrom staticmw.serve.core import A\n'
     )
     (tmp_path / "relative.py").write_text('"""from staticmw import x"""\nfrom .core import A\n')
     assert baseline._by_name(tmp_path / "by_name.py")

@@ -6,13 +6,12 @@ import gzip
 from collections.abc import Callable
 from typing import Any
 
-from ..http.encodings import SIDECAR_SUFFIXES
+from ..http.encodings import CODINGS
 
-# Content coding -> the suffix the build writes (the first the middleware looks for).
-SUFFIXES = {coding: suffixes[0] for coding, suffixes in SIDECAR_SUFFIXES.items()}
-# Coding -> the optional extra that provides its library.
-EXTRAS = {"br": "brotli", "zstd": "zstd"}
-ALL_CODECS = ("gzip", "br", "zstd")
+# From the one table of codings (:data:`staticmw.http.encodings.CODINGS`): the optional extra
+# each needs, and every codec the build can write.
+EXTRAS = {coding.name: coding.extra for coding in CODINGS if coding.extra}
+ALL_CODECS = tuple(coding.name for coding in CODINGS)
 
 GZIP_LEVEL = 9
 BROTLI_QUALITY = 11
@@ -23,33 +22,9 @@ ZSTD_MAX_WINDOW_LOG = 23
 # A variant is kept only when it is at most this fraction of the original.
 KEEP_RATIO = 0.95
 
-# Media types that are compressed already; compressing them again wastes time.
-_INCOMPRESSIBLE_PREFIXES = ("image/", "audio/", "video/")
-_INCOMPRESSIBLE = frozenset(
-    {
-        "font/woff",
-        "font/woff2",
-        "application/gzip",
-        "application/zip",
-        "application/zstd",
-        "application/x-brotli",
-        "application/x-bzip2",
-        "application/x-xz",
-        "application/x-7z-compressed",
-        "application/pdf",
-    }
-)
-
 
 class CodecUnavailable(RuntimeError):
     """A requested codec whose library is not installed."""
-
-
-def worth_compressing(media_type: str) -> bool:
-    """Whether files of this (bare) media type are worth precompressing."""
-    if media_type == "image/svg+xml":
-        return True
-    return not media_type.startswith(_INCOMPRESSIBLE_PREFIXES) and media_type not in _INCOMPRESSIBLE
 
 
 def gzip_compress(data: bytes) -> bytes:

@@ -1,7 +1,8 @@
-"""Making and undoing ``dcz`` deltas (RFC 9842): build-side zstd beside :mod:`staticmw.compress`.
+"""Making and undoing ``dcz`` deltas (RFC 9842): build-side zstd beside
+:mod:`staticmw.build.compress`.
 
 Serving needs none of this: it sends the files the build made, framed as
-:mod:`staticmw.dictionaries` describes.
+:mod:`staticmw.http.dictionaries` describes.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import zlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from ..http import encodings
 from ..http.dictionaries import DCZ_HEADER_SIZE, frame
 from ..manifest.formats import MANIFEST_NAME, BuildRecord, build_record_of, read_build_record
 from ..serve.paths import split_request_path
-from . import compress
 from .tree import Tree
 
 
@@ -38,7 +38,7 @@ class _Expected(NamedTuple):
 
     digest: str
     size: int
-    coding: str  # "identity", a codec of compress.SUFFIXES, or "dcz"
+    coding: str  # "identity", a codec of encodings.WRITTEN_SUFFIX, or "dcz"
     dictionary: str = ""
 
 
@@ -55,8 +55,8 @@ def _listed(record: BuildRecord) -> dict[str, _Expected]:
             continue  # a name that could lead out of the output
         listed[hashed] = _Expected(digest, size, "identity")
         for codec in entry.get("encodings") or {}:
-            if codec in compress.SUFFIXES:
-                listed[hashed + compress.SUFFIXES[codec]] = _Expected(digest, size, codec)
+            if codec in encodings.WRITTEN_SUFFIX:
+                listed[hashed + encodings.WRITTEN_SUFFIX[codec]] = _Expected(digest, size, codec)
         folder = posixpath.dirname(hashed)
         for dictionary, delta in (entry.get("deltas") or {}).items():
             name = posixpath.basename(delta["file"])

@@ -1,6 +1,6 @@
 """The build's module graph: which modules each JavaScript module imports statically, and
-the import-map record (:mod:`staticmw.importmap`) assembled from it, for ``staticmw build``
-and the Django storage alike.
+the import-map record (:mod:`staticmw.manifest.importmaps`) assembled from it, for
+``staticmw build`` and the Django storage alike.
 """
 
 from __future__ import annotations

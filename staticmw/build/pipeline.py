@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..http import dictionaries
-from ..http.encodings import ALL_SIDECAR_SUFFIXES
+from ..http.encodings import ALL_SIDECAR_SUFFIXES, WRITTEN_SUFFIX, worth_compressing
 from ..http.mediatypes import MediaTypes
-from ..manifest import formats as manifest
-from ..manifest import importmaps as importmap
+from ..manifest import formats, importmaps
 from ..serve.paths import (
     MAX_SEGMENT_CHARS,
     Resolver,
@@ -32,8 +31,7 @@ from ..serve.paths import (
     sidecar_original,
     split_request_path,
 )
-from . import compress, history, jsscan, modulegraph, rewrite
-from . import workers as engine
+from . import compress, history, jsscan, modulegraph, rewrite, workers
 from .atomic import TMP_SUFFIX
 from .tree import Tree, digest_of
 
@@ -325,7 +323,7 @@ def _plan(
             report.errors.append(f"{item.source}: cannot read: {exc.strerror or exc}")
             unreadable.add(item.name)
     for name, data in raw.items():
-        if importmap.is_module(name):
+        if importmaps.is_module(name):
             files[name].specifiers = rewrite.module_specifiers(data)
     references = {
         name: rewrite.find_references(name, data, files[name].specifiers)
@@ -361,7 +359,7 @@ def _plan(
         item.content = None if content == raw[name] else content
         item.digest = hashlib.sha256(content).hexdigest()
         item.hashed = hashed_name(name, item.digest)
-        if importmap.is_module(name):
+        if importmaps.is_module(name):
             item.integrity = modulegraph.integrity(content)
     return {name: item for name, item in files.items() if item.hashed}
 
@@ -399,22 +397,22 @@ def _kept_deltas(run: _Run, name: str, entry: dict[str, Any]) -> dict[str, dict[
 
 def _written_names(config: BuildConfig) -> list[str]:
     """The files the build writes at the top of its output, besides the assets."""
-    names = [manifest.MANIFEST_NAME, importmap.IMPORTMAP_NAME]
-    return [*names, manifest.DJANGO_MANIFEST_NAME] if config.django_manifest else names
+    names = [formats.MANIFEST_NAME, importmaps.IMPORTMAP_NAME]
+    return [*names, formats.DJANGO_MANIFEST_NAME] if config.django_manifest else names
 
 
 def _import_map(
     files: dict[str, _File], declared: Mapping[str, str], report: Report, strict: bool
-) -> importmap.ImportMap | None:
+) -> importmaps.ImportMap | None:
     """The record of the build's modules and their static imports; ``None`` without modules."""
 
     def resolve(target: str) -> str | None:
-        return target if target in files and importmap.is_module(target) else None
+        return target if target in files and importmaps.is_module(target) else None
 
     sources = (
         modulegraph.Source(name, item.hashed, item.integrity, name, item.specifiers)
         for name, item in files.items()
-        if importmap.is_module(name)
+        if importmaps.is_module(name)
     )
     record, errors, warnings = modulegraph.assemble(sources, declared, resolve, strict)
     report.errors += errors
@@ -531,7 +529,7 @@ def _check_output(config: BuildConfig) -> str:
     return out
 
 
-def _earlier_outputs(record: manifest.BuildRecord) -> set[str]:
+def _earlier_outputs(record: formats.BuildRecord) -> set[str]:
     """Every output the builds behind *record* made: each entry's names and their variants,
     its kept versions and deltas, and what they retained without ``--prune``."""
     outputs: set[str] = set(record.retained)
@@ -552,7 +550,7 @@ class _Scheduled(NamedTuple):
     the content's hash (so an existing file under it is already right)."""
 
     key: str
-    task: engine.Task
+    task: workers.Task
     content_addressed: bool
 
 
@@ -564,7 +562,7 @@ class _Run:
     report: Report
     out: str
     codecs: list[str]
-    before: manifest.BuildRecord
+    before: formats.BuildRecord
     sources: Sources
     number: int = 1  # builds into this output, counted
     files: dict[str, _File] = field(default_factory=dict)
@@ -594,14 +592,14 @@ class _Run:
 
     def task(
         self, key: str, codec: str, source: str, dry_source: str | bytes, **extra: Any
-    ) -> engine.Task:
+    ) -> workers.Task:
         """Work that writes output *key* from output *source*; a dry run compresses
         *dry_source* (the source file's path, or rewritten content) in memory and writes
         nothing."""
         if self.config.dry_run:
             data = self.sources.read(dry_source) if isinstance(dry_source, str) else dry_source
-            return engine.Task(codec, data, (), root=self.out, **extra)
-        return engine.Task(codec, source, (key,), root=self.out, **extra)
+            return workers.Task(codec, data, (), root=self.out, **extra)
+        return workers.Task(codec, source, (key,), root=self.out, **extra)
 
 
 def build(config: BuildConfig, progress: Progress | None = None) -> Report:
@@ -614,7 +612,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     started = time.perf_counter()
     report = Report(dry_run=config.dry_run)
     run = _start(config, report)
-    declared = importmap.check_declared(config.importmap)
+    declared = importmaps.check_declared(config.importmap)
     collected = collect(
         config.sources, config.exclude, report, config.follow_symlinks, config.strict
     )
@@ -642,7 +640,7 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     return report
 
 
-def _write(run: _Run, modules: importmap.ImportMap | None, progress: Progress | None) -> None:
+def _write(run: _Run, modules: importmaps.ImportMap | None, progress: Progress | None) -> None:
     """Write the outputs, their variants and deltas, then the manifests; prune and save
     the history as asked."""
     report = run.report
@@ -694,14 +692,14 @@ def _start(config: BuildConfig, report: Report) -> _Run:
         compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
     if not config.dry_run:
         Tree(out).remove_leftovers()
-    record = os.path.join(out, manifest.MANIFEST_NAME)
+    record = os.path.join(out, formats.MANIFEST_NAME)
     try:
         if config.history and not config.dry_run:
             restored = history.restore(config.history, out)
             if restored:
                 report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
-        before = manifest.read_build_record(record)
-    except manifest.ManifestError as exc:
+        before = formats.read_build_record(record)
+    except formats.ManifestError as exc:
         raise OutputError(f"a build record cannot be trusted: {exc}") from None
     sources = Sources(config.sources, config.follow_symlinks)
     return _Run(config, report, out, codecs, before, sources, number=before.number + 1)
@@ -757,11 +755,11 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
         hashed_bytes = item.content if item.content is not None else item.source
         if run.config.dictionaries and dictionaries.wanted(item.name):
             scheduled += _schedule_deltas(run, item, previous, hashed_bytes)
-        if not run.codecs or not compress.worth_compressing(media.bare_type(item.name)):
+        if not run.codecs or not worth_compressing(media.bare_type(item.name)):
             continue
         hashed, plain = item.hashed, item.name
         for codec in run.codecs:
-            suffix = compress.SUFFIXES[codec]
+            suffix = WRITTEN_SUFFIX[codec]
             # Tried on these very bytes last time and not worth keeping: skip.
             tried = codec in run.before.codecs
             useless = tried and previous.get("hash") == item.digest
@@ -799,10 +797,10 @@ def _schedule_deltas(
 
 
 def _compress(run: _Run, scheduled: list[_Scheduled], progress: Progress | None) -> None:
-    """Make what is scheduled through the engine, recording each size by output name; a
+    """Make what is scheduled through the workers, recording each size by output name; a
     name that carries the hash and exists already is right as it is."""
     report = run.report
-    pending: list[tuple[str, engine.Task]] = []
+    pending: list[tuple[str, workers.Task]] = []
     for key, task, content_addressed in scheduled:
         size = run.tree.size(key) if content_addressed else None
         if size is not None:
@@ -822,7 +820,7 @@ def _compress(run: _Run, scheduled: list[_Scheduled], progress: Progress | None)
         if progress:
             progress("compress", count, len(pending))
 
-    engine.run(pending, run.config.jobs, done)
+    workers.run(pending, run.config.jobs, done)
 
 
 def _entry(run: _Run, item: _File) -> dict[str, Any]:
@@ -864,7 +862,7 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
     encodings: dict[str, int] = {}
     original_encodings: dict[str, int] = {}
     for codec in run.codecs:
-        suffix = compress.SUFFIXES[codec]
+        suffix = WRITTEN_SUFFIX[codec]
         hashed_key, plain_key = item.hashed + suffix, item.name + suffix
         variant_size = run.sizes.get(hashed_key)
         if variant_size is not None:
@@ -945,18 +943,18 @@ def _write_manifests(
     run: _Run,
     entries: dict[str, Any],
     retained: dict[str, int],
-    modules: importmap.ImportMap | None,
+    modules: importmaps.ImportMap | None,
 ) -> None:
     """``staticmw.json``, and Django's manifest and the import map when asked for."""
     kept = set(retained).union(*run.versions.values())
     earlier = _earlier_entries(run, kept)
-    ours = manifest.dump_ours(entries, run.codecs, retained, earlier, run.number)
-    manifests = {manifest.MANIFEST_NAME: ours}
+    ours = formats.dump_ours(entries, run.codecs, retained, earlier, run.number)
+    manifests = {formats.MANIFEST_NAME: ours}
     if run.config.django_manifest:
         names = {name: entry["hashed"] for name, entry in entries.items()}
-        manifests[manifest.DJANGO_MANIFEST_NAME] = manifest.dump_django(names)
+        manifests[formats.DJANGO_MANIFEST_NAME] = formats.dump_django(names)
     if modules is not None:
-        manifests[importmap.IMPORTMAP_NAME] = modulegraph.dump(modules)
+        manifests[importmaps.IMPORTMAP_NAME] = modulegraph.dump(modules)
     for name, data in manifests.items():
         if run.config.dry_run:
             changed = not run.tree.holds(name, data)
@@ -968,7 +966,7 @@ def _write_manifests(
 
 def _mirror_would_change(run: _Run, codec: str, item: _File, variant: str) -> bool:
     """Dry run: whether copying the hashed file's variant over the plain one would change it."""
-    key = item.name + compress.SUFFIXES[codec]
+    key = item.name + WRITTEN_SUFFIX[codec]
     if not run.tree.exists(key):
         return True
     if run.tree.exists(variant):

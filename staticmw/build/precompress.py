@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from ..http import encodings, mediatypes
 from ..manifest.formats import ManifestError, decode
-from . import compress
-from . import workers as engine
+from . import compress, workers
 from .tree import Tree
 
 RECORD = ".staticmw-compressed.json"
@@ -34,7 +33,7 @@ class Result:
 
 def _codecs(value: object) -> bool:
     return isinstance(value, list) and all(
-        isinstance(codec, str) and codec in compress.SUFFIXES for codec in value
+        isinstance(codec, str) and codec in encodings.WRITTEN_SUFFIX for codec in value
     )
 
 
@@ -71,10 +70,10 @@ def _run(
     work = [
         (
             (codec, digest),
-            engine.Task(
+            workers.Task(
                 codec,
                 names[0],
-                tuple(name + compress.SUFFIXES[codec] for name in names),
+                tuple(name + encodings.WRITTEN_SUFFIX[codec] for name in names),
                 remove_unkept=True,
                 root=root,
             ),
@@ -92,7 +91,7 @@ def _run(
             kept.setdefault(digest, []).append(codec)
             result.compressed += len(todo[digest])
 
-    engine.run(work, jobs, done)
+    workers.run(work, jobs, done)
     return kept, failed
 
 
@@ -120,8 +119,9 @@ def precompress(
     *codecs* defaults to every installed one; *jobs* to one worker process per core.
     Names ending in one of *skip_extensions* (``"map"`` or ``".map"``) are left alone.
     Files with identical bytes (an unhashed copy and its hashed name, when no
-    reference was rewritten) are compressed once. *known* gives :func:`~staticmw.engine.file_digest`
-    values the caller has already computed, by name, so those files are not read again.
+    reference was rewritten) are compressed once. *known* gives
+    :func:`~staticmw.build.workers.file_digest` values the caller has already computed, by
+    name, so those files are not read again.
     """
     known = known or {}
     skipped_endings = tuple("." + ext.lower().lstrip(".") for ext in skip_extensions)
@@ -134,7 +134,7 @@ def precompress(
     todo: dict[str, list[str]] = {}
     digests: dict[str, str] = {}
     for name in sorted(set(names)):
-        if not compress.worth_compressing(media.bare_type(name)) or (
+        if not encodings.worth_compressing(media.bare_type(name)) or (
             skipped_endings and name.lower().endswith(skipped_endings)
         ):
             result.skipped += 1
@@ -154,7 +154,7 @@ def precompress(
             before.get("sha256") == digest
             and isinstance(previous_codecs, list)
             and set(previous_codecs) == set(codecs)
-            and all(tree.exists(name + compress.SUFFIXES[codec]) for codec in kept)
+            and all(tree.exists(name + encodings.WRITTEN_SUFFIX[codec]) for codec in kept)
         ):
             result.unchanged += 1
             continue

@@ -13,7 +13,7 @@ from ..hints.cssrefs import css_spans, group_span
 from ..hints.cssrefs import local_target as local_target  # the build's, with the rest of rewriting
 from . import jsscan
 
-# As for CSS (staticmw.cssrefs): one way to match at a start, nothing read past the line.
+# As for CSS (staticmw.hints.cssrefs): one way to match at a start, nothing read past the line.
 _JS_SOURCEMAP = re.compile(rb"^//[#@][ \t]*sourceMappingURL=(?P<bare>\S+)[ \t]*$", re.M)
 
 REWRITABLE_EXTENSIONS = (".css", ".js", ".mjs", ".cjs")

@@ -1,4 +1,4 @@
-"""The one compression engine of ``staticmw build`` and of :mod:`staticmw.precompress`:
+"""The one compression engine of ``staticmw build`` and of :mod:`staticmw.build.precompress`:
 variants and ``dcz`` deltas made in worker processes, and the file digest both keep."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Task(NamedTuple):
 
     The result goes to every name in *dests*; none (a dry run) writes nothing. With
     *remove_unkept*, a result not worth keeping removes what *dests* held before. Names are
-    below *root*, reached through directory descriptors (:class:`~staticmw.tree.Tree`);
+    below *root*, reached through directory descriptors (:class:`~staticmw.build.tree.Tree`);
     without a root they are paths, each below its own directory.
     """
 

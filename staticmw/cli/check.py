@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..build import compress, precompress
+from ..build import precompress
 from ..http import encodings
 from ..http.mediatypes import MediaTypes
 from ..integrations.approutes import static_routes
@@ -17,6 +17,7 @@ from ..manifest.formats import AUTO_DETECTED, Manifest
 from ..serve.core import StaticFiles
 
 HUGE = 100 * 1024 * 1024
+_SUFFIXES = "/".join(coding.suffixes[0] for coding in encodings.CODINGS)
 # Walking stops here; a root larger than this is reported as "at least".
 WALK_LIMIT = 200_000
 
@@ -266,7 +267,7 @@ def _uncompressed(
         and path not in built
         and path not in tried
         and not path.endswith(encodings.ALL_SIDECAR_SUFFIXES)
-        and compress.worth_compressing(media.bare_type(path))
+        and encodings.worth_compressing(media.bare_type(path))
         and not any(path + suffix in names for suffix in encodings.ALL_SIDECAR_SUFFIXES)
     ]
     if not bare:
@@ -275,7 +276,7 @@ def _uncompressed(
     if ours:
         advice = "they were added after the last staticmw build: build again"
     return [
-        f"{len(bare)} compressible files under {prefix} have no .gz/.br/.zst variant "
+        f"{len(bare)} compressible files under {prefix} have no {_SUFFIXES} variant "
         f"(e.g. {example}): {advice}"
     ]
 

@@ -17,10 +17,10 @@ from collections.abc import (
 from contextvars import Token
 from functools import partial
 
-from ..manifest import importmaps as importmap
+from ..manifest import importmaps
 from ..manifest.urls import base_of, below, join
 from ..serve.mounts import Mount, Mounts
-from . import memory as hints
+from . import memory
 from .cssrefs import css_urls, local_target
 from .memory import Link
 
@@ -64,7 +64,7 @@ class Navigation:
     def __init__(
         self,
         links: PageLinks,
-        key: hints.RouteKey,
+        key: memory.RouteKey,
         early: tuple[str, ...],
         host: str,
         root: str,
@@ -82,40 +82,40 @@ class Navigation:
         # The request carried credentials: its page is for that visitor alone.
         self.private = private
         # The names the page's rendering asked the URL helpers for, as they are noted.
-        self.used: list[hints.Noted] = []
+        self.used: list[memory.Noted] = []
         # The final answer: its status and headers, and its page once they are read.
         self._answer: tuple[int | str, Iterable[tuple[str, str]]] | None = None
-        self._page: hints.Page | None = None
+        self._page: memory.Page | None = None
         self._named = 0  # names used by the time the answer started
-        self._token: Token[list[hints.Noted] | None] | None = None
+        self._token: Token[list[memory.Noted] | None] | None = None
 
     def record(self) -> None:
         """Note what the URL helpers are asked for from here on, for this page."""
-        self._token = hints.USED.set(self.used)
+        self._token = memory.USED.set(self.used)
 
     def pause(self) -> None:
         """Stop noting: the application has returned (a body that renders later resumes in
         :meth:`wrap_body`)."""
         try:  # noqa: SIM105 -- on every navigation: contextlib.suppress costs a third more
-            hints.USED.reset(self._token)  # type: ignore[arg-type]
+            memory.USED.reset(self._token)  # type: ignore[arg-type]
         except (ValueError, TypeError):  # set in another context, or never
             pass
 
-    def page(self, status: int, headers: Iterable[tuple[str, str]]) -> hints.Page:
+    def page(self, status: int, headers: Iterable[tuple[str, str]]) -> memory.Page:
         """Take the final answer's status and headers (text); what decides its links."""
-        self._page = page = hints.page_of(status, headers)
+        self._page = page = memory.page_of(status, headers)
         self._answer = (status, ())
         self._named = len(self.used)
         return page
 
-    def _final(self) -> hints.Page:
+    def _final(self) -> memory.Page:
         """The final answer's page, read from its headers when first needed."""
         if self._page is None:
             assert self._answer is not None
             status, headers = self._answer
             if isinstance(status, str):  # a WSGI status line
                 status = int(status[:3]) if status[:3].isdigit() else 0
-            self._page = hints.page_of(status, headers)
+            self._page = memory.page_of(status, headers)
         return self._page
 
     def needs_disk(self) -> bool:
@@ -137,9 +137,9 @@ class Navigation:
         if it names something later."""
         self._answer, self._page, self._named = (status, headers), None, len(self.used)
         if not (self.used or self.early):
-            return hints.without_off(headers)
+            return memory.without_off(headers)
         page = self._final()
-        sent = hints.without_off(headers) if page.turned_off else headers
+        sent = memory.without_off(headers) if page.turned_off else headers
         links = self.links_for()
         return sent + [("Link", value) for value in links] if links else sent
 
@@ -151,7 +151,7 @@ class Navigation:
     def streams(self) -> bool:
         """Whether the page had named nothing when its answer started: a body sent from
         then on renders it, so it is recorded (:meth:`wrap_body`)."""
-        return self._answer is not None and self._named == 0 and hints.wanted(self._final())
+        return self._answer is not None and self._named == 0 and memory.wanted(self._final())
 
     def pending(self) -> bool:
         """Whether the page named nothing before its answer started, so that what it names
@@ -165,14 +165,14 @@ class Navigation:
 
     def wrap_body(self, body: Iterable[bytes]) -> Iterator[bytes]:
         """*body*, noting what it names as it renders; :meth:`end` once it is done."""
-        return hints.recorded(body, self.used, self.end)
+        return memory.recorded(body, self.used, self.end)
 
     def wrap_async_body(
         self, body: AsyncIterable[bytes], end: Callable[[], Awaitable[None]]
     ) -> AsyncIterator[bytes]:
         """:meth:`wrap_body` for an async body; *end* is this session's :meth:`end` as the
         event loop runs it (in a thread when :meth:`needs_disk`)."""
-        return hints.recorded_async(body, self.used, end)
+        return memory.recorded_async(body, self.used, end)
 
 
 class PageLinks:
@@ -187,12 +187,12 @@ class PageLinks:
     ``no-store``) keeps its own links and leaves the memory as it was.
     """
 
-    def __init__(self, mounts: Mounts, key: hints.Key | None = None):
+    def __init__(self, mounts: Mounts, key: memory.Key | None = None):
         self.mounts = mounts
-        self.key = key or hints.default_key
-        self.memory = hints.Memory()
+        self.key = key or memory.default_key
+        self.memory = memory.Memory()
         self.trusted: tuple[str, ...] = ()
-        self._computed: dict[tuple[hints.Noted, ...], tuple[tuple[str, ...], tuple[Link, ...]]]
+        self._computed: dict[tuple[memory.Noted, ...], tuple[tuple[str, ...], tuple[Link, ...]]]
         self._computed = {}
         self._computed_size = 0
         self._fonts: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -231,10 +231,10 @@ class PageLinks:
             mode != "navigate" if mode is not None else "text/html" not in accept
         ):
             return None
-        found = path if self.key is hints.default_key else self.key(path, query)
+        found = path if self.key is memory.default_key else self.key(path, query)
         if found is None:
             return None
-        key: hints.RouteKey = (root, found) if root else found
+        key: memory.RouteKey = (root, found) if root else found
         # ... and a 103 only to a client that knows 1xx answers: HTTP/1.0 and 0.9 know none
         # (RFC 9110 §15.2). The version as the server gives it: "HTTP/1.1" or "1.1".
         early = () if version.endswith(("1.0", "0.9")) else self.memory.get(key, ())
@@ -247,13 +247,13 @@ class PageLinks:
         return key, () if key is None else self.memory.get(key, ())
 
     def after(
-        self, visit: Navigation, page: hints.Page, used: Sequence[hints.Noted]
+        self, visit: Navigation, page: memory.Page, used: Sequence[memory.Noted]
     ) -> tuple[str, ...]:
         """The Link values for the final response, remembered for the route; anything but a
         page (a redirect, an error, JSON, a page the app turned off) forgets the route. An
         answer for one visitor changes nothing remembered."""
         shared = not (visit.private or page.private)
-        if not hints.wanted(page):
+        if not memory.wanted(page):
             if shared:
                 self.memory.put(visit.key, ())
             return ()
@@ -269,7 +269,7 @@ class PageLinks:
             url = self._shared_url(link.url, visit)
             if url is not None:
                 kept.append(link if url is link.url else link._replace(url=url))
-        return hints.values(kept)
+        return memory.values(kept)
 
     def _shared_url(self, url: str, visit: Navigation) -> str | None:
         """*url* as remembered for the route, or ``None``: below a trusted base or a mount's
@@ -294,27 +294,27 @@ class PageLinks:
         return None
 
     def at_start(
-        self, visit: Navigation, page: hints.Page, used: Sequence[hints.Noted]
+        self, visit: Navigation, page: memory.Page, used: Sequence[memory.Noted]
     ) -> tuple[str, ...]:
         """The Link values for a page's final headers: those of the names it used so far;
         or, when it has named none yet (it renders after its headers), those it used the
         last time, which :meth:`Navigation.end` replaces once it has rendered."""
-        if used or not hints.wanted(page):
+        if used or not memory.wanted(page):
             return self.after(visit, page, used)
         return visit.early
 
-    def needs_disk(self, page: hints.Page, used: Sequence[hints.Noted]) -> bool:
+    def needs_disk(self, page: memory.Page, used: Sequence[memory.Noted]) -> bool:
         """Whether the links of *used* are still to be worked out from the files, which an
         event loop hands to a thread."""
-        return bool(used) and hints.wanted(page) and tuple(used) not in self._computed
+        return bool(used) and memory.wanted(page) and tuple(used) not in self._computed
 
-    def links(self, used: Sequence[hints.Noted]) -> tuple[str, ...]:
+    def links(self, used: Sequence[memory.Noted]) -> tuple[str, ...]:
         """The Link values for the names a page used: each stylesheet and the fonts it
         references, each module and its static imports; only names a manifest lists and
         whose file is there."""
         return self._linked(used)[0]
 
-    def _linked(self, used: Sequence[hints.Noted]) -> tuple[tuple[str, ...], tuple[Link, ...]]:
+    def _linked(self, used: Sequence[memory.Noted]) -> tuple[tuple[str, ...], tuple[Link, ...]]:
         """:meth:`links`, and the links behind those values; kept per list of names within
         :data:`COMPUTED_BYTES` (the names and URLs come from requests)."""
         noted = tuple(used)
@@ -324,7 +324,7 @@ class PageLinks:
             for kind, name, url in noted:
                 collected += self._links_of(kind, name, url)
             links = tuple(dict.fromkeys(link for link in collected if link.value() is not None))
-            found = (hints.values(list(links)), links[: hints.MAX_LINKS])
+            found = (memory.values(list(links)), links[: memory.MAX_LINKS])
             size = sum(len(n) + len(u) + 100 for _, n, u in noted)
             size += sum(len(value) + 100 for value in found[0])
             if len(self._computed) >= COMPUTED_LIMIT or self._computed_size + size > COMPUTED_BYTES:
@@ -345,10 +345,10 @@ class PageLinks:
         base = base_of(noted_url, hashed) if noted_url else None
         url = partial(below, base) if base else partial(join, mount.urls.host, mount.prefix)
         lowered = logical.lower()
-        if lowered.endswith(".css") and kind == hints.ASSET:
+        if lowered.endswith(".css") and kind == memory.ASSET:
             fonts = [Link(url(font), "preload", "font") for font in self._fonts_of(mount, hashed)]
             return [Link(url(hashed), "preload", "style"), *fonts]
-        if kind != hints.ENTRY or not importmap.is_module(logical):
+        if kind != memory.ENTRY or not importmaps.is_module(logical):
             # A script named through static_url may be a classic one, which a module
             # preload would fetch in the wrong mode: only an importmap_tag entry is hinted.
             return []

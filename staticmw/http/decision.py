@@ -89,7 +89,7 @@ def redirect_to_directory(last_segment: str, query: str, max_age: int | None) ->
 def respond(method: str, rep: Representation, get: Getter) -> Plan:
     """Decide the response for a request of a selected representation.
 
-    *get* reads the request's header values (:mod:`staticmw.request`).
+    *get* reads the request's header values (:mod:`staticmw.http.request`).
     HEAD gets exactly GET's status and headers; the caller drops the body.
     """
     if method not in ALLOWED_METHODS:
@@ -134,7 +134,7 @@ def respond(method: str, rep: Representation, get: Getter) -> Plan:
 
 
 def decide(request: Request, rep: Representation) -> Plan:
-    """:func:`respond` for a :class:`~staticmw.request.Request`."""
+    """:func:`respond` for a :class:`~staticmw.http.request.Request`."""
     return respond(request.method, rep, request.get)
 
 

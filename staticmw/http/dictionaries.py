@@ -4,7 +4,7 @@ for its next one, so that a returning visitor downloads only the difference.
 The pure, serve-side parts live here: the header fields (``Use-As-Dictionary``,
 ``Available-Dictionary``), delta file names, the ``dcz`` framing, and the checks of
 §8 that decide whether a request may get one. Making a delta is the build's
-(:mod:`staticmw.deltas`).
+(:mod:`staticmw.build.deltas`).
 """
 
 from __future__ import annotations

@@ -4,19 +4,58 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 IDENTITY = "identity"
 
-# The one table of file suffixes by content coding: precompressed files beside the
-# original (the first suffix is the one the build writes), and dcz deltas (RFC 9842),
-# named ``<hashed name>.<16 hex of the dictionary>.dcz``.
-SIDECAR_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "br": (".br",),
-    "zstd": (".zst", ".zstd"),
-    "gzip": (".gz",),
-}
-ALL_SIDECAR_SUFFIXES = tuple(s for group in SIDECAR_SUFFIXES.values() for s in group)
+
+class Coding(NamedTuple):
+    """A content coding served from a precompressed file beside the original."""
+
+    name: str  # the coding's token (RFC 9110 §8.4.1)
+    suffixes: tuple[str, ...]  # its files' suffixes; the build writes the first
+    extra: str | None  # the optional extra that installs its library, if one is needed
+
+
+# The one table of content codings, for serving, the build, ``compress``, Django's storage and
+# ``check`` alike. Serving looks for variants in this order, which breaks a tie of equal
+# q-value and equal size. A dcz delta (RFC 9842) is named
+# ``<hashed name>.<16 hex of the dictionary>.dcz``.
+CODINGS = (
+    Coding("br", (".br",), "brotli"),
+    Coding("zstd", (".zst", ".zstd"), "zstd"),
+    Coding("gzip", (".gz",), None),
+)
+SIDECAR_SUFFIXES: dict[str, tuple[str, ...]] = {coding.name: coding.suffixes for coding in CODINGS}
+ALL_SIDECAR_SUFFIXES = tuple(s for coding in CODINGS for s in coding.suffixes)
+# Coding -> the suffix the build writes.
+WRITTEN_SUFFIX = {coding.name: coding.suffixes[0] for coding in CODINGS}
 DELTA_SUFFIX = ".dcz"
+
+# Media types that are compressed already: a variant of them would not be smaller.
+_INCOMPRESSIBLE_PREFIXES = ("image/", "audio/", "video/")
+_INCOMPRESSIBLE = frozenset(
+    {
+        "font/woff",
+        "font/woff2",
+        "application/gzip",
+        "application/zip",
+        "application/zstd",
+        "application/x-brotli",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/x-7z-compressed",
+        "application/pdf",
+    }
+)
+
+
+def worth_compressing(media_type: str) -> bool:
+    """Whether files of this (bare) media type are worth a precompressed variant."""
+    if media_type == "image/svg+xml":
+        return True
+    return not media_type.startswith(_INCOMPRESSIBLE_PREFIXES) and media_type not in _INCOMPRESSIBLE
+
 
 # §8.4.1.3: x-gzip is an alias of gzip; coding names are case-insensitive (§8.4.1).
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def select(resource: Resource, get: Getter, allow_all_origins: bool) -> int:
     """The index into ``resource.representations`` of what to send.
 
-    *get* reads the request's header values (see :mod:`staticmw.request`).
+    *get* reads the request's header values (see :mod:`staticmw.http.request`).
     """
     if len(resource.representations) == 1:
         return 0

@@ -3,7 +3,7 @@
 ``StaticMiddleware`` is the same class under its first name.
 
 The same options, ``add_files``, ``static_url`` and ``roots`` as the WSGI
-middleware: :class:`~staticmw.core.StaticFiles` makes every decision (path rules,
+middleware: :class:`~staticmw.serve.core.StaticFiles` makes every decision (path rules,
 resolution, headers, preconditions, ranges, encodings, the memory cache). This
 module only maps the scope to a request and sends the answer. An answer held in
 memory is sent from the event loop; anything that touches the file system
@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mutab
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote_to_bytes
 
-from ..hints import memory as hints
+from ..hints import memory
 from ..http.messages import Answer, Plan
 from ..http.request import FIELDS, NAVIGATION, Request
 from ..serve.bodies import FileBody
@@ -45,7 +45,7 @@ _T = TypeVar("_T")
 
 _PATHSEND = "http.response.pathsend"
 _EARLY_HINT = "http.response.early_hint"
-_OFF = hints.OFF_HEADER.encode("latin-1")
+_OFF = memory.OFF_HEADER.encode("latin-1")
 _ZEROCOPY = "http.response.zerocopysend"
 
 # Read size for bodies streamed through the event loop: each block is one trip to
@@ -197,7 +197,7 @@ async def file_blocks(body: FileBody) -> AsyncGenerator[bytes, None]:
 class ASGIStaticMiddleware(StaticFiles):
     """Serve files under URL prefixes from allowed roots; pass everything else to *app*.
 
-    The options are :class:`~staticmw.core.StaticFiles`'s, as for the WSGI
+    The options are :class:`~staticmw.serve.core.StaticFiles`'s, as for the WSGI
     middleware. ``websocket`` and ``lifespan`` scopes, paths under no prefix and
     misses go to *app* with their scope and ``receive`` untouched.
     """
@@ -249,7 +249,7 @@ class ASGIStaticMiddleware(StaticFiles):
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Hand a request that is not ours to the application: with early hints when on."""
-        if self.hints is None or hints.recording():
+        if self.hints is None or memory.recording():
             await self.app(scope, receive, send)
         else:
             await self._hinted(scope, receive, send, path)

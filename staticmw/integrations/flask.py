@@ -26,7 +26,7 @@ from flask.cli import with_appcontext
 from markupsafe import Markup
 
 from ..build.options import SHARED, click_options, config_from, print_report
-from ..hints import memory as hints
+from ..hints import memory
 from ..manifest.formats import MANIFEST_NAME, Manifest, ManifestFile
 from ..manifest.importmaps import (
     IMPORTMAP_NAME,
@@ -274,7 +274,7 @@ class _State:
         """Note a static file the page being rendered asked ``url_for`` for, at *url*."""
         prefix = self.prefixes.get(endpoint)
         if prefix is not None and isinstance(filename, str):
-            hints.note(hints.ASSET, prefix + filename.lstrip("/"), url)
+            memory.note(memory.ASSET, prefix + filename.lstrip("/"), url)
 
     def importmap_tag(
         self,
@@ -307,9 +307,9 @@ class _State:
             return url_for(endpoint, filename=filename)
 
         maps = [(record, url)]
-        if entry is not None and filename is not None and hints.recording():
+        if entry is not None and filename is not None and memory.recording():
             name = self.prefixes.get(endpoint, "/static/") + filename.lstrip("/")
-            hints.note(hints.ENTRY, name, entry_url(maps, entry, fallback))
+            memory.note(memory.ENTRY, name, entry_url(maps, entry, fallback))
         html = render(
             maps,
             entry,
@@ -366,7 +366,7 @@ class StaticMW:
                     + parts.path
                     + (f"?{parts.query}" if parts.query else "")
                 )
-            if static and hints.recording():
+            if static and memory.recording():
                 state.note(endpoint, values.get("filename"), url)
             return url
 

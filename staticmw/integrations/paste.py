@@ -26,45 +26,30 @@ from .wsgi import StaticMiddleware
 _PLACES = ("root", "prefix")
 
 
-def _convert(name: str, value: str) -> Any:
-    """A setting's text as the value its option takes, read as :class:`Options` declares."""
-    text = value.strip()
-    if name in _PLACES:
-        return None if text.lower() == "none" else text
-    if name not in opts.KEYWORD_OPTIONS:
-        raise ConfigurationError(f"unknown staticmw setting {name!r}")
-    kind = opts.text_kind(name)
-    if kind == opts.NOT_TEXT:
-        raise ConfigurationError(f"staticmw setting {name!r} cannot be given as text")
-    if text.lower() == "none":
-        return None
-    flag = text.lower() in ("true", "false")
-    if kind == opts.FLAG or (kind == opts.FLAG_OR_TEXT and flag):
-        if not flag:
-            raise ConfigurationError(f"{name} must be true or false, got {value!r}")
-        return text.lower() == "true"
-    if kind == opts.WHOLE:
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from None
-    if kind == opts.NUMBER:
-        try:
-            return float(text)
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
-    return text
+def _place(text: str) -> str | None:
+    text = text.strip()
+    return None if text.lower() == "none" else text
 
 
 def filter_factory(
     global_conf: dict[str, str], **settings: str
 ) -> Callable[[Any], StaticMiddleware]:
-    """``use = egg:staticmw``: returns a filter wrapping the next app in the pipeline."""
-    options = {name: _convert(name, value) for name, value in settings.items()}
-    if not options.get("root"):
+    """``use = egg:staticmw``: returns a filter wrapping the next app in the pipeline.
+
+    Settings are read as every integration reads them
+    (:func:`~staticmw.serve.options.from_settings`), by their option names and from text."""
+    root, prefix = (_place(settings.pop(name, "none")) for name in _PLACES)
+    if not root:
         raise ConfigurationError("the staticmw filter needs root = <directory>")
+    try:
+        opts.check_option_names(settings)
+    except opts.UnknownOption as exc:
+        raise ConfigurationError(f"unknown staticmw setting: {exc}") from None
+    options = opts.from_settings(
+        lambda key: settings.get(key, opts.UNSET), key_of=str, as_text=True, named=str
+    )
 
     def make(app: Any) -> StaticMiddleware:
-        return StaticMiddleware(app, **options)
+        return StaticMiddleware(app, root, prefix, **options)
 
     return make

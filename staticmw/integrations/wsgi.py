@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..hints import memory as hints
+from ..hints import memory
 from ..http.messages import Body
 from ..http.request import ACCEPT, AUTHORIZATION, HOST, METHOD, SEC_FETCH_MODE, wsgi_request
 from ..serve.bodies import BLOCK_SIZE, FileBody, FileChangedError
@@ -80,7 +80,7 @@ def _without_off(
 ) -> Any:
     """``start_response`` for an answer that is not a hinted page: the application's opt-out
     header is still never sent on."""
-    return start_response(status, hints.without_off(headers), *exc_info)
+    return start_response(status, memory.without_off(headers), *exc_info)
 
 
 def send_early_hints(environ: Mapping[str, Any], values: tuple[str, ...]) -> None:
@@ -111,7 +111,7 @@ class StaticMiddleware(StaticFiles):
 
     ``StaticMiddleware(app, root="static", prefix="/static/", max_age=60, ...)``;
     more roots with :meth:`add_files`. Option names follow WhiteNoise; they are
-    :class:`~staticmw.core.StaticFiles`'s.
+    :class:`~staticmw.serve.core.StaticFiles`'s.
     """
 
     def __init__(
@@ -142,7 +142,7 @@ class StaticMiddleware(StaticFiles):
                 # their own: servers such as Granian send a list in one write and stream
                 # any other iterable, and a copy is safe from outer middleware.
                 return list(body) if type(body) is tuple else wsgi_body(body, environ)
-        if self.hints is None or hints.recording():
+        if self.hints is None or memory.recording():
             return self.application(environ, start_response)
         if environ.get("HTTP_SEC_FETCH_MODE", "navigate") != "navigate":
             return self.application(environ, partial(_without_off, start_response))

@@ -187,7 +187,7 @@ INLINE_BYTES = 256 * 1024
 
 class ManifestFile:
     """A manifest on disk, read again when it changes (checked at most once per *interval*
-    seconds, on use), by the rule of :class:`~staticmw.watched.Watched`: a version that cannot
+    seconds, on use), by the rule of :class:`~staticmw.serve.watched.Watched`: a version that cannot
     be read or parsed, such as one caught half written, is never used (the last good one
     stays, and the error is logged once), a new version over :data:`INLINE_BYTES` is parsed
     in the background, and a manifest removed leaves the last good one in use.

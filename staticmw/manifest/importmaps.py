@@ -5,7 +5,7 @@ The record maps each module's logical name to its hashed name, with its SRI inte
 and the modules it imports statically, plus the bare names the project declares
 (``"chart"`` -> ``vendor/chart.js``). It holds names, not URLs: the page's URLs depend
 on the prefix and CDN host it is served under, so :meth:`ImportMap.render` makes them.
-Serving reads and renders it; the build assembles it (:mod:`staticmw.modulegraph`).
+Serving reads and renders it; the build assembles it (:mod:`staticmw.build.modulegraph`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The protocol-neutral core: from a :class:`~staticmw.request.Request` to an answer.
+"""The protocol-neutral core: from a :class:`~staticmw.http.request.Request` to an answer.
 
 It owns the roots, the lookup, the memory cache and every file-system call. The
-WSGI (:mod:`staticmw.wsgi`) and ASGI (:mod:`staticmw.asgi`) adapters map
+WSGI (:mod:`staticmw.integrations.wsgi`) and ASGI (:mod:`staticmw.asgi`) adapters map
 their protocol to a request and send the answer; they decide nothing.
 """
 
@@ -17,10 +17,9 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Literal
 
-from ..hints import memory as hints
+from ..hints import memory
 from ..hints.pagelinks import PageLinks
-from ..http import decision as responses
-from ..http import negotiation
+from ..http import decision, negotiation
 from ..http.messages import Answer
 from ..http.request import (
     IF_MATCH,
@@ -32,15 +31,14 @@ from ..http.request import (
     Getter,
     Request,
 )
-from ..manifest import importmaps as importmap
+from ..manifest import importmaps
 from ..manifest.urls import StaticURLs, join
 from .bodies import SMALL_BODY, Changed, FileBody, read_exact
 from .cache import ResourceCache
 from .explain import Explanation, explain
-from .headerbuilder import HeaderBuilder
 from .mounts import ManifestOption, Mount, MountInfo, Mounts, Redirect, Refused
 from .options import ConfigurationError, Options
-from .representations import Representation, Resource
+from .representations import HeaderBuilder, Representation, Resource
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -73,7 +71,7 @@ def _directory_unchanged(resource: Resource) -> bool:
 
 def from_memory(method: str, rep: Representation, content: bytes, get: Getter) -> Answer:
     """The answer for a representation whose bytes are in memory (*content*)."""
-    plan = responses.respond(method, rep, get)
+    plan = decision.respond(method, rep, get)
     if plan.body is None:  # the representation's 304, whose answer is made once
         return rep.answer_304 or rep.make_answer_304()
     if method == "HEAD" or not plan.body:
@@ -81,14 +79,14 @@ def from_memory(method: str, rep: Representation, content: bytes, get: Getter) -
     if plan.status == 200:  # always the whole representation: made once when held
         answer = rep.answer_200
         return answer if answer is not None else Answer((plan, (content,)))
-    return Answer((plan, (responses.materialize(plan.body, content),)))
+    return Answer((plan, (decision.materialize(plan.body, content),)))
 
 
 class StaticFiles:
     """Files under URL prefixes from allowed roots, answered for any protocol.
 
     ``StaticFiles(root="static", prefix="/static/", max_age=60, ...)``; more roots
-    with :meth:`add_files`. Option names follow WhiteNoise; :class:`~staticmw.options.Options`
+    with :meth:`add_files`. Option names follow WhiteNoise; :class:`~staticmw.serve.options.Options`
     declares and checks them all, once, here.
     """
 
@@ -179,7 +177,7 @@ class StaticFiles:
         self._manifests_current()
         fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
         url = self._mounts.static_url(name, fallback)
-        hints.note(hints.ASSET, name, url)
+        memory.note(memory.ASSET, name, url)
         return url
 
     def _manifests_current(self) -> None:
@@ -212,9 +210,9 @@ class StaticFiles:
             for m in self._mounts.added
             if m.importmap is not None
         ]
-        if entry is not None and hints.recording():
-            hints.note(hints.ENTRY, entry, importmap.entry_url(maps, entry, self.static_url))
-        return importmap.render(
+        if entry is not None and memory.recording():
+            memory.note(memory.ENTRY, entry, importmaps.entry_url(maps, entry, self.static_url))
+        return importmaps.render(
             maps,
             entry,
             fallback=self.static_url,
@@ -241,7 +239,8 @@ class StaticFiles:
     def lookup(self, path: str) -> Resource | Redirect | None:
         """Resolve a request path (PEP 3333 form) as a request would, bypassing every cache.
 
-        A :class:`~staticmw.resources.Resource`, a :class:`~staticmw.mounts.Redirect`
+        A :class:`~staticmw.serve.representations.Resource`, a
+        :class:`~staticmw.serve.mounts.Redirect`
         for a directory named without its slash, or ``None`` when the request
         would pass through.
         """
@@ -276,7 +275,7 @@ class StaticFiles:
         return path.startswith(self._prefixes) or path in self._bare_prefixes
 
     def select(self, resource: Resource, request: Request) -> int:
-        """The index of the representation *request* gets (see :mod:`staticmw.negotiation`)."""
+        """The index of the representation *request* gets (see :mod:`staticmw.http.negotiation`)."""
         return negotiation.select(resource, request.get, self.options.allow_all_origins)
 
     def answer_held(self, path: str, get: Getter) -> Answer | Literal[False] | None:
@@ -285,7 +284,7 @@ class StaticFiles:
         and not found within the recheck interval); else ``None``: ask :meth:`answer`.
 
         Over plain values, so an adapter can pass its request as it is: *get* reads
-        the method and header values (:mod:`staticmw.request`). The hottest path there is,
+        the method and header values (:mod:`staticmw.http.request`). The hottest path there is,
         and one call whatever the request: pass-through and misses go this way too.
         """
         resource = self._resources.get(path)
@@ -325,7 +324,7 @@ class StaticFiles:
         return from_memory(method, rep, content, get)
 
     def answer_from_memory(self, request: Request) -> Answer | None:
-        """:meth:`answer_held` for a :class:`~staticmw.request.Request`: ``None`` when
+        """:meth:`answer_held` for a :class:`~staticmw.http.request.Request`: ``None`` when
         it has no answer without the file system."""
         return self.answer_held(request.path, request.get) or None
 
@@ -375,16 +374,16 @@ class StaticFiles:
             if isinstance(found, Refused):
                 return None
             if isinstance(found, Redirect):
-                if request.method not in responses.ALLOWED_METHODS:
+                if request.method not in decision.ALLOWED_METHODS:
                     return None
-                plan = responses.redirect_to_directory(
+                plan = decision.redirect_to_directory(
                     found.segment, request.query, self.options.max_age
                 )
                 return Answer((plan, []))
             resource = found
             cache.remember(path, resource)
-        if request.method not in responses.ALLOWED_METHODS:
-            return Answer((responses.method_not_allowed(), [responses.METHOD_NOT_ALLOWED_BODY]))
+        if request.method not in decision.ALLOWED_METHODS:
+            return Answer((decision.method_not_allowed(), [decision.METHOD_NOT_ALLOWED_BODY]))
         return resource
 
     def _answer_resource(self, resource: Resource, request: Request) -> Answer:
@@ -404,7 +403,7 @@ class StaticFiles:
         if exc.errno in _EXHAUSTED:
             # Say so (uncacheable) rather than let the app answer 404.
             log.error("staticmw: cannot open %s: %s", path, exc)
-            return Answer((responses.service_unavailable(), [responses.UNAVAILABLE_BODY]))
+            return Answer((decision.service_unavailable(), [decision.UNAVAILABLE_BODY]))
         log.warning("staticmw: cannot read %s: %s", path, exc)
         self._cache.remember_miss(path)
         return None
@@ -457,7 +456,7 @@ class StaticFiles:
                 rep = self._builder.refresh(resource, index, st)
             if rep.size > SMALL_BODY:
                 # Left to the adapter: sendfile, pathsend, or blocks.
-                plan = responses.decide(request, rep)
+                plan = decision.decide(request, rep)
                 if plan.body and request.method != "HEAD":
                     return Answer((plan, FileBody(fd, plan.body)))
                 os.close(fd)

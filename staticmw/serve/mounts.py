@@ -16,9 +16,8 @@ from ..manifest.formats import Entry, Manifest, ManifestError, ManifestFile, fin
 from ..manifest.importmaps import IMPORTMAP_NAME, ImportMap, ImportMapError
 from ..manifest.urls import StaticURLs
 from . import paths
-from .headerbuilder import HeaderBuilder
 from .options import ConfigurationError, Options, check_manifest, normalize_prefix
-from .representations import Resource
+from .representations import HeaderBuilder, Resource
 from .watched import Watched
 
 log = logging.getLogger("staticmw")

@@ -2,7 +2,7 @@
 
 With ``RESOLVE_NO_SYMLINKS`` the kernel refuses (``ELOOP``) any path in which one
 component is a link, so a descriptor it returns names exactly the file that the
-path spells out at that instant. :mod:`staticmw.paths` uses it as the one-call
+path spells out at that instant. :mod:`staticmw.serve.paths` uses it as the one-call
 fast path and falls back to its own walk wherever it is missing or refused.
 """
 

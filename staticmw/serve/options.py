@@ -250,8 +250,8 @@ class Options:
     """Every keyword option, declared once: its default, its check and how it reads from text.
 
     The per-file options follow WhiteNoise. ``manifest`` is described at
-    :meth:`staticmw.core.StaticFiles.add_files`; ``static_host`` puts
-    :meth:`~staticmw.core.StaticFiles.static_url` URLs on a CDN host; ``manifest_strict``
+    :meth:`staticmw.serve.core.StaticFiles.add_files`; ``static_host`` puts
+    :meth:`~staticmw.serve.core.StaticFiles.static_url` URLs on a CDN host; ``manifest_strict``
     makes a name no manifest lists an error there; ``allow_hard_links=False`` refuses a
     file with more than one link; ``cache_bytes`` bounds the bytes kept in memory, and
     ``recheck_interval`` is how long a checked file is trusted without autorefresh.
@@ -323,27 +323,61 @@ def check_option(name: str, value: Any) -> Any:
 UNSET: Any = object()
 
 
+def from_text(option: str, value: str) -> Any:
+    """A setting's text (an ``.ini`` file's) as the value *option* takes, read as
+    :class:`Options` declares its kind; ``none`` is ``None``."""
+    check_option_names((option,))
+    kind = text_kind(option)
+    if kind == NOT_TEXT:
+        raise ConfigurationError(f"{option} cannot be given as text")
+    text = value.strip()
+    lowered = text.lower()
+    if lowered == "none":
+        return None
+    flag = lowered in ("true", "false")
+    if kind == FLAG or (kind == FLAG_OR_TEXT and flag):
+        if not flag:
+            raise ConfigurationError(f"{option} must be true or false, got {value!r}")
+        return lowered == "true"
+    if kind in (WHOLE, NUMBER):
+        try:
+            return int(text) if kind == WHOLE else float(text)
+        except ValueError:
+            what = "a whole number" if kind == WHOLE else "a number"
+            raise ConfigurationError(f"{option} must be {what}, got {value!r}") from None
+    return text
+
+
+def _setting_key(option: str) -> str:
+    return "STATICMW_" + option.upper()
+
+
 def from_settings(
     lookup: Callable[[str], Any],
     options: Iterable[str] = KEYWORD_OPTIONS,
     development: bool = False,
     named: Callable[[str], str] = str,
     given: Mapping[str, Any] | None = None,
+    key_of: Callable[[str], str] = _setting_key,
+    as_text: bool = False,
 ) -> dict[str, Any]:
-    """The options that ``STATICMW_<OPTION>`` settings give, over those *given* in code:
-    *lookup* reads a setting by its key (:data:`UNSET` when it is not set), each value is
-    checked, and an error names the setting as ``named(key)`` gives it. The one reader for
-    Django, Flask and Django's storage, and the one place for development, where every
+    """The options that settings give, over those *given* in code: *lookup* reads a setting
+    by its key (``key_of(option)``, ``STATICMW_<OPTION>`` unless told; :data:`UNSET` when it
+    is not set), text is read by :func:`from_text` when *as_text*, each value is checked, and
+    an error names the setting as ``named(key)`` gives it. The one reader for Django, Flask,
+    Django's storage and PasteDeploy, and the one place for development, where every
     response is revalidated (``max_age`` 0) and the disk looked at on every request unless
     ``autorefresh`` is set.
     """
     found: dict[str, Any] = dict(given or {})
     for option in options:
-        key = "STATICMW_" + option.upper()
+        key = key_of(option)
         value = lookup(key)
         if value is UNSET:
             continue
         try:
+            if as_text and isinstance(value, str):
+                value = from_text(option, value)
             found[option] = check_option(option, value)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{named(key)}: {exc}") from None

@@ -16,11 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from staticmw import StaticMiddleware
-from staticmw.build import compress, deltas
-from staticmw.build import pipeline as build
-from staticmw.build import workers as engine
+from staticmw.build import compress, deltas, pipeline, workers
 from staticmw.build.pipeline import BuildConfig, BuildError, hashed_name
 from staticmw.cli import commands as cli
+from staticmw.http import encodings
 from staticmw.http.cachecontrol import DEFAULT_IMMUTABLE_PATTERN
 
 from ..helpers import call, fallback_app, write
@@ -54,7 +53,7 @@ def run(base, *extra_sources, **options):
     config = BuildConfig(
         sources=[str(base / "src"), *map(str, extra_sources)], out=str(base / "out"), **options
     )
-    return build.build(config)
+    return pipeline.build(config)
 
 
 def load(base):
@@ -194,7 +193,7 @@ def test_variants(tmp_path):
         == hashed.read_bytes()
     )
     for codec, size in entry["encodings"].items():
-        assert (out / (entry["hashed"] + compress.SUFFIXES[codec])).stat().st_size == size
+        assert (out / (entry["hashed"] + encodings.WRITTEN_SUFFIX[codec])).stat().st_size == size
         assert size <= len(hashed.read_bytes()) * 0.95
     # the unhashed copy of a rewritten file gets variants of its own bytes
     assert (
@@ -237,8 +236,8 @@ def test_second_run_changes_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out"
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     calls = []
-    real = engine.make
-    monkeypatch.setattr(engine, "make", lambda task: calls.append(task) or real(task))
+    real = workers.make
+    monkeypatch.setattr(workers, "make", lambda task: calls.append(task) or real(task))
     report = run(tmp_path)
     assert report.written == [] and report.removed == []
     assert calls == [], "unchanged inputs are not recompressed"
@@ -250,8 +249,8 @@ def test_only_what_changed_is_redone(tmp_path, monkeypatch):
     run(tmp_path)
     write(tmp_path / "src" / "js" / "app.js", b"console.log('changed');\n" * 100)
     calls = []
-    real = engine.make
-    monkeypatch.setattr(engine, "make", lambda task: calls.extend(task.dests) or real(task))
+    real = workers.make
+    monkeypatch.setattr(workers, "make", lambda task: calls.extend(task.dests) or real(task))
     report = run(tmp_path)
     assert report.ok
     assert calls and all(path.startswith("js/app.") for path in calls)  # names in the output
@@ -361,7 +360,7 @@ def test_build_then_serve(tmp_path):
             for codec, decode in (("gzip", gzip.decompress), ("br", brotli.decompress),
                                   ("zstd", zstandard.ZstdDecompressor().decompress)):  # fmt: skip
                 variant = call(app, "/static/" + served_name, headers={"Accept-Encoding": codec})
-                if (out / (served_name + compress.SUFFIXES[codec])).exists():
+                if (out / (served_name + encodings.WRITTEN_SUFFIX[codec])).exists():
                     assert variant.headers["content-encoding"] == codec
                     assert decode(variant.body) == body
                     assert variant.headers["vary"] == "Accept-Encoding"
@@ -539,12 +538,12 @@ def test_sources_below_a_sub_path(tmp_path):
         out=str(tmp_path / "out"),
         jobs=1,
     )
-    report = build.build(config)
+    report = pipeline.build(config)
     assert report.ok and not report.clashes
     names = sorted(json.loads((tmp_path / "out" / "staticmw.json").read_text())["files"])
     assert names == ["admin/static/css/a.css", "static/css/a.css"]
     with pytest.raises(BuildError, match="plain names"):
-        build.build(BuildConfig(sources=[f"{tmp_path / 'app'}=../up"], out=str(tmp_path / "o2")))
+        pipeline.build(BuildConfig(sources=[f"{tmp_path / 'app'}=../up"], out=str(tmp_path / "o2")))
 
 
 # -- outputs that cannot work, and what a dry run promises --------------------------
@@ -578,7 +577,7 @@ def test_unwritable_output_is_one_line(tmp_path, capsys, monkeypatch):
     def denied(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", path)
 
-    monkeypatch.setattr(build.os, "makedirs", denied)
+    monkeypatch.setattr(pipeline.os, "makedirs", denied)
     status = cli.main(["build", str(tmp_path / "src"), "--out", str(tmp_path / "locked")])
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "Permission denied" in err
@@ -962,7 +961,7 @@ def test_a_removal_that_fails_is_not_reported_as_done(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         real_unlink(path, *args, **kwargs)
 
-    monkeypatch.setattr(build.os, "unlink", unlink)
+    monkeypatch.setattr(pipeline.os, "unlink", unlink)
     write(tmp_path / "src" / "app.css", "body { margin: 3px; }\n" * 80)
     report = run(tmp_path, prune=True)
     assert old not in report.removed
@@ -970,7 +969,7 @@ def test_a_removal_that_fails_is_not_reported_as_done(tmp_path, monkeypatch):
     assert (tmp_path / "out" / old).exists()
     # Still recorded, so a later --prune removes it.
     assert old in load(tmp_path)["retained"]
-    monkeypatch.setattr(build.os, "unlink", real_unlink)
+    monkeypatch.setattr(pipeline.os, "unlink", real_unlink)
     assert old in run(tmp_path, prune=True).removed
     assert not (tmp_path / "out" / old).exists()
 
@@ -979,14 +978,14 @@ def test_a_build_killed_while_pruning_leaves_every_listed_name_servable(tmp_path
     """The new manifest is written before anything of an earlier build is removed."""
     old, new = _two_versions(tmp_path)
 
-    real_remove = build._remove
+    real_remove = pipeline._remove
 
     def killed(run, keys):
         if keys:
             raise SystemExit("killed")
         return real_remove(run, keys)
 
-    monkeypatch.setattr(build, "_remove", killed)
+    monkeypatch.setattr(pipeline, "_remove", killed)
     write(tmp_path / "src" / "app.css", "body { margin: 3px; }\n" * 80)
     with pytest.raises(SystemExit):
         run(tmp_path, prune=True)
@@ -1006,7 +1005,7 @@ def _release(tmp_path, number: int, out: str = "out", **options):
     config = BuildConfig(
         sources=[str(tmp_path / "src")], out=str(tmp_path / out), jobs=1, **options
     )
-    report = build.build(config)
+    report = pipeline.build(config)
     assert report.ok, report.errors
     return json.loads((tmp_path / out / "staticmw.json").read_text())
 
@@ -1061,7 +1060,7 @@ def test_a_history_that_overlaps_the_output_is_refused(tmp_path, where):
         sources=[str(tmp_path / "src")], out=str(tmp_path / "out"), history=str(tmp_path / where)
     )
     with pytest.raises(BuildError, match=r"history .* overlaps output"):
-        build.build(config)
+        pipeline.build(config)
 
 
 def test_the_history_restores_only_what_its_record_vouches_for(tmp_path):
@@ -1112,4 +1111,4 @@ def test_a_history_whose_record_has_the_wrong_shape_stops_the_build(tmp_path):
         sources=[str(tmp_path / "src")], out=str(tmp_path / "deploy2"), history=str(history)
     )
     with pytest.raises(BuildError, match=r"cache.staticmw\.json.*remove it"):
-        build.build(config)
+        pipeline.build(config)

@@ -14,8 +14,7 @@ import brotli
 import pytest
 import zstandard
 
-from staticmw.build import pipeline as build
-from staticmw.build import precompress, tree
+from staticmw.build import pipeline, precompress, tree
 from staticmw.build.pipeline import BuildConfig
 
 from ..helpers import write
@@ -81,15 +80,15 @@ def swap_for_link(directory: Path, target: Path) -> None:
 def test_a_source_directory_swapped_between_the_walk_and_the_open(tmp_path, monkeypatch):
     src, outside = sources(tmp_path), outside_tree(tmp_path)
     out = tmp_path / "out"
-    real_collect = build.collect
+    real_collect = pipeline.collect
 
     def collect_then_swap(*args, **kwargs):
         found = real_collect(*args, **kwargs)
         swap_for_link(src / "d", outside / "d")
         return found
 
-    monkeypatch.setattr(build, "collect", collect_then_swap)
-    report = build.build(config(src, out))
+    monkeypatch.setattr(pipeline, "collect", collect_then_swap)
+    report = pipeline.build(config(src, out))
     assert any("d/app.css" in error and "cannot read" in error for error in report.errors)
     assert not out.exists() or not snapshot(out).get("d/app.css")
     if out.exists():
@@ -102,7 +101,7 @@ def test_a_link_inside_the_source_retargeted_outside_before_the_open(tmp_path, m
     src, outside = sources(tmp_path), outside_tree(tmp_path)
     (src / "alias.css").symlink_to(src / "d" / "app.css")
     out = tmp_path / "out"
-    real_collect = build.collect
+    real_collect = pipeline.collect
 
     def collect_then_retarget(*args, **kwargs):
         found = real_collect(*args, **kwargs)
@@ -111,8 +110,8 @@ def test_a_link_inside_the_source_retargeted_outside_before_the_open(tmp_path, m
         (src / "alias.css").symlink_to(outside / "d" / "app.css")
         return found
 
-    monkeypatch.setattr(build, "collect", collect_then_retarget)
-    report = build.build(config(src, out))
+    monkeypatch.setattr(pipeline, "collect", collect_then_retarget)
+    report = pipeline.build(config(src, out))
     assert any("alias.css" in error for error in report.errors)
     if out.exists():
         assert_no_outside_byte(out)
@@ -125,7 +124,7 @@ def test_an_output_directory_swapped_as_it_is_opened(tmp_path, monkeypatch, mome
     src, outside = sources(tmp_path), outside_tree(tmp_path)
     out = tmp_path / "out"
     if moment == "read":
-        assert build.build(config(src, out)).ok
+        assert pipeline.build(config(src, out)).ok
         for name in snapshot(out / "d"):  # outside, an impostor under every output's name
             write(outside / "d" / name, MARK * 600)
         for variant in out.rglob("*.gz"):
@@ -140,7 +139,7 @@ def test_an_output_directory_swapped_as_it_is_opened(tmp_path, monkeypatch, mome
             swap_for_link(out / "d", outside / "d")
 
     monkeypatch.setattr(tree, "before_open", hook)
-    report = build.build(config(src, out))
+    report = pipeline.build(config(src, out))
     assert swapped and not report.ok
     assert snapshot(outside) == before
     (out / "d").unlink()
@@ -202,7 +201,7 @@ def test_builds_racing_a_source_swapper(tmp_path):
 
     def attempt() -> None:
         shutil.rmtree(out, ignore_errors=True)
-        build.build(config(src, out))
+        pipeline.build(config(src, out))
         assert_no_outside_byte(out)
 
     _race(flipper, attempt)
@@ -215,7 +214,7 @@ def test_writes_racing_an_output_swapper(tmp_path, what):
     is read into a variant."""
     src, outside = sources(tmp_path), outside_tree(tmp_path)
     out = tmp_path / "out"
-    assert build.build(config(src, out)).ok
+    assert pipeline.build(config(src, out)).ok
     before = snapshot(outside)
     flipper = Flipper(out / "d", outside / "d", CAP_SECONDS + 5, "--exchange")
     count = [0]
@@ -224,7 +223,7 @@ def test_writes_racing_an_output_swapper(tmp_path, what):
         count[0] += 1
         (src / "d" / "app.css").write_bytes(CSS + b"/* %d */\n" % count[0])
         if what == "build":
-            build.build(config(src, out))
+            pipeline.build(config(src, out))
         else:
             names = [f"d/{name}" for name in ("app.css", "other.css")]
             precompress.precompress(str(out), names, ["gzip", "br"], jobs=1)

@@ -10,6 +10,7 @@ import pytest
 import zstandard
 
 from staticmw.build import compress
+from staticmw.http import encodings
 
 
 def sample(size: int, seed: int = 1) -> bytes:
@@ -94,7 +95,7 @@ def test_missing_library_names_the_extra(monkeypatch):
     ],
 )
 def test_worth_compressing(media_type, worth):
-    assert compress.worth_compressing(media_type) is worth
+    assert encodings.worth_compressing(media_type) is worth
 
 
 def test_codec_list_as_cli_and_flask_read_it():

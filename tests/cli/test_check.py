@@ -54,7 +54,7 @@ def test_warnings(tmp_path):
     status, out, _ = run_check(tmp_path, "target:app")
     assert status == 1
     assert "version-control checkout" in out
-    assert "1 compressible files under /s/ have no .gz/.br/.zst variant (e.g. app.js)" in out
+    assert "1 compressible files under /s/ have no .br/.zst/.gz variant (e.g. app.js)" in out
     assert "files of 100 MiB or more" in out and "movie.mp4" in out
 
 

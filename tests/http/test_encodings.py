@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw.http.encodings import choose, parse_accept_encoding, quality
+from staticmw.http.encodings import (
+    CODINGS,
+    SIDECAR_SUFFIXES,
+    choose,
+    parse_accept_encoding,
+    quality,
+    worth_compressing,
+)
 
 # identity 1000 bytes, gzip 300, br 250, zstd 260
 AVAILABLE = [("identity", 1000), ("br", 250), ("zstd", 260), ("gzip", 300)]
@@ -93,3 +100,42 @@ def test_never_picks_a_refused_coding(header, sizes):
         # and no other variant had a strictly higher q
         best = max(quality(c, prefs) for c, _ in available[1:])
         assert quality(coding, prefs) == best
+
+
+@pytest.mark.parametrize("coding", CODINGS, ids=lambda coding: coding.name)
+def test_each_coding_of_the_table_is_written_served_and_checked(tmp_path, coding):
+    """The table is the one list: ``compress`` writes a coding's first suffix, the middleware
+    serves every suffix of it, and ``check`` counts a file with any of them as compressed."""
+    from staticmw.build import precompress
+    from staticmw.cli.check import report
+    from staticmw.middleware import StaticMiddleware, no_application
+
+    from ..helpers import call
+
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "app.css").write_text("body { color: red }\n" * 200)
+    precompress.precompress(str(built), ["app.css"], codecs=[coding.name], jobs=1)
+    written = built / ("app.css" + coding.suffixes[0])
+    assert sorted(p.name for p in built.iterdir() if not p.name.startswith(".")) == [
+        "app.css",
+        written.name,
+    ]
+    for suffix in coding.suffixes:
+        site = tmp_path / suffix.strip(".")
+        site.mkdir()
+        (site / "app.css").write_bytes((built / "app.css").read_bytes())
+        app = StaticMiddleware(no_application, str(site), "/static/")
+        assert any("no .br/.zst/.gz variant" in line for line in report(app, app)[1])
+        (site / ("app.css" + suffix)).write_bytes(written.read_bytes())
+        app = StaticMiddleware(no_application, str(site), "/static/")
+        answer = call(app, "/static/app.css", headers={"Accept-Encoding": coding.name})
+        assert answer.headers["content-encoding"] == coding.name
+        assert answer.body == written.read_bytes()
+        assert not any("variant" in line for line in report(app, app)[1])
+
+
+def test_compressible_types_come_from_the_table():
+    assert worth_compressing("text/css") and worth_compressing("image/svg+xml")
+    assert not worth_compressing("image/png") and not worth_compressing("font/woff2")
+    assert [coding.name for coding in CODINGS] == list(SIDECAR_SUFFIXES)

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from staticmw.integrations import pathsend as pins
+from staticmw.integrations import pathsend
 
 from ..conftest import OLD
 from ..helpers import write
 
-pytestmark = pytest.mark.skipif(not pins.available(), reason="needs /proc/self/fd (Linux)")
+pytestmark = pytest.mark.skipif(not pathsend.available(), reason="needs /proc/self/fd (Linux)")
 
 
 def _open(path) -> int:
@@ -26,7 +26,7 @@ def _read(name: str) -> bytes:
 def test_the_name_opens_the_checked_file_whatever_the_tree_does(tmp_path):
     write(tmp_path / "a.bin", b"public bytes", OLD)
     write(tmp_path / "outside.bin", b"SECRET bytes", OLD)
-    table = pins.Pins()
+    table = pathsend.Pins()
     name = table.path(_open(tmp_path / "a.bin"))
     assert name is not None and name.startswith("/proc/self/fd/")
     # The tree changes after the check: the name still opens what was checked.
@@ -38,7 +38,7 @@ def test_the_name_opens_the_checked_file_whatever_the_tree_does(tmp_path):
 def test_one_descriptor_per_unchanged_file(tmp_path):
     write(tmp_path / "a.bin", b"a" * 100, OLD)
     write(tmp_path / "b.bin", b"b" * 100, OLD)
-    table = pins.Pins()
+    table = pathsend.Pins()
     before = len(os.listdir("/proc/self/fd"))
     first = table.path(_open(tmp_path / "a.bin"))
     again = table.path(_open(tmp_path / "a.bin"))
@@ -59,8 +59,8 @@ def test_retired_numbers_read_nothing_and_are_reused_only_for_checked_files(tmp_
     write(tmp_path / "a.bin", b"a" * 100, OLD)
     write(tmp_path / "b.bin", b"b" * 50, OLD)
     clock = [1000.0]
-    monkeypatch.setattr(pins, "monotonic", lambda: clock[0])
-    table = pins.Pins(grace=30)
+    monkeypatch.setattr(pathsend, "monotonic", lambda: clock[0])
+    table = pathsend.Pins(grace=30)
     first = table.path(_open(tmp_path / "a.bin"))
     clock[0] += 29
     assert table.path(_open(tmp_path / "a.bin")) == first  # handed out again: kept longer
@@ -81,7 +81,7 @@ def test_retired_numbers_read_nothing_and_are_reused_only_for_checked_files(tmp_
 def test_beyond_the_limit_the_caller_keeps_its_descriptor(tmp_path):
     write(tmp_path / "a.bin", b"a", OLD)
     write(tmp_path / "b.bin", b"b", OLD)
-    table = pins.Pins(limit=1)
+    table = pathsend.Pins(limit=1)
     assert table.path(_open(tmp_path / "a.bin")) is not None
     fd = _open(tmp_path / "b.bin")
     assert table.path(fd) is None
@@ -95,8 +95,8 @@ def test_a_pin_in_flight_is_never_retired_and_retires_after_its_release(tmp_path
     write(tmp_path / "a.bin", b"a" * 100, OLD)
     write(tmp_path / "b.bin", b"b" * 50, OLD)
     clock = [1000.0]
-    monkeypatch.setattr(pins, "monotonic", lambda: clock[0])
-    table = pins.Pins(grace=30)
+    monkeypatch.setattr(pathsend, "monotonic", lambda: clock[0])
+    table = pathsend.Pins(grace=30)
     name = table.path(_open(tmp_path / "a.bin"), in_flight=True)
     clock[0] += 3600  # a server that takes an hour to open it
     table.path(_open(tmp_path / "b.bin"))  # sweeps
@@ -125,7 +125,7 @@ def test_the_asgi_adapter_holds_a_pathsend_pin_until_the_server_says_it_was_sent
     write(tmp_path / "big.bin", b"B" * (SMALL_BODY + 1), OLD)
     write(tmp_path / "other.bin", b"O" * (SMALL_BODY + 1), OLD)
     clock = [1000.0]
-    monkeypatch.setattr(pins, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pathsend, "monotonic", lambda: clock[0])
     app = StaticMiddleware(asgi_fallback, tmp_path, prefix="/static/")
 
     async def scenario():

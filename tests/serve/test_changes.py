@@ -283,10 +283,10 @@ def test_cache_is_bounded(site, make, monkeypatch):
 
 
 def test_last_modified_within_the_current_second_is_weak(site, make, monkeypatch):
-    from staticmw.serve import headerbuilder
+    from staticmw.serve import representations
 
     now = 1_800_000_000.7
-    monkeypatch.setattr(headerbuilder.time, "time", lambda: now)
+    monkeypatch.setattr(representations.time, "time", lambda: now)
     write(site / "fresh.txt", b"brand new", now - 0.5)  # same second as "now"
     write(site / "settled.txt", b"older one", now - 10)
     app = make()

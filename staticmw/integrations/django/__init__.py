@@ -33,7 +33,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 
-from ...hints import memory as hints
+from ...hints import memory
 from ...hints.pagelinks import Navigation, PageLinks
 from ...http.messages import Answer, Plan
 from ...http.request import ACCEPT, AUTHORIZATION, HOST, SEC_FETCH_MODE, wsgi_request
@@ -105,7 +105,7 @@ def use_finders() -> bool:
 def _options() -> dict[str, Any]:
     """The options from ``STATICMW_<OPTION>`` settings, each checked and a bad one named;
     unknown ones are warned of. Under ``DEBUG``, development's rule (see
-    :func:`~staticmw.options.from_settings`)."""
+    :func:`~staticmw.serve.options.from_settings`)."""
     present = [name for name in dir(settings) if name.startswith("STATICMW_")]
     for message in unknown_settings(present, [*setting_names(OPTIONS), *OWN_SETTINGS]):
         log.warning("%s", message)
@@ -348,7 +348,7 @@ class StaticFilesMiddleware:
                 answer = static.answer(wsgi_request(request.META, path))
                 if answer is not None:
                     return sync_response(answer, getattr(request, "environ", None))
-        if main is None or main.hints is None or hints.recording():
+        if main is None or main.hints is None or memory.recording():
             return self.get_response(request)
         navigation = _navigation(main.hints, request, path)
         if navigation is None:
@@ -375,7 +375,7 @@ class StaticFilesMiddleware:
                     answer = await in_thread(serving.answer, ours)
                 if answer is not None:
                     return async_response(answer)
-        if static is None or static.hints is None or hints.recording():
+        if static is None or static.hints is None or memory.recording():
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
         navigation = _navigation(static.hints, request, path)
@@ -413,8 +413,8 @@ def _navigation(page_links: PageLinks, request: HttpRequest, path: str) -> Navig
 
 def _without_off(response: _Response) -> _Response:
     """*response* less the application's opt-out header, which is never sent on."""
-    if response.has_header(hints.OFF_HEADER):
-        del response[hints.OFF_HEADER]
+    if response.has_header(memory.OFF_HEADER):
+        del response[memory.OFF_HEADER]
     return response
 
 
@@ -435,7 +435,7 @@ def _with_links(
     ``Link`` field, comma-separated). A streamed page that has named nothing yet renders as
     it is sent: its body is recorded, and what it names is remembered once it ends."""
     if links:
-        response["Link"] = hints.add_to_link(response.get("Link"), links)
+        response["Link"] = memory.add_to_link(response.get("Link"), links)
     if (
         not navigation.streams()
         or not isinstance(response, StreamingHttpResponse)

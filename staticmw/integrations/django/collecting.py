@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ...build import precompress
-from ...build import workers as engine
+from ...build import precompress, workers
 from ...build.atomic import atomic_write
 from ...build.modulegraph import Source, assemble, dump, integrity
 from ...build.rewrite import module_specifiers
@@ -134,7 +133,7 @@ def state_of(
     for name in sorted(paths):
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
         try:
-            files[name] = engine.file_digest(storage.path(name))
+            files[name] = workers.file_digest(storage.path(name))
         except OSError:
             digest.update(b"unreadable")
         else:

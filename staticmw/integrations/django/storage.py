@@ -22,7 +22,7 @@ from typing import Any
 from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
-from ...hints import memory as hints
+from ...hints import memory
 from ...manifest.formats import ManifestError, decode
 from ...serve.options import UNSET, ConfigurationError, from_settings
 from ...serve.watched import Watched
@@ -121,7 +121,7 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         """Django's URL for *name*, noted for the page's early hints when they are on."""
         url: str = super().url(name, force)
         if name:
-            hints.note(hints.ASSET, name, url)
+            memory.note(memory.ASSET, name, url)
         return url
 
     def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:

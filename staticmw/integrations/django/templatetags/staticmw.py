@@ -17,7 +17,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
-from ....hints import memory as hints
+from ....hints import memory
 from ....manifest.importmaps import (
     IMPORTMAP_NAME,
     ImportMap,
@@ -70,8 +70,8 @@ def importmap(
 ) -> SafeString:
     """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
     maps = [(_record(), _url)]
-    if entry is not None and hints.recording():
-        hints.note(hints.ENTRY, entry, entry_url(maps, entry, static))
+    if entry is not None and memory.recording():
+        memory.note(memory.ENTRY, entry, entry_url(maps, entry, static))
     html = render(
         maps,
         entry,
