@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
+from ..hints.cssrefs import is_font
 from ..http import dictionaries
 from ..http.encodings import ALL_SIDECAR_SUFFIXES, WRITTEN_SUFFIX, worth_compressing
 from ..http.mediatypes import MediaTypes
@@ -298,6 +300,7 @@ class _File:
     hashed: str = ""
     specifiers: list[jsscan.Specifier] = field(default_factory=list)  # modules only
     integrity: str = ""  # modules only
+    fonts: list[str] | None = None  # stylesheets only: the fonts named, as relative URLs
 
 
 def _plan(
@@ -361,7 +364,21 @@ def _plan(
         item.hashed = hashed_name(name, item.digest)
         if importmaps.is_module(name):
             item.integrity = modulegraph.integrity(content)
+        if name.lower().endswith(".css"):
+            item.fonts = _fonts(item, [files.get(t or "") for t in targets[name]])
     return {name: item for name, item in files.items() if item.hashed}
+
+
+def _fonts(item: _File, targets: list[_File | None]) -> list[str]:
+    """The fonts a stylesheet names, as URLs relative to its hashed name: what early hints
+    preload with it, recorded so that serving need not read the stylesheet."""
+    here = posixpath.dirname(item.hashed) or "."
+    found = [
+        quote(posixpath.relpath(target.hashed, here))
+        for target in targets
+        if target is not None and target.hashed and is_font(target.hashed)
+    ]
+    return list(dict.fromkeys(found))
 
 
 def _versions(out: Tree, previous: dict[str, Any], current: str, keep: int) -> list[str]:
@@ -837,6 +854,8 @@ def _entry(run: _Run, item: _File) -> dict[str, Any]:
     if item.content is not None:
         entry["source_size"] = item.size
         entry["source_encodings"] = original_encodings
+    if item.fonts is not None:
+        entry["fonts"] = item.fonts
     if item.name in run.versions:
         entry["dictionary"] = True
         entry["versions"] = run.versions[item.name]

@@ -72,6 +72,15 @@ def css_urls(content: bytes) -> list[str]:
     return found
 
 
+# The files a stylesheet names that early hints preload as fonts, and the build records.
+FONT_EXTENSIONS = (".woff2", ".woff", ".ttf", ".otf")
+
+
+def is_font(name: str) -> bool:
+    """Whether *name* is a font file by its extension."""
+    return name.lower().endswith(FONT_EXTENSIONS)
+
+
 def local_target(referrer: str, url: str) -> str | None:
     """The root-relative file a relative URL in *referrer* names, or ``None`` to leave it.
 

@@ -21,12 +21,11 @@ from ..manifest import importmaps
 from ..manifest.urls import base_of, below, join
 from ..serve.mounts import Mount, Mounts
 from . import memory
-from .cssrefs import css_urls, local_target
+from .cssrefs import css_urls, is_font, local_target
 from .memory import Link
 
 log = logging.getLogger("staticmw")
 
-FONT_EXTENSIONS = (".woff2", ".woff", ".ttf", ".otf")
 # A stylesheet is read this far for the fonts it uses.
 CSS_LIMIT = 1024 * 1024
 # Link sets computed per distinct list of used names (pages share them): at most this many,
@@ -376,20 +375,25 @@ class PageLinks:
         return self.mounts.resolver.exists(mount.directory, name.split("/"), directory=False)
 
     def _fonts_of(self, mount: Mount, hashed: str) -> tuple[str, ...]:
-        """The hashed names of the fonts a built stylesheet references, read once."""
+        """The hashed names of the fonts a built stylesheet references, found once: from the
+        build's record of them, or where there is none (Django's storage, a Vite manifest, an
+        older build), by reading the stylesheet."""
         key = (mount.directory, hashed)
         found = self._fonts.get(key)
         if found is not None:
             return found
-        content = self._read(mount, hashed)
+        manifest = mount.manifest
+        entry = manifest.entry(hashed) if manifest is not None else None
+        recorded = entry.fonts if entry is not None else None
+        urls = recorded if recorded is not None else css_urls(self._read(mount, hashed))
         names = []
-        for url in css_urls(content):
+        for url in urls:
             target = local_target(hashed, url.split("?")[0].split("#")[0])
             if (
                 target
-                and target.lower().endswith(FONT_EXTENSIONS)
-                and mount.manifest is not None
-                and mount.manifest.entry(target) is not None
+                and is_font(target)
+                and manifest is not None
+                and manifest.entry(target) is not None
                 and self._exists(mount, target)
             ):
                 names.append(target)

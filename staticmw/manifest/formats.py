@@ -38,7 +38,7 @@ class ManifestError(ValueError):
 class Entry:
     """What a manifest knows of one hashed file."""
 
-    __slots__ = ("content_hash", "deltas", "dictionary", "encodings", "size")
+    __slots__ = ("content_hash", "deltas", "dictionary", "encodings", "fonts", "size")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Entry:
         encodings: Mapping[str, int] | None = None,
         dictionary: str | None = None,
         deltas: Mapping[bytes, tuple[str, int]] | None = None,
+        fonts: tuple[str, ...] | None = None,
     ):
         self.content_hash = content_hash
         self.size = size
@@ -55,6 +56,9 @@ class Entry:
         # against earlier versions: dictionary SHA-256 -> (file name beside it, size).
         self.dictionary = dictionary
         self.deltas = dict(deltas or {})
+        # A stylesheet's fonts as the build recorded them, relative URLs as written in it
+        # (``None``: not recorded, so early hints read the stylesheet).
+        self.fonts = fonts
 
 
 class Manifest:
@@ -163,6 +167,7 @@ ENTRY_FIELDS: dict[str, Callable[[Any], bool]] = {
     "dictionary": lambda value: isinstance(value, bool),
     "versions": _texts,
     "deltas": lambda value: value is None or _delta_files(value),
+    "fonts": _texts,
 }
 
 
@@ -343,6 +348,7 @@ def _our_entry(logical: Any, info: Any) -> tuple[str, Entry]:
         {k: v for k, v in encodings.items() if isinstance(k, str) and isinstance(v, int)},
         dictionary,
         _deltas(logical, target, info.get("deltas")),
+        tuple(info["fonts"]) if "fonts" in info else None,
     )
     return target, entry
 

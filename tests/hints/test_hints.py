@@ -619,3 +619,53 @@ def test_asgi_a_page_for_one_visitor_is_not_replayed(tmp_path, request_headers, 
     holder.update(extra=[])
     again = asgi_fetch(static)
     assert again[0] == {"type": "http.response.early_hint", "links": learned}
+
+
+def _font_links(result) -> list[str]:
+    return [v for v in links(result) if "as=font" in v]
+
+
+def test_the_build_records_a_stylesheets_fonts_and_hints_read_no_stylesheet(tmp_path, monkeypatch):
+    """A stylesheet's fonts come from the build's record: serving never opens the stylesheet
+    to find them (a record of a font that is no hashed file of the mount is not hinted)."""
+    import json
+
+    from staticmw.hints.pagelinks import PageLinks
+
+    _, holder, _, fetch = wsgi(tmp_path)
+    record = json.loads((tmp_path / "out" / "staticmw.json").read_text())
+    css = record["files"]["css/site.css"]
+    font = record["files"]["fonts/face.woff2"]["hashed"]
+    assert css["fonts"] == ["../" + font]
+    assert "fonts" not in record["files"]["js/app.js"]
+
+    def unread(self, mount, name):
+        raise AssertionError(f"read {name} for its fonts")
+
+    monkeypatch.setattr(PageLinks, "_read", unread)
+    assert _font_links(fetch()) == [f"</static/{font}>; rel=preload; as=font; crossorigin"]
+
+    # A record naming a font that is not a file of the build is not hinted.
+    css["fonts"] = ["../fonts/other.woff2", "../../outside.woff2", "../" + font]
+    (tmp_path / "out" / "staticmw.json").write_text(json.dumps(record))
+    again = StaticMiddleware(page_app(holder), str(tmp_path / "out"), "/static/", early_hints=True)
+    holder["static"] = again
+    answer = call(again, "/page", "GET", NAVIGATE)
+    assert _font_links(answer) == [f"</static/{font}>; rel=preload; as=font; crossorigin"]
+
+
+def test_without_a_record_the_fonts_are_read_from_the_stylesheet(tmp_path):
+    """A tree built before fonts were recorded (or a manifest of Django's storage or Vite)
+    still gets its fonts hinted, by reading the stylesheet."""
+    import json
+
+    _, holder, _, _ = wsgi(tmp_path)
+    manifest = tmp_path / "out" / "staticmw.json"
+    record = json.loads(manifest.read_text())
+    del record["files"]["css/site.css"]["fonts"]
+    manifest.write_text(json.dumps(record))
+    again = StaticMiddleware(page_app(holder), str(tmp_path / "out"), "/static/", early_hints=True)
+    holder["static"] = again
+    font = record["files"]["fonts/face.woff2"]["hashed"]
+    answer = call(again, "/page", "GET", NAVIGATE)
+    assert _font_links(answer) == [f"</static/{font}>; rel=preload; as=font; crossorigin"]
