@@ -13,6 +13,7 @@ import logging
 import os
 import posixpath
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -67,13 +68,15 @@ class Manifest:
     Names are relative to the root, with ``/`` separators and no leading slash.
     """
 
-    __slots__ = ("format", "hashed", "names", "path")
+    __slots__ = ("digest", "format", "hashed", "names", "path")
 
     def __init__(self, names: dict[str, str], hashed: dict[str, Entry], fmt: str, path: str = ""):
         self.names = names
         self.hashed = hashed
         self.format = fmt
         self.path = path
+        # The hash of the whole, where the format has one (Django's ``manifest_hash``).
+        self.digest = ""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -90,7 +93,9 @@ class Manifest:
             if k.startswith(head) and v.startswith(head)
         }
         hashed = {k[len(head) :]: v for k, v in self.hashed.items() if k.startswith(head)}
-        return Manifest(names, hashed, self.format, self.path)
+        part = Manifest(names, hashed, self.format, self.path)
+        part.digest = self.digest
+        return part
 
     def lookup(self, name: str) -> str | None:
         """The hashed name for a logical name, or ``None``."""
@@ -185,6 +190,10 @@ def entry_problem(info: Any) -> str | None:
     return None
 
 
+# Every manifest file watched in this process, by real path and public prefix, while in use.
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], ManifestFile] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
 # A manifest rewritten on disk is parsed where it is noticed up to this size; a larger one
 # on a thread of its own, so that a request (an event loop) never waits for the parse.
 INLINE_BYTES = 256 * 1024
@@ -222,6 +231,22 @@ class ManifestFile:
             log=log,
         )
         self.manifest = self._watched.first()  # a bad manifest at start-up is an error, raised
+
+    @classmethod
+    def shared(
+        cls, path: str | os.PathLike[str], interval: float = 1.0, public_prefix: str = "/"
+    ) -> ManifestFile:
+        """The one watch of the manifest at *path* in this process, made on first use: every
+        reader of one file (a mount and Django's storage of ``staticfiles.json``) takes each
+        new version from one read. The shortest *interval* asked for is the one kept."""
+        key = (os.path.realpath(path), public_prefix)
+        with _SHARED_LOCK:
+            found = _SHARED.get(key)
+            if found is None:
+                found = _SHARED[key] = cls(path, interval, public_prefix)
+            elif interval < found.interval:
+                found.interval = found._watched.interval = interval
+            return found
 
     @property
     def loading(self) -> threading.Thread | None:
@@ -384,7 +409,10 @@ def _deltas(logical: str, target: str, found: Any) -> dict[bytes, tuple[str, int
 
 
 def _parse_django(data: dict[str, Any]) -> Manifest:
-    return _names_only(data["paths"].items(), "django")
+    found = _names_only(data["paths"].items(), "django")
+    digest = data.get("hash")
+    found.digest = digest if isinstance(digest, str) else ""
+    return found
 
 
 def _names_only(pairs: Iterable[tuple[Any, Any]], fmt: str) -> Manifest:

@@ -123,12 +123,13 @@ class Mount:
         return True
 
 
-def _seeker(path: str, prefix: str, interval: float) -> Watched[ManifestFile]:
-    """What waits for a manifest a root declared (``manifest=`` a path) that was not there
-    at start, as for a server started before its first build."""
+def manifest_seeker(path: str, prefix: str, interval: float) -> Watched[ManifestFile]:
+    """What waits for a manifest that was not there at start (a root declared it, for a
+    server started before its first build; Django's storage, before collectstatic): the
+    shared watch of the file once it appears."""
     return Watched(
         path,
-        lambda found: ManifestFile(found, interval, public_prefix=prefix),
+        lambda found: ManifestFile.shared(found, interval, public_prefix=prefix),
         (ManifestError,),
         interval,
         what="manifest",
@@ -184,7 +185,7 @@ def load_manifest(
         if not os.path.isfile(path):
             raise ConfigurationError(f"manifest {name!r} is not a file (looked at {path!r})")
     try:
-        loaded = ManifestFile(path, interval, public_prefix=prefix)
+        loaded = ManifestFile.shared(path, interval, public_prefix=prefix)
     except ManifestError as exc:
         raise ConfigurationError(str(exc)) from None
     manifest = loaded.manifest
@@ -303,7 +304,7 @@ class Mounts:
         modules = importmaps(real)
         mount = Mount(normalized, real, loaded, urls, load_importmap(modules, first), modules)
         if pending is not None:
-            mount.seek = _seeker(pending.path, normalized, self.recheck_interval)
+            mount.seek = manifest_seeker(pending.path, normalized, self.recheck_interval)
         if not allow_hard_links and real not in self.single_link_roots:
             self.single_link_roots.append(real)
         self.add(mount)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -205,3 +206,45 @@ def test_a_missing_source_map_is_a_warning_unless_strict(tmp_path, caplog):
     assert re.search(r"sourceMappingURL=ok\.js\.[0-9a-f]{12}\.map", ok)  # still rewritten
     with pytest.raises(ValueError, match=r"lib\.(js|css)\.map' could not be found"):
         collect(tmp_path / "strict", STATICFILES_DIRS=[str(sources)], STATICMW_STRICT=True)
+
+
+def test_the_storage_and_the_middleware_take_a_new_manifest_from_one_read(tmp_path, monkeypatch):
+    """``{% static %}`` (the storage) and the middleware serving STATIC_ROOT follow one watch
+    of ``staticfiles.json``: a manifest rewritten by a later collectstatic is read once for
+    both, and both answer from that same version."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.http import HttpResponse
+
+    from staticmw.integrations.django import StaticFilesMiddleware
+
+    collect(tmp_path)
+    manifest = tmp_path / "staticfiles.json"
+    first = json.loads(manifest.read_text())["paths"]["css/site.css"]
+    settings = dict(STATIC_ROOT=str(tmp_path), STATICMW_RECHECK_INTERVAL=0.05, DEBUG=False)
+    with override_settings(**settings):
+        staticfiles_storage._setup()
+        storage = staticfiles_storage._wrapped
+        middleware = StaticFilesMiddleware(lambda request: HttpResponse(b"app"))
+        assert storage.url("css/site.css") == "/static/" + first
+        assert middleware.static.static_url("css/site.css") == "/static/" + first
+        reads: list[str] = []
+        real_open = builtins.open
+
+        def counted(file, *args, **kwargs):
+            if isinstance(file, (str, os.PathLike)) and os.fspath(file) == str(manifest):
+                reads.append(str(manifest))
+            return real_open(file, *args, **kwargs)
+
+        data = json.loads(manifest.read_text())
+        data["paths"]["css/site.css"] = "css/site.0123456789ab.css"
+        atomic_write(str(manifest), json.dumps(data).encode())
+        monkeypatch.setattr(builtins, "open", counted)
+        time.sleep(0.1)
+        assert storage.url("css/site.css") == "/static/css/site.0123456789ab.css"
+        assert middleware.static.static_url("css/site.css") == "/static/css/site.0123456789ab.css"
+        time.sleep(0.1)
+        storage.url("css/site.css")
+        middleware.static.static_url("css/site.css")
+        monkeypatch.setattr(builtins, "open", real_open)
+        assert reads == [str(manifest)]
+    staticfiles_storage._setup()

@@ -23,9 +23,11 @@ from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
 from ...hints import memory
-from ...manifest.formats import ManifestError, decode
-from ...serve.options import UNSET, ConfigurationError, from_settings
+from ...manifest.formats import Manifest, ManifestError, ManifestFile, decode
+from ...serve.mounts import manifest_seeker
+from ...serve.options import UNSET, ConfigurationError, from_settings, normalize_prefix
 from ...serve.watched import Watched
+from . import static_prefix
 from .migration import setting
 
 # What the last successful post-processing saw (a dotfile, so never served).
@@ -55,24 +57,18 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             self.manifest_strict = options["manifest_strict"]
         self.keep_only_hashed_files = bool(setting("STATICMW_KEEP_ONLY_HASHED_FILES", False))
         # A manifest rewritten by a later collectstatic is read again, at most once per
-        # STATICMW_RECHECK_INTERVAL; one that does not parse (half written) never is.
+        # STATICMW_RECHECK_INTERVAL; one that does not parse (half written) never is. The
+        # watch is the one the middleware serving STATIC_ROOT follows: one read for both.
         self._recheck: float = options.get("recheck_interval", 1.0)
-        self._manifests: Watched[tuple[dict[str, str], str]] = Watched(
-            self._manifest_path(),
-            lambda _: self.load_manifest(),
-            (ValueError,),
-            self._recheck,
-            what="manifest",
-            keep_when_gone=True,
-            log=log,
+        path = self._manifest_path()
+        self._manifests: Watched[ManifestFile] | None = (
+            manifest_seeker(path, normalize_prefix(static_prefix()), self._recheck)
+            if path
+            else None
         )
-        self._manifests.adopt(self._manifest_now())
+        self._taken: Manifest | None = None
         self._missing_maps: set[tuple[str, str]] = set()
         self._collecting = False
-
-    def _manifest_now(self) -> tuple[dict[str, str], str]:
-        """The names and hash this storage holds now, as :meth:`load_manifest` gives them."""
-        return self.hashed_files, self.manifest_hash
 
     def _manifest_path(self) -> str:
         """Where the manifest is, ``""`` while the storage has no location."""
@@ -90,11 +86,15 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
     def _manifest_current(self) -> None:
         """Take a manifest a later collectstatic wrote, keeping the last good one when the
         new one cannot be read; never while this storage is collecting."""
-        if self._collecting:
+        if self._collecting or self._manifests is None:
             return
-        found = self._manifests.current()
-        if found is not None:
-            self.hashed_files, self.manifest_hash = found
+        live = self._manifests.current()
+        found = live.current() if live is not None else None
+        if found is None or found is self._taken:
+            return
+        self._taken = found
+        if found.format == "django":
+            self.hashed_files, self.manifest_hash = dict(found.names), found.digest
 
     def load_manifest(self) -> tuple[dict[str, str], str]:
         """Django's manifest, through the one check every manifest goes through: JSON of any
@@ -169,4 +169,3 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             yield from collecting.collect(self, paths, hashing)
         finally:
             self._collecting = False
-            self._manifests.adopt(self._manifest_now())  # as just written
