@@ -5,12 +5,11 @@ the import-map record (:mod:`staticmw.manifest.importmaps`) assembled from it, f
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from ..manifest.formats import sri
 from ..manifest.importmaps import FORMAT_VERSION, ImportMap, ImportMapError, Module, check_declared
 from .jsscan import Specifier
 from .rewrite import is_bare, local_target
@@ -157,8 +156,8 @@ def dump(record: ImportMap) -> bytes:
 
 
 def integrity(content: bytes) -> str:
-    """The SRI value (sha384) of a response body."""
-    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode("ascii")
+    """The SRI value (sha384) of a response body (:func:`~staticmw.manifest.formats.sri`)."""
+    return sri(content)
 
 
 def parse_declarations(items: Iterable[str]) -> dict[str, str]:

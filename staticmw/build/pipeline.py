@@ -299,7 +299,7 @@ class _File:
     digest: str = ""
     hashed: str = ""
     specifiers: list[jsscan.Specifier] = field(default_factory=list)  # modules only
-    integrity: str = ""  # modules only
+    integrity: str = ""  # modules and stylesheets
     fonts: list[str] | None = None  # stylesheets only: the fonts named, as relative URLs
 
 
@@ -366,6 +366,7 @@ def _plan(
             item.integrity = modulegraph.integrity(content)
         if name.lower().endswith(".css"):
             item.fonts = _fonts(item, [files.get(t or "") for t in targets[name]])
+            item.integrity = formats.sri(content)
     return {name: item for name, item in files.items() if item.hashed}
 
 
@@ -856,6 +857,7 @@ def _entry(run: _Run, item: _File) -> dict[str, Any]:
         entry["source_encodings"] = original_encodings
     if item.fonts is not None:
         entry["fonts"] = item.fonts
+        entry["integrity"] = item.integrity
     if item.name in run.versions:
         entry["dictionary"] = True
         entry["versions"] = run.versions[item.name]

@@ -24,6 +24,8 @@ from collections.abc import (
 from contextvars import ContextVar
 from typing import NamedTuple
 
+from ..manifest.formats import is_sri
+
 # One use of a URL helper: what kind of name (ASSET or ENTRY), the name it was given, and the
 # URL the page got for it ("" when the helper does not know it).
 Noted = tuple[str, str, str]
@@ -48,10 +50,12 @@ _OFF_SIZE = len(OFF_HEADER)
 # <...> or start another header (no space, quote, angle bracket, backslash, control), and
 # less "," and ";", which careless Link parsers split on.
 _URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+=%]+")
-_INTEGRITY = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}")
 
 ASSET = "asset"  # a name given to static_url: a stylesheet or a module is hinted
 ENTRY = "entry"  # the entry module given to importmap_tag
+# A stylesheet a helper rendered with integrity and crossorigin: its preload carries both,
+# so that the browser uses what it preloaded.
+STYLESHEET = "stylesheet"
 
 
 def note(kind: str, name: str, url: str = "") -> None:
@@ -128,13 +132,13 @@ class Link(NamedTuple):
             return None
         text = f"<{self.url}>; rel={self.rel}"
         if self.kind == "style":
-            text += "; as=style"
+            text += "; as=style; crossorigin" if self.integrity else "; as=style"
         elif self.kind == "font":
             text += "; as=font; crossorigin"
         elif self.kind:
             return None
         if self.integrity:
-            if not _INTEGRITY.fullmatch(self.integrity):
+            if not is_sri(self.integrity):
                 return None
             text += f'; integrity="{self.integrity}"'
         return text

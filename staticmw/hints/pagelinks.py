@@ -322,6 +322,10 @@ class PageLinks:
             collected: list[Link] = []
             for kind, name, url in noted:
                 collected += self._links_of(kind, name, url)
+            # A stylesheet both named (static_url) and rendered with integrity is preloaded
+            # once, where it first appears, as the page loads it.
+            sri = {link.url: link for link in collected if link.kind == "style" and link.integrity}
+            collected = [sri.get(c.url, c) if c.kind == "style" else c for c in collected]
             links = tuple(dict.fromkeys(link for link in collected if link.value() is not None))
             found = (memory.values(list(links)), links[: memory.MAX_LINKS])
             size = sum(len(n) + len(u) + 100 for _, n, u in noted)
@@ -344,9 +348,10 @@ class PageLinks:
         base = base_of(noted_url, hashed) if noted_url else None
         url = partial(below, base) if base else partial(join, mount.urls.host, mount.prefix)
         lowered = logical.lower()
-        if lowered.endswith(".css") and kind == memory.ASSET:
+        if lowered.endswith(".css") and kind in (memory.ASSET, memory.STYLESHEET):
+            sri = self.mounts.integrity(mount, hashed) if kind == memory.STYLESHEET else None
             fonts = [Link(url(font), "preload", "font") for font in self._fonts_of(mount, hashed)]
-            return [Link(url(hashed), "preload", "style"), *fonts]
+            return [Link(url(hashed), "preload", "style", sri or ""), *fonts]
         if kind != memory.ENTRY or not importmaps.is_module(logical):
             # A script named through static_url may be a classic one, which a module
             # preload would fetch in the wrong mode: only an importmap_tag entry is hinted.

@@ -35,6 +35,7 @@ from ..manifest.importmaps import (
     check_declared,
     entry_url,
     render,
+    stylesheet_link,
 )
 from ..manifest.urls import join, not_listed
 from ..serve.options import (
@@ -320,6 +321,26 @@ class _State:
         )
         return Markup(html)
 
+    def stylesheet_tag(
+        self, filename: str, endpoint: str = "static", *, integrity: bool = True
+    ) -> Markup:
+        """``<link rel="stylesheet">`` at ``url_for(endpoint, filename=...)``, with the SRI
+        ``integrity`` the build recorded and ``crossorigin="anonymous"`` (see
+        ``StaticFiles.stylesheet_tag``)."""
+        url = url_for(endpoint, filename=filename)
+        value = None
+        prefix = self.prefixes.get(endpoint)
+        if integrity and self.manifest is not None and prefix is not None:
+            sub = _sub_path(prefix)
+            logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+            manifest = self.manifest.current()
+            hashed = manifest.lookup(logical)
+            entry = manifest.entry(hashed) if hashed is not None else None
+            value = entry.integrity if entry is not None else None
+        if value and prefix is not None:
+            memory.note(memory.STYLESHEET, prefix + filename.lstrip("/"), url)
+        return Markup(stylesheet_link(url, value))
+
 
 class _Wrapper:
     """Stands in for ``app.wsgi_app``: static requests are answered, the rest go to Flask."""
@@ -374,6 +395,7 @@ class StaticMW:
         if "jinja_env" in app.__dict__:  # created already: it holds the old method
             app.jinja_env.globals["url_for"] = url_for
         app.add_template_global(state.importmap_tag, "importmap_tag")
+        app.add_template_global(state.stylesheet_tag, "stylesheet_tag")
         app.cli.add_command(staticmw_cli)
 
 

@@ -7,11 +7,13 @@ immutable, with their content hash as the ETag when the manifest knows it).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import os
 import posixpath
+import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,10 +38,27 @@ class ManifestError(ValueError):
     """A manifest that cannot be read or understood."""
 
 
+# An SRI value (a ``sha256``/``sha384``/``sha512`` digest in base64): nothing else may reach
+# an attribute or a header field as one.
+_SRI = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}")
+
+
+def sri(content: bytes) -> str:
+    """The Subresource Integrity value (sha384) of a response body."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode("ascii")
+
+
+def is_sri(value: object) -> bool:
+    """Whether *value* is an SRI value and nothing else."""
+    return isinstance(value, str) and _SRI.fullmatch(value) is not None
+
+
 class Entry:
     """What a manifest knows of one hashed file."""
 
-    __slots__ = ("content_hash", "deltas", "dictionary", "encodings", "fonts", "size")
+    __slots__ = (
+        "content_hash", "deltas", "dictionary", "encodings", "fonts", "integrity", "size",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -49,6 +68,7 @@ class Entry:
         dictionary: str | None = None,
         deltas: Mapping[bytes, tuple[str, int]] | None = None,
         fonts: tuple[str, ...] | None = None,
+        integrity: str | None = None,
     ):
         self.content_hash = content_hash
         self.size = size
@@ -60,6 +80,8 @@ class Entry:
         # A stylesheet's fonts as the build recorded them, relative URLs as written in it
         # (``None``: not recorded, so early hints read the stylesheet).
         self.fonts = fonts
+        # A stylesheet's SRI value as the build recorded it (``None``: not recorded).
+        self.integrity = integrity
 
 
 class Manifest:
@@ -173,6 +195,7 @@ ENTRY_FIELDS: dict[str, Callable[[Any], bool]] = {
     "versions": _texts,
     "deltas": lambda value: value is None or _delta_files(value),
     "fonts": _texts,
+    "integrity": is_sri,
 }
 
 
@@ -374,6 +397,7 @@ def _our_entry(logical: Any, info: Any) -> tuple[str, Entry]:
         dictionary,
         _deltas(logical, target, info.get("deltas")),
         tuple(info["fonts"]) if "fonts" in info else None,
+        info.get("integrity"),
     )
     return target, entry
 

@@ -180,6 +180,18 @@ class StaticFiles:
         memory.note(memory.ASSET, name, url)
         return url
 
+    def stylesheet_tag(self, name: str, *, integrity: bool = True) -> str:
+        """``<link rel="stylesheet">`` for a logical name at its :meth:`static_url`, with
+        the hashed file's SRI ``integrity`` and ``crossorigin="anonymous"`` (not with
+        ``integrity=False``, or for a file no manifest lists). Its early hint preloads it in
+        that same mode, so the browser uses what it preloaded."""
+        self._manifests_current()
+        fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
+        url = self._mounts.static_url(name, fallback)
+        value = self._mounts.stylesheet_integrity(name) if integrity else None
+        memory.note(memory.STYLESHEET if value else memory.ASSET, name, url)
+        return importmaps.stylesheet_link(url, value)
+
     def _manifests_current(self) -> None:
         """Take any manifest rewritten on disk (one look per recheck interval), and forget
         what was looked up with the one before: ETags and dictionaries come from it."""

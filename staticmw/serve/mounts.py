@@ -12,7 +12,15 @@ from typing import NamedTuple
 
 from ..http import encodings
 from ..http.dictionaries import DCZ
-from ..manifest.formats import Entry, Manifest, ManifestError, ManifestFile, find_in_root
+from ..manifest.formats import (
+    Entry,
+    Manifest,
+    ManifestError,
+    ManifestFile,
+    find_in_root,
+    is_sri,
+    sri,
+)
 from ..manifest.importmaps import IMPORTMAP_NAME, ImportMap, ImportMapError
 from ..manifest.urls import StaticURLs
 from . import paths
@@ -121,6 +129,12 @@ class Mount:
             self.importmap = modules
             self.hidden |= {IMPORTMAP_NAME}
         return True
+
+
+# Hashed files whose integrity is worked out by reading them: at most this many remembered,
+# each at most this large (a stylesheet; anything larger gets none).
+INTEGRITY_LIMIT = 4096
+INTEGRITY_BYTES = 8 * 1024 * 1024
 
 
 def manifest_seeker(path: str, prefix: str, interval: float) -> Watched[ManifestFile]:
@@ -249,6 +263,8 @@ class Mounts:
         # where that redirects (index files on).
         self.raw_prefixes: tuple[str, ...] = ()
         self.bare_prefixes: frozenset[str] = frozenset()
+        # SRI values of hashed files read from disk, by (root, hashed name).
+        self._integrity: dict[tuple[str, str], str] = {}
 
     def add(self, mount: Mount) -> None:
         self.added.append(mount)
@@ -339,6 +355,49 @@ class Mounts:
                 return under[:1], name[len(under[0].prefix) :]
             return self.naming, name.lstrip("/")
         return self.naming, name
+
+    def stylesheet_integrity(self, name: str) -> str | None:
+        """The SRI value of the hashed file that :meth:`static_url` gives for *name*, when a
+        manifest lists it (a plain file may change under its name: it gets none)."""
+        mounts, name = self.named(name)
+        for mount in mounts:
+            hashed = mount.manifest.lookup(name) if mount.manifest is not None else None
+            if hashed is not None:
+                return self.integrity(mount, hashed)
+        return None
+
+    def integrity(self, mount: Mount, hashed: str) -> str | None:
+        """The SRI value of a hashed file of *mount*: as the build recorded it, else read
+        once through the resolver (``None`` when it cannot be)."""
+        entry = mount.manifest.entry(hashed) if mount.manifest is not None else None
+        if entry is not None and is_sri(entry.integrity):
+            return entry.integrity
+        key = (mount.directory, hashed)
+        found = self._integrity.get(key)
+        if found is None:
+            found = self._read_integrity(mount, hashed)
+            if found is not None:
+                if len(self._integrity) >= INTEGRITY_LIMIT:
+                    self._integrity.clear()
+                self._integrity[key] = found
+        return found
+
+    def _read_integrity(self, mount: Mount, hashed: str) -> str | None:
+        try:
+            opened = self.resolver.open(mount.directory, hashed.split("/"))
+        except OSError:
+            return None
+        if opened is None:
+            return None
+        try:
+            if opened.is_dir or opened.stat.st_size > INTEGRITY_BYTES:
+                return None
+            with open(os.dup(opened.fd), "rb") as handle:
+                return sri(handle.read(INTEGRITY_BYTES + 1))
+        except OSError:
+            return None
+        finally:
+            opened.close()
 
     def static_url(self, name: str, fallback: StaticURLs) -> str:
         """The URL for a logical name or a URL path (see ``StaticFiles.static_url``)."""

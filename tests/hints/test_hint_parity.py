@@ -37,13 +37,19 @@ PAGE = Template(
     '{% load static staticmw %}<link rel="stylesheet" href="{% static "css/site.css" %}">'
     '{% importmap "js/app.js" %}'
 )
+# The same page with its stylesheet rendered by the helper, with integrity and crossorigin.
+STYLED = Template('{% load staticmw %}{% stylesheet "css/site.css" %}{% importmap "js/app.js" %}')
 
 
 def django_page(request):
     return HttpResponse(PAGE.render(Context()))
 
 
-urlpatterns = [path("page", django_page)]
+def django_styled(request):
+    return HttpResponse(STYLED.render(Context()))
+
+
+urlpatterns = [path("page", django_page), path("styled", django_styled)]
 
 
 def parsed(values) -> list[tuple]:
@@ -73,12 +79,21 @@ def built(tmp_path):
     return out
 
 
-def wsgi_visits(tmp_path, prefix):
+def _html(static, styled):
+    """The page through a middleware's helpers; the styled one names its stylesheet twice,
+    as a page may, and gets one preload of it."""
+    css = static.static_url("css/site.css")
+    if styled:
+        css += static.stylesheet_tag("css/site.css")
+    return css + static.importmap_tag("js/app.js")
+
+
+def wsgi_visits(tmp_path, prefix, styled=False):
     holder: dict = {}
 
     def app(environ, start_response):
         static = holder["static"]
-        html = static.static_url("css/site.css") + static.importmap_tag("js/app.js")
+        html = _html(static, styled)
         start_response("200 OK", [("Content-Type", "text/html")])
         return [html.encode()]
 
@@ -120,12 +135,12 @@ def _asgi_visits(application, page):
     )
 
 
-def asgi_visits(tmp_path, prefix):
+def asgi_visits(tmp_path, prefix, styled=False):
     holder: dict = {}
 
     async def app(scope, receive, send):
         static = holder["static"]
-        html = static.static_url("css/site.css") + static.importmap_tag("js/app.js")
+        html = _html(static, styled)
         headers = [(b"content-type", b"text/html")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": html.encode()})
@@ -134,7 +149,7 @@ def asgi_visits(tmp_path, prefix):
     return _asgi_visits(holder["static"], "/page")
 
 
-def flask_visits(tmp_path, prefix):
+def flask_visits(tmp_path, prefix, styled=False):
     from flask import Flask, render_template_string
 
     from staticmw.integrations.flask import StaticMW
@@ -148,10 +163,10 @@ def flask_visits(tmp_path, prefix):
 
         @app.route("/page")
         def page():
-            return render_template_string(
-                "<link href=\"{{ url_for('static', filename='css/site.css') }}\">"
-                "{{ importmap_tag('js/app.js') }}"
-            )
+            css = "<link href=\"{{ url_for('static', filename='css/site.css') }}\">"
+            if styled:
+                css += "{{ stylesheet_tag('css/site.css') }}"
+            return render_template_string(css + "{{ importmap_tag('js/app.js') }}")
 
         StaticMW(app)
         return app
@@ -175,18 +190,19 @@ def django_settings(tmp_path, prefix):
     )
 
 
-def django_wsgi_visits(tmp_path, prefix):
+def django_wsgi_visits(tmp_path, prefix, styled=False):
     from django.core.handlers.wsgi import WSGIHandler
 
     with django_settings(tmp_path, prefix):
-        return _wsgi_visits(WSGIHandler(), "/page", HTTP_HOST="testserver")
+        page = "/styled" if styled else "/page"
+        return _wsgi_visits(WSGIHandler(), page, HTTP_HOST="testserver")
 
 
-def django_asgi_visits(tmp_path, prefix):
+def django_asgi_visits(tmp_path, prefix, styled=False):
     from staticmw.integrations.django import get_asgi_application
 
     with django_settings(tmp_path, prefix):
-        return _asgi_visits(get_asgi_application(), "/page")
+        return _asgi_visits(get_asgi_application(), "/styled" if styled else "/page")
 
 
 ADAPTERS = {
@@ -198,15 +214,18 @@ ADAPTERS = {
 }
 
 
+@pytest.mark.parametrize("styled", [False, True], ids=["named", "stylesheet-helper"])
 @pytest.mark.parametrize("prefix", PREFIXES)
-def test_every_adapter_gives_the_same_links_and_103(tmp_path, prefix):
+def test_every_adapter_gives_the_same_links_and_103(tmp_path, prefix, styled):
+    """The stylesheet helper (``stylesheet_tag``, ``{% stylesheet %}``) renders integrity
+    and crossorigin: its one preload carries both, whatever else named the file."""
     seen = {}
     for name, visits in ADAPTERS.items():
-        links, early, again = visits(tmp_path / name, prefix)
+        links, early, again = visits(tmp_path / name, prefix, styled)
         assert parsed(early) == parsed(again) == parsed(links), name
         seen[name] = parsed(links)
     expected = [
-        (f"{prefix}css/site.css", "preload", "style", False, False),
+        (f"{prefix}css/site.css", "preload", "style", styled, styled),
         (f"{prefix}fonts/probe.woff2", "preload", "font", True, False),
         *[
             (f"{prefix}js/{m}.js", "modulepreload", "", False, True)

@@ -669,3 +669,67 @@ def test_without_a_record_the_fonts_are_read_from_the_stylesheet(tmp_path):
     font = record["files"]["fonts/face.woff2"]["hashed"]
     answer = call(again, "/page", "GET", NAVIGATE)
     assert _font_links(answer) == [f"</static/{font}>; rel=preload; as=font; crossorigin"]
+
+
+def _styled(tmp_path, integrity=True):
+    holder: dict = {}
+
+    def app(environ, start_response):
+        tag = holder["static"].stylesheet_tag("css/site.css", integrity=integrity)
+        holder["tag"] = tag
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [tag.encode()]
+
+    holder["static"] = StaticMiddleware(app, str(tmp_path / "out"), "/static/", early_hints=True)
+    return holder
+
+
+def test_the_stylesheet_helper_renders_the_integrity_its_preload_carries(tmp_path):
+    """``stylesheet_tag`` gives the hashed file's SRI value (the build's record) and
+    ``crossorigin="anonymous"``; the page's preload of it carries the same, and both are the
+    SRI of the bytes served."""
+    import base64
+    import hashlib
+    import json
+
+    site(tmp_path)
+    holder = _styled(tmp_path)
+    answer = call(holder["static"], "/page", "GET", NAVIGATE)
+    url = holder["static"].static_url("css/site.css")
+    served = call(holder["static"], url).body
+    value = "sha384-" + base64.b64encode(hashlib.sha384(served).digest()).decode()
+    record = json.loads((tmp_path / "out" / "staticmw.json").read_text())
+    assert record["files"]["css/site.css"]["integrity"] == value
+    assert holder["tag"] == (
+        f'<link rel="stylesheet" href="{url}" integrity="{value}" crossorigin="anonymous">'
+    )
+    assert links(answer)[0] == f'<{url}>; rel=preload; as=style; crossorigin; integrity="{value}"'
+
+    # Without the build's record (an older build), the file is read for it: the same value.
+    del record["files"]["css/site.css"]["integrity"]
+    (tmp_path / "out" / "staticmw.json").write_text(json.dumps(record))
+    again = _styled(tmp_path)
+    answer = call(again["static"], "/page", "GET", NAVIGATE)
+    assert f'integrity="{value}"' in again["tag"]
+    assert links(answer)[0].endswith(f'crossorigin; integrity="{value}"')
+
+    # integrity=False: a plain tag, and a plain preload.
+    plain = _styled(tmp_path, integrity=False)
+    answer = call(plain["static"], "/page", "GET", NAVIGATE)
+    assert plain["tag"] == f'<link rel="stylesheet" href="{url}">'
+    assert links(answer)[0] == f"<{url}>; rel=preload; as=style"
+
+
+def test_a_recorded_integrity_that_is_no_sri_value_is_refused(tmp_path):
+    """A manifest entry whose ``integrity`` is anything but an SRI value is dropped by the
+    one check of every entry; nothing of it reaches the page."""
+    import json
+
+    site(tmp_path)
+    manifest = tmp_path / "out" / "staticmw.json"
+    record = json.loads(manifest.read_text())
+    record["files"]["css/site.css"]["integrity"] = 'x" onload="alert(1)'
+    manifest.write_text(json.dumps(record))
+    holder = _styled(tmp_path)
+    call(holder["static"], "/page", "GET", NAVIGATE)
+    assert "onload" not in holder["tag"] and "alert" not in holder["tag"]

@@ -248,3 +248,28 @@ def test_the_storage_and_the_middleware_take_a_new_manifest_from_one_read(tmp_pa
         monkeypatch.setattr(builtins, "open", real_open)
         assert reads == [str(manifest)]
     staticfiles_storage._setup()
+
+
+def test_the_stylesheet_tag_gives_the_collected_files_integrity(collected):
+    """``{% stylesheet %}``: the hashed URL, the SRI value of the collected file it names,
+    and ``crossorigin="anonymous"``; ``integrity=False`` leaves both out."""
+    import base64
+    import hashlib
+
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.template import Context, Template
+
+    storages = {"staticfiles": {"BACKEND": STORAGE}}
+    with override_settings(STATIC_ROOT=str(collected), STORAGES=storages, DEBUG=False):
+        staticfiles_storage._setup()
+        hashed = staticfiles_storage.stored_name("css/site.css")
+        data = (collected / hashed).read_bytes()
+        value = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+        html = Template('{% load staticmw %}{% stylesheet "css/site.css" %}').render(Context())
+        assert html == (
+            f'<link rel="stylesheet" href="/static/{hashed}" integrity="{value}" '
+            'crossorigin="anonymous">'
+        )
+        plain = Template('{% load staticmw %}{% stylesheet "css/site.css" integrity=False %}')
+        assert plain.render(Context()) == f'<link rel="stylesheet" href="/static/{hashed}">'
+    staticfiles_storage._setup()

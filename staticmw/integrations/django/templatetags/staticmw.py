@@ -18,6 +18,7 @@ from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from ....hints import memory
+from ....manifest.formats import sri
 from ....manifest.importmaps import (
     IMPORTMAP_NAME,
     ImportMap,
@@ -25,8 +26,10 @@ from ....manifest.importmaps import (
     check_declared,
     entry_url,
     render,
+    stylesheet_link,
 )
 from ....manifest.urls import below
+from ....serve.mounts import INTEGRITY_BYTES, INTEGRITY_LIMIT
 from ....serve.watched import Watched
 from .. import use_finders
 from ..migration import setting
@@ -59,6 +62,47 @@ def _url(name: str) -> str:
     """The URL of a collected file by its stored name, hashed or not, on ``STATIC_URL``."""
     base = str(settings.STATIC_URL)
     return below(base if base.endswith("/") else base + "/", name)
+
+
+_integrity: dict[tuple[str, int, int], str] = {}
+
+
+def _integrity_of(name: str) -> str | None:
+    """The SRI value of the collected file *name* stands for, read once per version of it;
+    ``None`` without a manifest that hashes it, or when it cannot be read."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    stored = getattr(staticfiles_storage, "stored_name", None)
+    if stored is None or use_finders():
+        return None
+    try:
+        hashed = stored(name)
+        path = staticfiles_storage.path(hashed)
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns)
+        found = _integrity.get(key)
+        if found is None and st.st_size <= INTEGRITY_BYTES:
+            with open(path, "rb") as handle:
+                found = sri(handle.read(INTEGRITY_BYTES + 1))
+            with _lock:
+                if len(_integrity) >= INTEGRITY_LIMIT:
+                    _integrity.clear()
+                _integrity[key] = found
+        return found
+    except (ValueError, OSError, NotImplementedError):
+        return None
+
+
+@register.simple_tag  # type: ignore[untyped-decorator]
+def stylesheet(name: str, integrity: bool = True) -> SafeString:
+    """``<link rel="stylesheet">`` at ``{% static name %}``, with the collected file's SRI
+    ``integrity`` and ``crossorigin="anonymous"`` (``integrity=False`` leaves them out)."""
+    url = static(name)
+    value = _integrity_of(name) if integrity else None
+    if value:
+        memory.note(memory.STYLESHEET, name, url)
+    # stylesheet_link() escapes the URL and takes only an SRI value.
+    return mark_safe(stylesheet_link(url, value))
 
 
 @register.simple_tag  # type: ignore[untyped-decorator]
