@@ -140,3 +140,15 @@ def test_a_module_importing_staticmw_by_name_cannot_be_a_baseline(tmp_path):
     (tmp_path / "relative.py").write_text('"""from staticmw import x"""\nfrom .core import A\n')
     assert baseline._by_name(tmp_path / "by_name.py")
     assert not baseline._by_name(tmp_path / "relative.py")
+
+
+def test_a_soak_that_reached_too_little_skips_and_says_so():
+    """A busy machine may let a short soak check nothing: that proves nothing, so the soak
+    says so and passes, while any real failure still fails it."""
+    assert soak.verdict([], []) == (0, ["soak: passed"])
+    code, lines = soak.verdict([], ["no file was changed during the run"])
+    assert code == 0 and lines == [
+        "soak: skipped, ran too little to prove anything: no file was changed during the run"
+    ]
+    code, lines = soak.verdict(["2 responses with a 5xx status"], ["nothing verified"])
+    assert code == 1 and lines == ["soak: FAIL: 2 responses with a 5xx status"]

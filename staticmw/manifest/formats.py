@@ -16,7 +16,7 @@ import posixpath
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..http.dictionaries import delta_name, use_as_dictionary
@@ -51,6 +51,46 @@ def sri(content: bytes) -> str:
 def is_sri(value: object) -> bool:
     """Whether *value* is an SRI value and nothing else."""
     return isinstance(value, str) and _SRI.fullmatch(value) is not None
+
+
+# Files whose integrity is worked out by reading them: at most this many remembered, each at
+# most this large (a stylesheet; a larger file gets none).
+INTEGRITY_LIMIT = 4096
+INTEGRITY_BYTES = 8 * 1024 * 1024
+
+
+class Integrities:
+    """SRI values of files read from disk where no manifest records them, each read once,
+    remembered by a key that changes with the file (a hashed name, or a path and its stat)."""
+
+    def __init__(self) -> None:
+        self._found: dict[Hashable, str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, key: Hashable, opener: Callable[[], int | None]) -> str | None:
+        """The value for *key*; else read from the descriptor *opener* gives (and this
+        closes), ``None`` when there is none or the file is too large or unreadable."""
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        try:
+            fd = opener()
+        except OSError:
+            return None
+        if fd is None:
+            return None
+        try:
+            with open(fd, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size > INTEGRITY_BYTES:
+                    return None
+                found = sri(handle.read(INTEGRITY_BYTES + 1))
+        except OSError:
+            return None
+        with self._lock:
+            if len(self._found) >= INTEGRITY_LIMIT:
+                self._found.clear()
+            self._found[key] = found
+        return found
 
 
 class Entry:

@@ -14,12 +14,12 @@ from ..http import encodings
 from ..http.dictionaries import DCZ
 from ..manifest.formats import (
     Entry,
+    Integrities,
     Manifest,
     ManifestError,
     ManifestFile,
     find_in_root,
     is_sri,
-    sri,
 )
 from ..manifest.importmaps import IMPORTMAP_NAME, ImportMap, ImportMapError
 from ..manifest.urls import StaticURLs
@@ -129,12 +129,6 @@ class Mount:
             self.importmap = modules
             self.hidden |= {IMPORTMAP_NAME}
         return True
-
-
-# Hashed files whose integrity is worked out by reading them: at most this many remembered,
-# each at most this large (a stylesheet; anything larger gets none).
-INTEGRITY_LIMIT = 4096
-INTEGRITY_BYTES = 8 * 1024 * 1024
 
 
 def manifest_seeker(path: str, prefix: str, interval: float) -> Watched[ManifestFile]:
@@ -264,7 +258,7 @@ class Mounts:
         self.raw_prefixes: tuple[str, ...] = ()
         self.bare_prefixes: frozenset[str] = frozenset()
         # SRI values of hashed files read from disk, by (root, hashed name).
-        self._integrity: dict[tuple[str, str], str] = {}
+        self._integrity = Integrities()
 
     def add(self, mount: Mount) -> None:
         self.added.append(mount)
@@ -372,30 +366,15 @@ class Mounts:
         entry = mount.manifest.entry(hashed) if mount.manifest is not None else None
         if entry is not None and is_sri(entry.integrity):
             return entry.integrity
-        key = (mount.directory, hashed)
-        found = self._integrity.get(key)
-        if found is None:
-            found = self._read_integrity(mount, hashed)
-            if found is not None:
-                if len(self._integrity) >= INTEGRITY_LIMIT:
-                    self._integrity.clear()
-                self._integrity[key] = found
-        return found
+        return self._integrity.of((mount.directory, hashed), partial(self._fd, mount, hashed))
 
-    def _read_integrity(self, mount: Mount, hashed: str) -> str | None:
-        try:
-            opened = self.resolver.open(mount.directory, hashed.split("/"))
-        except OSError:
-            return None
+    def _fd(self, mount: Mount, hashed: str) -> int | None:
+        """A descriptor of the regular file *hashed* in *mount*, opened through the resolver."""
+        opened = self.resolver.open(mount.directory, hashed.split("/"))
         if opened is None:
             return None
         try:
-            if opened.is_dir or opened.stat.st_size > INTEGRITY_BYTES:
-                return None
-            with open(os.dup(opened.fd), "rb") as handle:
-                return sri(handle.read(INTEGRITY_BYTES + 1))
-        except OSError:
-            return None
+            return None if opened.is_dir else os.dup(opened.fd)
         finally:
             opened.close()
 

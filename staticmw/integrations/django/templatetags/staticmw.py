@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 
 from django import template
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from ....hints import memory
-from ....manifest.formats import sri
+from ....manifest.formats import Integrities
 from ....manifest.importmaps import (
     IMPORTMAP_NAME,
     ImportMap,
@@ -29,7 +30,6 @@ from ....manifest.importmaps import (
     stylesheet_link,
 )
 from ....manifest.urls import below
-from ....serve.mounts import INTEGRITY_BYTES, INTEGRITY_LIMIT
 from ....serve.watched import Watched
 from .. import use_finders
 from ..migration import setting
@@ -64,7 +64,7 @@ def _url(name: str) -> str:
     return below(base if base.endswith("/") else base + "/", name)
 
 
-_integrity: dict[tuple[str, int, int], str] = {}
+_integrities = Integrities()
 
 
 def _integrity_of(name: str) -> str | None:
@@ -76,21 +76,11 @@ def _integrity_of(name: str) -> str | None:
     if stored is None or use_finders():
         return None
     try:
-        hashed = stored(name)
-        path = staticfiles_storage.path(hashed)
+        path = staticfiles_storage.path(stored(name))
         st = os.stat(path)
-        key = (path, st.st_size, st.st_mtime_ns)
-        found = _integrity.get(key)
-        if found is None and st.st_size <= INTEGRITY_BYTES:
-            with open(path, "rb") as handle:
-                found = sri(handle.read(INTEGRITY_BYTES + 1))
-            with _lock:
-                if len(_integrity) >= INTEGRITY_LIMIT:
-                    _integrity.clear()
-                _integrity[key] = found
-        return found
     except (ValueError, OSError, NotImplementedError):
         return None
+    return _integrities.of((path, st.st_size, st.st_mtime_ns), partial(os.open, path, os.O_RDONLY))
 
 
 @register.simple_tag  # type: ignore[untyped-decorator]
