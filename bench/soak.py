@@ -275,10 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     populate(root)
     port = procs.free_port()
     log = work / "gunicorn.log"
+    # Keep-alive longer than the run: Gunicorn's default (2 s) closes a connection that wrk,
+    # starved on a busy machine, left idle that long, and wrk counts the close as a read
+    # error of the server's making.
     command = [
         sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
-        "gunicorn_app:application",
+        "--keep-alive", str(int(args.seconds) + 60), "gunicorn_app:application",
     ]  # fmt: skip
     env = dict(os.environ, BENCH_PEER="staticmw", BENCH_ROOT=str(root))
     failures: list[str] = []
