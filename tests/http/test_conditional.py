@@ -117,3 +117,11 @@ def test_parsers_never_raise(text):
     holds = if_range_holds(text, ETAG, LM, True)
     stripped = text.strip(" \t")
     assert holds is (stripped == ETAG or parse_http_date(stripped) == LM)
+
+
+def test_if_unmodified_since_is_ignored_for_a_file_with_no_last_modified():
+    """§13.1.4: without a modification date the field is ignored. Mutant: the date is
+    compared anyway (``None > date`` raises TypeError, a 500)."""
+    conditions = Conditions(if_unmodified_since="Sat, 01 Jan 2000 00:00:00 GMT")
+    assert evaluate("GET", '"x"', None, conditions) is None
+    assert evaluate("GET", '"x"', 1_000_000_000, conditions) == 412

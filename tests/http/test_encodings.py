@@ -139,3 +139,18 @@ def test_compressible_types_come_from_the_table():
     assert worth_compressing("text/css") and worth_compressing("image/svg+xml")
     assert not worth_compressing("image/png") and not worth_compressing("font/woff2")
     assert [coding.name for coding in CODINGS] == list(SIDECAR_SUFFIXES)
+
+
+def test_a_coding_listed_twice_keeps_its_lower_weight():
+    """Mutant: the later listing wins, so ``gzip;q=0, gzip;q=0.5`` would choose gzip."""
+    available = [("identity", 1000), ("gzip", 300)]
+    assert chosen("gzip;q=0, gzip;q=0.5", available) == "identity"
+    assert chosen("gzip;q=0.5, gzip;q=0", available) == "identity"
+
+
+def test_identity_inherits_the_weight_of_the_one_variant():
+    """An unlisted identity ties with the best listed coding; with one variant, that is its
+    weight. Mutant: identity inherits only from the second variant on (here: none, so 1.0),
+    and the smaller gzip asked for at q=0.5 would lose to it."""
+    assert chosen("gzip;q=0.5", [("identity", 1000), ("gzip", 300)]) == "gzip"
+    assert chosen("gzip;q=0.5", [("identity", 200), ("gzip", 300)]) == "identity"

@@ -137,3 +137,37 @@ def test_matches_reference_model(header, size):
             assert not (span & covered), "spans must not overlap"
             covered |= span
         assert covered == expected
+
+
+def test_a_suffix_range_keeps_the_ranges_after_it():
+    """Mutant: a suffix range ends the parse, dropping every range after it."""
+    assert parse_range("bytes=-5,0-1", 100) == [(95, 99), (0, 1)]
+    assert parse_range("bytes=-5,0-1,10-12", 100) == [(95, 99), (0, 1), (10, 12)]
+
+
+def test_merging_never_bridges_a_gap():
+    """§15.3.7.2 merges overlapping or adjacent ranges only. Mutant: ranges one byte apart
+    merged too, sending a byte that was not asked for."""
+    assert parse_range("bytes=0-1,3-4,4-5", 100) == [(0, 1), (3, 5)]
+    assert parse_range("bytes=0-1,2-3", 100) == [(0, 3)]
+    # One byte apart is not touching: the request's own order is kept.
+    assert parse_range("bytes=10-11,0-1,3-4", 100) == [(10, 11), (0, 1), (3, 4)]
+
+
+def test_a_one_byte_file():
+    """Mutants at the edges of a file: off by one in the suffix, the open end, or the
+    satisfiability check."""
+    assert parse_range("bytes=0-0", 1) == [(0, 0)]
+    assert parse_range("bytes=0-", 1) == [(0, 0)]
+    assert parse_range("bytes=-1", 1) == [(0, 0)]
+    assert parse_range("bytes=-5", 1) == [(0, 0)]
+    assert parse_range("bytes=0-9", 1) == [(0, 0)]
+    assert parse_range("bytes=1-", 1) is UNSATISFIABLE
+    assert parse_range("bytes=-0", 1) is UNSATISFIABLE
+
+
+def test_sixteen_ranges_are_honoured_and_seventeen_ignored():
+    """The limit is 16, written out here rather than taken from the constant."""
+    sixteen = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(16))
+    assert len(parse_range(f"bytes={sixteen}", 1000)) == 16
+    assert parse_range(f"bytes={sixteen},500-501", 1000) is None

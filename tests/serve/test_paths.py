@@ -365,3 +365,124 @@ def test_nothing_outside_the_roots(tree, path, autorefresh, index):
         assert b"HIDDEN-CONTENT" not in result.body
         if not result.passed_through:
             assert result.status in (200, 301)
+
+
+# -- Gaps a mutation run found: each test fails with the mutant named in its docstring ------
+
+
+def _read(opened) -> bytes:
+    try:
+        return os.pread(opened.fd, 1024, 0)
+    finally:
+        opened.close()
+
+
+def test_the_walk_opens_two_directories_down_relative_to_the_last(tmp_path):
+    """Mutant: the walk opens each component relative to the first directory it entered
+    instead of the last, so ``a/b/c.txt`` would be ``a/c.txt``."""
+    root = tmp_path / "root"
+    write(root / "a" / "b" / "c.txt", b"deep")
+    write(root / "a" / "c.txt", b"shallow")
+    write(root / "a" / "b" / "d" / "e.txt", b"deeper")
+    old = paths.use_fast_open(False)
+    try:
+        resolver = Resolver([str(root)])
+        opened = resolver.open(str(root), ["a", "b", "c.txt"])
+        assert opened is not None and opened.path == str(root / "a" / "b" / "c.txt")
+        assert _read(opened) == b"deep"
+        assert _read(resolver.open(str(root), ["a", "b", "d", "e.txt"])) == b"deeper"
+    finally:
+        paths.use_fast_open(old)
+
+
+def test_a_held_file_that_gained_a_hard_link_is_not_reopened(tmp_path):
+    """Mutant: :meth:`Resolver.reopen` skips the hard-link rule, so a file given a second
+    name after it was first served is sent again from a root that refuses hard links."""
+    root = tmp_path / "uploads"
+    write(root / "f.txt", b"mine")
+    resolver = Resolver([str(root)], single_link_roots=[str(root)])
+    opened = resolver.open(str(root), ["f.txt"])
+    assert opened is not None
+    opened.close()
+    fd = resolver.reopen(opened.path)
+    assert fd is not None
+    os.close(fd)
+    os.link(root / "f.txt", tmp_path / "second-name.txt")
+    assert resolver.reopen(opened.path) is None
+
+
+def test_a_directory_in_a_single_link_root_is_served(tmp_path):
+    """Mutant: the hard-link rule refuses directories too (they always have two or more
+    links), which would refuse every index page of such a root."""
+    root = tmp_path / "uploads"
+    write(root / "docs" / "index.html", b"<h1>docs</h1>")
+    resolver = Resolver([str(root)], single_link_roots=[str(root)])
+    opened = resolver.open(str(root), ["docs"])
+    assert opened is not None and opened.is_dir
+    opened.close()
+    app = StaticMiddleware(fallback_app, str(root), "/u/", index_file=True, allow_hard_links=False)
+    assert call(app, "/u/docs/").body == b"<h1>docs</h1>"
+
+
+def test_unicode_folding_refuses_a_slash_and_accepts_a_plain_name():
+    """Mutants: the NFKC check dropped (``a`` FULLWIDTH SOLIDUS ``b`` would pass) or made
+    to refuse any segment that folds at all (the ligature ``fi`` + ``le.txt``, which folds
+    to ``file.txt``, would not)."""
+    assert segment_is_safe("a\uff0fb") is False  # FULLWIDTH SOLIDUS folds to "/"
+    assert segment_is_safe("\uff0e\uff0e") is False  # fullwidth ".." folds to ".."
+    assert segment_is_safe("\ufb01le.txt") is True  # LATIN SMALL LIGATURE FI
+    assert split_request_path("x/\ufb01le.txt") == (("x", "\ufb01le.txt"), False)
+
+
+def test_the_walk_follows_at_most_forty_links(tmp_path):
+    """Mutant: the walk never counts the links it follows; a loop made between the first
+    ``stat`` and the walk would then hang a worker. A chain of 40 links resolves, 41 not."""
+    root = tmp_path / "root"
+    write(root / "target.txt", b"end")
+    for length in (40, 41):
+        chain = root / f"chain{length}"
+        chain.mkdir()
+        os.symlink("../target.txt", chain / "l0")
+        for n in range(1, length):
+            os.symlink(f"l{n - 1}", chain / f"l{n}")
+    old = paths.use_fast_open(False)
+    try:
+        walk = paths._Walk([str(root)], hidden_ok=False)
+        found = walk.run(str(root), ["chain40", "l39"])
+        assert found is not None and found[1] == str(root / "target.txt")
+        os.close(found[0])
+        assert paths._Walk([str(root)], hidden_ok=False).run(str(root), ["chain41", "l40"]) is None
+        os.symlink("loop", root / "loop")
+        assert paths._Walk([str(root)], hidden_ok=False).run(str(root), ["loop"]) is None
+    finally:
+        paths.use_fast_open(old)
+
+
+def test_following_links_in_a_single_link_root_serves_a_regular_file(tmp_path):
+    """Mutant: the hard-link rule fails (raises) when links are followed, the one branch
+    that looks the name up by path rather than through the walk."""
+    root = tmp_path / "uploads"
+    write(root / "f.txt", b"plain")
+    resolver = Resolver([str(root)], follow_symlinks=True, single_link_roots=[str(root)])
+    assert _read(resolver.open(str(root), ["f.txt"])) == b"plain"
+    os.link(root / "f.txt", root / "g.txt")
+    assert resolver.open(str(root), ["f.txt"]) is None
+
+
+@pytest.mark.parametrize(
+    ("relative", "allowed"),
+    [
+        ("a" * 255, True),
+        ("a" * 256, False),
+        ("/".join(["a"] * 64), True),
+        ("/".join(["a"] * 65), False),
+        ("/".join(["b" * 254] * 16) + "/" + "c" * 16, True),  # 4,096 characters
+        ("/".join(["b" * 254] * 16) + "/" + "c" * 17, False),  # 4,097
+    ],
+)
+def test_the_limits_sit_where_they_are_documented(relative, allowed):
+    """Mutants: any change to the 255-character segment, 64-segment or 4,096-character
+    path limits; the values are written out here, not taken from the constants."""
+    if relative.startswith("b"):
+        assert len(relative) in (4096, 4097)
+    assert (split_request_path(relative) is not None) is allowed
