@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..hints import memory
 from ..http.messages import Answer, Plan
-from ..http.request import FIELDS, NAVIGATION, Request
+from ..http.request import FIELDS, KEYS, METHOD, NAVIGATION, Request
 from ..serve.bodies import FileBody
 from ..serve.core import StaticFiles
 from ..serve.options import ConfigurationError
@@ -91,6 +91,38 @@ def path_info(scope: Scope) -> str:
 # reads, and the Request slot each fills. A name spelt with "_" matches none of
 # them, so "if_none_match" can never pose as If-None-Match.
 _SLOTS = {name.encode("latin-1"): slot for name, slot in FIELDS.items()}
+
+
+# Each header the core reads, by the key its decisions read it under (a WSGI environ's).
+_NAMES = {KEYS[slot]: name.encode("latin-1") for name, slot in FIELDS.items()}
+
+
+class _Fields:
+    """The header values of an http scope, read by the keys of :mod:`staticmw.http.request`:
+    the getter the core's warm path takes, built in one pass with no request object."""
+
+    __slots__ = ("_found", "_method")
+
+    def __init__(self, scope: Scope):
+        headers = scope.get("headers", ())
+        if not isinstance(headers, (list, tuple)):
+            headers = list(headers)
+        found = dict(headers)
+        if len(found) != len(headers):
+            # A repeated field is one list, as a WSGI server joins them (RFC 9110 §5.3).
+            found = {}
+            for name, value in headers:
+                before = found.get(name)
+                found[name] = value if before is None else bytes(before) + b"," + bytes(value)
+        self._found = found
+        self._method = str(scope.get("method", "GET"))
+
+    def __call__(self, key: str) -> str | None:
+        if key == METHOD:
+            return self._method
+        name = _NAMES.get(key)
+        value = None if name is None else self._found.get(name)
+        return None if value is None else bytes(value).decode("latin-1")
 
 
 def asgi_request(scope: Scope, path: str) -> Request:
@@ -224,14 +256,25 @@ class ASGIStaticMiddleware(StaticFiles):
         if not self.handles(path) or self.known_miss(path):
             await self._pass(scope, receive, send, path)
             return
+        # The warm path: a file held in memory, decided from the scope's headers as they
+        # are, with no request object; anything else goes the full way, off the loop.
+        held = self.answer_held(path, _Fields(scope))
+        if held:
+            plan, content = held
+            await send(
+                {"type": "http.response.start", "status": plan.status, "headers": plan.raw_headers}
+            )
+            await send({"type": "http.response.body", "body": b"".join(content)})
+            return
+        if held is False:
+            await self._pass(scope, receive, send, path)
+            return
         request = asgi_request(scope, path)
-        answer: Answer | Pinned | None = self.answer_from_memory(request)
+        pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
+        answer = await in_thread(self._answer_off_loop, request, pathsend)
         if answer is None:
-            pathsend = self._pins is not None and _PATHSEND in scope.get("extensions", ())
-            answer = await in_thread(self._answer_off_loop, request, pathsend)
-            if answer is None:
-                await self._pass(scope, receive, send, path)
-                return
+            await self._pass(scope, receive, send, path)
+            return
         if isinstance(answer, Pinned):
             await self._pathsend(answer, receive, send)
             return

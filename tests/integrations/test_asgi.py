@@ -408,3 +408,68 @@ def test_zerocopysend_gets_the_checked_descriptor_for_one_span(both):
     assert all(m["type"] != "http.response.zerocopysend" for m in messages)
     assert all(file.closed for file in sent_files) and len(sent_files) == 2
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_held_file_goes_from_scope_to_send_without_a_request_object(site, monkeypatch):
+    """The warm path reads the scope's headers as they are: once a file is held, its 200,
+    304 and 206 build no request object; what needs the file system still does."""
+    from staticmw.integrations import asgi as module
+
+    app = ASGIStaticMiddleware(asgi_fallback, site, "/static/")
+    status, headers, body, _ = asgi_call(app, "/static/hello.txt")  # looked up, then held
+    assert status == 200 and body == b"hello world\n"
+    etag = dict(headers)["etag"]
+    built: list[str] = []
+    real = module.asgi_request
+
+    def counted(scope, path):
+        built.append(path)
+        return real(scope, path)
+
+    monkeypatch.setattr(module, "asgi_request", counted)
+    assert asgi_call(app, "/static/hello.txt")[2] == b"hello world\n"
+    assert asgi_call(app, "/static/hello.txt", headers={"If-None-Match": etag})[0] == 304
+    assert built == []
+    ranged = asgi_call(app, "/static/hello.txt", headers={"Range": "bytes=0-4"})
+    assert ranged[0] == 206 and ranged[2] == b"hello"
+    assert built == []
+    # A file not looked up yet goes the full way, off the loop.
+    assert asgi_call(app, "/static/app.js")[0] == 200
+    assert built == ["/static/app.js"]
+
+
+def test_the_warm_path_joins_a_repeated_field_as_the_full_path_does(site):
+    """Two ``If-None-Match`` fields are one list (RFC 9110 §5.3), held file or not; a
+    repeated field the core does not read changes nothing."""
+    app = ASGIStaticMiddleware(asgi_fallback, site, "/static/")
+    etag = dict(asgi_call(app, "/static/hello.txt")[1])["etag"]
+
+    def status_of(fields):
+        messages: list[dict] = []
+
+        async def send(message):
+            messages.append(message)
+
+        scope = scope_for("/static/hello.txt")
+        scope["headers"] = [(name.encode(), value.encode()) for name, value in fields]
+        asyncio.run(app(scope, Client().receive, send))
+        return messages[0]["status"]
+
+    assert status_of([("if-none-match", '"other"'), ("if-none-match", etag)]) == 304
+    assert status_of([("if-none-match", etag), ("if-none-match", '"other"')]) == 304
+    assert status_of([("if-none-match", '"other"'), ("if-none-match", '"more"')]) == 200
+    assert status_of([("cookie", "a=1"), ("cookie", "b=2"), ("if-none-match", etag)]) == 304
+    cold = ASGIStaticMiddleware(asgi_fallback, site, "/static/")  # the first, full path
+    assert asyncio.run(_first_status(cold, [("if-none-match", '"x"'), ("if-none-match", etag)]))
+
+
+async def _first_status(app, fields) -> bool:
+    messages: list[dict] = []
+
+    async def send(message):
+        messages.append(message)
+
+    scope = scope_for("/static/hello.txt")
+    scope["headers"] = [(name.encode(), value.encode()) for name, value in fields]
+    await app(scope, Client().receive, send)
+    return messages[0]["status"] == 304
