@@ -9,7 +9,6 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ..manifest.formats import sri
 from ..manifest.importmaps import FORMAT_VERSION, ImportMap, ImportMapError, Module, check_declared
 from .jsscan import Specifier
 from .rewrite import is_bare, local_target
@@ -153,11 +152,6 @@ def dump(record: ImportMap) -> bytes:
         },
     }
     return (json.dumps(payload, indent=2) + "\n").encode()
-
-
-def integrity(content: bytes) -> str:
-    """The SRI value (sha384) of a response body (:func:`~staticmw.manifest.formats.sri`)."""
-    return sri(content)
 
 
 def parse_declarations(items: Iterable[str]) -> dict[str, str]:

@@ -363,7 +363,7 @@ def _plan(
         item.digest = hashlib.sha256(content).hexdigest()
         item.hashed = hashed_name(name, item.digest)
         if importmaps.is_module(name):
-            item.integrity = modulegraph.integrity(content)
+            item.integrity = formats.sri(content)
         if name.lower().endswith(".css"):
             item.fonts = _fonts(item, [files.get(t or "") for t in targets[name]])
             item.integrity = formats.sri(content)

@@ -146,6 +146,13 @@ def _sub_path(prefix: str) -> str:
     return prefix.strip("/")
 
 
+def _logical(prefix: str, filename: str) -> str:
+    """The build's name for ``url_for(endpoint, filename=...)`` of a static route at
+    *prefix*: *filename* below the route's path."""
+    sub = _sub_path(prefix)
+    return f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+
+
 class _State:
     """Per-app state, built on first use so blueprints registered later are seen."""
 
@@ -264,7 +271,7 @@ class _State:
         if self.manifest is None or prefix is None:
             return
         sub = _sub_path(prefix)
-        logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+        logical = _logical(prefix, filename)
         hashed = self.manifest.current().lookup(logical)
         if hashed is None:
             not_listed(logical, bool(self.options().get("manifest_strict")))
@@ -295,8 +302,7 @@ class _State:
         entry = None
         if filename is not None:
             prefix = self.prefixes.get(endpoint, "/static/")
-            sub = _sub_path(prefix)
-            entry = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
+            entry = _logical(prefix, filename)
         record = self.current_importmap() or ImportMap.plain(declared_imports(self.app))
         root = (request.script_root if has_request_context() else "") + "/"
         host = check_static_host(self.options().get("static_host"))
@@ -331,10 +337,8 @@ class _State:
         value = None
         prefix = self.prefixes.get(endpoint)
         if integrity and self.manifest is not None and prefix is not None:
-            sub = _sub_path(prefix)
-            logical = f"{sub}/{filename.lstrip('/')}" if sub else filename.lstrip("/")
             manifest = self.manifest.current()
-            hashed = manifest.lookup(logical)
+            hashed = manifest.lookup(_logical(prefix, filename))
             entry = manifest.entry(hashed) if hashed is not None else None
             value = entry.integrity if entry is not None else None
         if value and prefix is not None:

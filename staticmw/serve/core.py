@@ -174,20 +174,22 @@ class StaticFiles:
         with ``manifest_strict=True``. A URL path such as ``/static/css/app.css``
         is taken as the name below its prefix; the prefix is never doubled.
         """
-        self._manifests_current()
-        fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
-        url = self._mounts.static_url(name, fallback)
+        url = self._url(name)
         memory.note(memory.ASSET, name, url)
         return url
+
+    def _url(self, name: str) -> str:
+        """:meth:`static_url` without noting the name for early hints."""
+        self._manifests_current()
+        fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
+        return self._mounts.static_url(name, fallback)
 
     def stylesheet_tag(self, name: str, *, integrity: bool = True) -> str:
         """``<link rel="stylesheet">`` for a logical name at its :meth:`static_url`, with
         the hashed file's SRI ``integrity`` and ``crossorigin="anonymous"`` (not with
         ``integrity=False``, or for a file no manifest lists). Its early hint preloads it in
         that same mode, so the browser uses what it preloaded."""
-        self._manifests_current()
-        fallback = StaticURLs(None, "/", self.static_host or None, self.manifest_strict)
-        url = self._mounts.static_url(name, fallback)
+        url = self._url(name)
         value = self._mounts.stylesheet_integrity(name) if integrity else None
         memory.note(memory.STYLESHEET if value else memory.ASSET, name, url)
         return importmaps.stylesheet_link(url, value)

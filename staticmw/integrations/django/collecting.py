@@ -15,8 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ...build import precompress, workers
 from ...build.atomic import atomic_write
-from ...build.modulegraph import Source, assemble, dump, integrity
+from ...build.modulegraph import Source, assemble, dump
 from ...build.rewrite import module_specifiers
+from ...manifest.formats import sri
 from ...manifest.importmaps import IMPORTMAP_NAME, ImportMapError, check_declared, is_module
 from .migration import setting
 
@@ -103,7 +104,7 @@ def write_importmap(
             yield name, None, exc
             return
         specifiers = module_specifiers(content)
-        sources.append(Source(name, hashed, integrity(content), hashed, specifiers))
+        sources.append(Source(name, hashed, sri(content), hashed, specifiers))
     strict = bool(setting("STATICMW_STRICT"))
     record, errors, warnings = assemble(sources, declared, resolve, strict)
     for message in warnings:
