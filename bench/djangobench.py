@@ -6,6 +6,7 @@ storage; ``run.py`` calls these and reports ratios within one run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -119,33 +120,83 @@ def make_sources(directory: Path, count: int) -> int:
     return 2 * (count // 2)
 
 
+def _collect(peer: str, root: Path, sources: Path, **extra: str) -> float:
+    """Wall seconds of one collectstatic by *peer* into *root*."""
+    env = dict(
+        os.environ,
+        BENCH_PEER=peer,
+        BENCH_ROOT=str(root),
+        BENCH_SOURCES=str(sources),
+        PYTHONPATH=str(HERE),
+        DJANGO_SETTINGS_MODULE="djangosite.settings",
+        **extra,
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        env=env, check=True, timeout=3600, cwd=HERE,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
 def collectstatic(work: Path, generated: int) -> dict:
-    """Wall seconds of a first collectstatic and of a second with nothing changed, per peer."""
+    """Wall seconds of a first collectstatic, of a second with nothing changed, and of one
+    into a fresh STATIC_ROOT (a new slug or image): staticmw's with ``STATICMW_HISTORY``
+    restoring the last run's outputs, WhiteNoise's (which has no history) from nothing."""
     sources = work / "django-sources"
     files = make_sources(sources, generated)
     results: dict[str, dict] = {}
     for peer in PEERS:
-        root = work / f"collected-{peer}"
-        shutil.rmtree(root, ignore_errors=True)
-        env = dict(
-            os.environ,
-            BENCH_PEER=peer,
-            BENCH_ROOT=str(root),
-            BENCH_SOURCES=str(sources),
-            PYTHONPATH=str(HERE),
-            DJANGO_SETTINGS_MODULE="djangosite.settings",
-        )
-        times = []
-        for _ in range(2):
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-                env=env, check=True, timeout=3600, cwd=HERE,
-            )  # fmt: skip
-            times.append(time.perf_counter() - started)
+        roots = [work / f"collected-{peer}", work / f"collected-{peer}-fresh"]
+        history = work / f"history-{peer}"
+        for path in (*roots, history):
+            shutil.rmtree(path, ignore_errors=True)
+        extra = {"BENCH_HISTORY": str(history)} if peer == "django-staticmw" else {}
+        first = _collect(peer, roots[0], sources, **extra)
+        second = _collect(peer, roots[0], sources, **extra)
+        fresh = _collect(peer, roots[1], sources, **extra)
         collected = sum(
-            1 for p in root.rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
+            1 for p in roots[0].rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
         )
-        results[peer] = {"first": times[0], "second": times[1], "files": collected}
+        results[peer] = {"first": first, "second": second, "fresh": fresh, "files": collected}
     results["generated"] = files
+    return results
+
+
+def returning_visitor(work: Path) -> dict:
+    """The bytes a browser that holds yesterday's assets downloads for a module after a
+    one-line change and a second collectstatic: staticmw's dcz delta
+    (``STATICMW_DICTIONARIES = 1``) against WhiteNoise's brotli of the whole new file."""
+    import django
+
+    jquery = Path(django.__file__).parent / "contrib/admin/static/admin/js/vendor/jquery/jquery.js"
+    text = jquery.read_text()
+    results: dict[str, dict] = {}
+    for peer in PEERS:
+        sources = work / f"returning-sources-{peer}"
+        root = work / f"returning-{peer}"
+        for path in (sources, root):
+            shutil.rmtree(path, ignore_errors=True)
+        (sources / "js").mkdir(parents=True)
+        module = sources / "js" / "vendor.js"
+        module.write_text(text + "export const loaded = true;\n")
+        extra = {"BENCH_DICTIONARIES": "1"} if peer == "django-staticmw" else {}
+        _collect(peer, root, sources, **extra)
+        lines = module.read_text().split("\n")
+        lines[len(lines) // 2] += " // changed"
+        module.write_text("\n".join(lines))
+        later = time.time() + 10  # collectstatic copies what is newer than its copy
+        os.utime(module, (later, later))
+        _collect(peer, root, sources, **extra)
+        paths = json.loads((root / "staticfiles.json").read_text())["paths"]
+        hashed = paths["js/vendor.js"]
+        row = {
+            "identity": (root / hashed).stat().st_size,
+            "br": (root / (hashed + ".br")).stat().st_size,
+        }
+        if peer == "django-staticmw":
+            entry = json.loads((root / "staticmw.json").read_text())["files"]["js/vendor.js"]
+            (delta,) = entry["deltas"].values()
+            row["dcz"] = delta["size"]
+        results[peer] = row
     return results

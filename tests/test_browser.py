@@ -581,3 +581,101 @@ def test_an_open_page_after_a_deploy_into_a_fresh_directory(
             assert after[name] != before[name], name
             hit = delivered[after[name]]
             assert hit.content_encoding == "dcz" and hit.available_dictionary, hit
+
+
+# Appended to a copy of examples/django: the admin's files collected too, retention, and
+# the history and deltas as the test asks through the environment.
+DJANGO_DEPLOY_SETTINGS = """
+INSTALLED_APPS += ["django.contrib.admin", "django.contrib.auth",
+                   "django.contrib.contenttypes", "django.contrib.messages"]
+STATICMW_KEEP = 2
+STATICMW_HISTORY = os.environ.get("TEST_HISTORY") or None
+STATICMW_DICTIONARIES = int(os.environ.get("TEST_DICTIONARIES", "0"))
+"""
+
+
+def django_collect(project: Path, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """collectstatic of *project* into *root*; the paths of the staticfiles.json written."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=project, check=True, timeout=180, env={**env, "STATIC_ROOT": str(root)},
+    )  # fmt: skip
+    return json.loads((root / "staticfiles.json").read_text())["paths"]
+
+
+@pytest.mark.parametrize("mode", ["same-root", "fresh-root-history", "dcz"])
+def test_a_django_deploy_keeps_the_open_page_working(browser, tmp_path, mode):
+    """collectstatic with staticmw's storage, deploy A then B, in a project with the admin.
+    A page opened on A then imports a module lazily that B changed: it gets A's version,
+    whether B was collected into the same STATIC_ROOT (``STATICMW_KEEP``) or into a fresh
+    one (``STATICMW_HISTORY``). With ``STATICMW_DICTIONARIES``, a reload gets the changed
+    module as a dcz delta against the one the browser holds."""
+    project = tmp_path / "project"
+    shutil.copytree(DJANGO, project, ignore=shutil.ignore_patterns("staticfiles", "__pycache__"))
+    js = project / "mysite" / "static" / "js"
+    later = js / "later.js"
+    later.write_text('export const later = "A";\n' + "// loaded on demand\n" * 40)
+    util = js / "util.js"
+    util.write_text(util.read_text() + "".join(f"export const n{i} = {i};\n" for i in range(200)))
+    app = js / "app.js"
+    app.write_text(app.read_text() + 'window.loadLater = () => import("./later.js");\n')
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + DJANGO_DEPLOY_SETTINGS)
+    env = {**os.environ, "DJANGO_DEBUG": "0", "TEST_DICTIONARIES": "2" if mode == "dcz" else "0"}
+    if mode == "fresh-root-history":
+        env["TEST_HISTORY"] = str(tmp_path / "cache")
+    current = tmp_path / "current"
+    release1 = tmp_path / "release1"
+    first = django_collect(project, release1, env)
+    assert "admin/css/base.css" in first  # the admin's files are collected with the rest
+    deploy_symlink(current, release1)
+    log = tmp_path / "access.log"
+    saved = dict(os.environ)
+    os.environ.update({**env, "STATIC_ROOT": str(current)})
+    try:
+        server = Gunicorn(
+            project,
+            "mysite.wsgi:application",
+            "--workers", "2",
+            "--access-logfile", str(log),
+            "--access-logformat", LOG_FORMAT,
+        )  # fmt: skip
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    visit = Visit(browser, f"http://127.0.0.1:{server.port}/")
+    try:
+        visit.page.goto(visit.url)
+        visit.page.wait_for_function("document.body.dataset.greeted === 'yes'", timeout=30_000)
+        count = settled_length(log)
+        later.write_text(later.read_text().replace('"A"', '"B"'))
+        util.write_text(util.read_text().replace("n7 = 7", "n7 = 77"))
+        for path in (later, util):  # collectstatic copies what is newer than its copy
+            os.utime(path, (time.time() + 10, time.time() + 10))
+        release2 = tmp_path / "release2" if mode == "fresh-root-history" else release1
+        second = django_collect(project, release2, env)
+        deploy_symlink(current, release2)
+        old = set(server.worker_pids())
+        os.kill(server.process.pid, signal.SIGHUP)  # the deploy: new workers, new root
+        wait_for_new_workers(server, old)
+        imported = visit.page.evaluate("window.loadLater().then(m => m.later, e => 'failed: ' + e)")
+        between = settled_length(log)
+        if mode == "dcz":
+            visit.page.reload()
+            visit.page.wait_for_function("document.body.dataset.greeted === 'yes'", timeout=30_000)
+            settled_length(log)
+    finally:
+        visit.close()
+        server.stop()
+    assert first["js/later.js"] != second["js/later.js"]
+    assert first["js/util.js"] != second["js/util.js"]
+    assert imported == "A", (imported, visit.problems)  # A's module, as A's page expects
+    assert not visit.problems, visit.problems
+    hits = read_log(log)
+    lazy = [hit for hit in hits[count:between] if hit.path == "/static/" + first["js/later.js"]]
+    assert [hit.status for hit in lazy] == [200], hits[count:between]
+    if mode == "dcz":
+        (delta,) = [hit for hit in hits[between:] if hit.path == "/static/" + second["js/util.js"]]
+        assert delta.content_encoding == "dcz" and delta.available_dictionary, delta
+        brotli = (release2 / (second["js/util.js"] + ".br")).stat().st_size
+        assert int(delta.sent) < brotli, (delta, brotli)

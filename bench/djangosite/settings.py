@@ -1,7 +1,8 @@
 """The Django project the benchmark serves and collects with, one peer at a time.
 
 BENCH_PEER: django-staticmw or django-whitenoise; BENCH_ROOT: STATIC_ROOT;
-BENCH_SOURCES: an extra STATICFILES_DIRS entry (for collectstatic).
+BENCH_SOURCES: an extra STATICFILES_DIRS entry (for collectstatic); BENCH_HISTORY and
+BENCH_DICTIONARIES: staticmw's STATICMW_HISTORY and STATICMW_DICTIONARIES (with KEEP = 1).
 """
 
 import os
@@ -41,3 +42,6 @@ STORAGES = {
     }
 }
 LOGGING_CONFIG = None
+STATICMW_HISTORY = os.environ.get("BENCH_HISTORY") or None
+STATICMW_DICTIONARIES = int(os.environ.get("BENCH_DICTIONARIES", "0"))
+STATICMW_KEEP = 1 if STATICMW_HISTORY or STATICMW_DICTIONARIES else None

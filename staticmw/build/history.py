@@ -15,6 +15,7 @@ from typing import NamedTuple
 from ..http import encodings
 from ..http.dictionaries import DCZ_HEADER_SIZE, frame
 from ..manifest.formats import MANIFEST_NAME, BuildRecord, build_record_of, read_build_record
+from ..manifest.importmaps import IMPORTMAP_NAME
 from ..serve.paths import split_request_path
 from .tree import Tree
 
@@ -46,7 +47,10 @@ def _listed(record: BuildRecord) -> dict[str, _Expected]:
     """Every output the record vouches for by content: each entry's hashed file (current
     and earlier versions), the variants it lists and its deltas; by name in the output."""
     listed: dict[str, _Expected] = {}
-    for entry in (*record.files.values(), *record.earlier.values()):
+    if record.importmap is not None:
+        listed[IMPORTMAP_NAME] = _Expected(*record.importmap, "identity")
+    current = ({**entry, "name": name} for name, entry in record.files.items())
+    for entry in (*current, *record.earlier.values()):
         hashed, digest, size = entry.get("hashed"), entry.get("hash"), entry.get("size")
         if not isinstance(hashed, str) or not isinstance(digest, str) or not isinstance(size, int):
             continue
@@ -57,6 +61,22 @@ def _listed(record: BuildRecord) -> dict[str, _Expected]:
         for codec in entry.get("encodings") or {}:
             if codec in encodings.WRITTEN_SUFFIX:
                 listed[hashed + encodings.WRITTEN_SUFFIX[codec]] = _Expected(digest, size, codec)
+        source, source_size = entry.get("source_hash"), entry.get("source_size")
+        plain = entry.get("name")
+        plain_split = (
+            split_request_path(plain, serve_hidden=True) if isinstance(plain, str) else None
+        )
+        if (
+            isinstance(source, str)
+            and isinstance(source_size, int)
+            and plain_split is not None
+            and not plain_split[1]
+        ):
+            # A rewritten file's plain name: its variants hold the source's bytes.
+            for codec in entry.get("source_encodings") or {}:
+                if codec in encodings.WRITTEN_SUFFIX:
+                    variant = f"{plain}{encodings.WRITTEN_SUFFIX[codec]}"
+                    listed[variant] = _Expected(source, source_size, codec)
         folder = posixpath.dirname(hashed)
         for dictionary, delta in (entry.get("deltas") or {}).items():
             name = posixpath.basename(delta["file"])
@@ -156,17 +176,21 @@ def restore(history: str, out: str) -> int:
     return count
 
 
-def save(history: str, out: str, names: Iterable[str]) -> None:
+def save(history: str, out: str, names: Iterable[str], changing: Iterable[str] = ()) -> None:
     """Make *history* hold exactly *names* (outputs in *out*) and the build record; the
-    record is written last, so a save cut short is finished by the next one."""
+    record is written last, so a save cut short is finished by the next one. Those of
+    *changing* can hold other bytes under the same name (the import map, the variants of a
+    rewritten file's plain name): they are carried again every time."""
     keep = set(names)
     held, made = Tree(history), Tree(out)
     os.makedirs(history, exist_ok=True)
     present = held.files()
-    # Outputs never change under one name (hashed names carry their content; the
-    # others kept are of sources since removed), so one held already is right.
-    for name in sorted(keep - present):
+    # The other outputs never change under one name (hashed names carry their content;
+    # the others kept are of sources since removed), so one held already is right.
+    for name in sorted((keep - present) | (keep & set(changing))):
         if made.exists(name):
+            if name in present:
+                held.unlink(name)
             _carry(made, held, name)
     held.write(MANIFEST_NAME, made.read(MANIFEST_NAME))
     for name in present - keep - {MANIFEST_NAME}:

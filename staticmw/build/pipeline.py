@@ -73,6 +73,20 @@ class BuildConfig:
     # A directory carried from deploy to deploy (a build cache): earlier builds' outputs
     # come back from it into a fresh output directory, and this build's go into it.
     history: str | None = None
+    # The files themselves, by logical name, instead of a walk of the sources: each lies in
+    # one of the sources, which may be the output itself (a build in place, as collectstatic
+    # makes one of STATIC_ROOT). The collected copies are the plain names.
+    collected: Mapping[str, str] | None = None
+    # No variants for the plain names (the integration removes them after the build).
+    hashed_only: bool = False
+    # File extensions (without the dot) never precompressed.
+    skip_compress: Sequence[str] = ()
+    # A stylesheet's url() or @import of a missing file is an error, as in Django's storage;
+    # a missing source map or module import stays a warning unless strict.
+    stylesheet_refs_required: bool = False
+    # The URL path the output is served at (Django's STATIC_URL path, "/static/"): a
+    # stylesheet's root-absolute url() below it names a file of the build, as in Django.
+    url_prefix: str | None = None
 
 
 @dataclass
@@ -251,12 +265,30 @@ def collect(
                     report.clashes.append((relative, found[relative], path))
                     continue
                 found[relative] = path
-    # Precompressed siblings in the sources are regenerated, not copied.
+    return _without_sidecars(found)
+
+
+def _without_sidecars(found: dict[str, str]) -> dict[str, str]:
+    """*found* less the precompressed siblings of its files: the build makes them again."""
     for name in list(found):
         original = sidecar_original(name)
         if original is not None and original in found:
             del found[name]
     return dict(sorted(found.items()))
+
+
+def collect_named(named: Mapping[str, str], report: Report, strict: bool) -> dict[str, str]:
+    """The files an integration collected (logical name -> path), under the walk's name
+    rules: a name the server would refuse is skipped with a warning (an error under
+    *strict*); precompressed siblings are made again, not taken."""
+    found: dict[str, str] = {}
+    for name, path in named.items():
+        problem = unservable(name)
+        if problem is not None:
+            (report.errors if strict else report.warnings).append(f"{name}: skipped; {problem}")
+            continue
+        found[name] = path
+    return _without_sidecars(found)
 
 
 def _order(deps: dict[str, list[str]], report: Report) -> tuple[list[str], set[tuple[str, str]]]:
@@ -304,7 +336,12 @@ class _File:
 
 
 def _plan(
-    collected: dict[str, str], report: Report, strict: bool, sources: Sources
+    collected: dict[str, str],
+    report: Report,
+    strict: bool,
+    sources: Sources,
+    stylesheet_refs_required: bool = False,
+    url_prefix: str | None = None,
 ) -> dict[str, _File]:
     files = {name: _File(name, path) for name, path in collected.items()}
     unreadable: set[str] = set()
@@ -335,7 +372,7 @@ def _plan(
     targets: dict[str, list[str | None]] = {}
     deps: dict[str, list[str]] = {}
     for name, refs in references.items():
-        targets[name] = [rewrite.local_target(name, ref.url) for ref in refs]
+        targets[name] = [rewrite.target_of(name, ref.url, url_prefix) for ref in refs]
         deps[name] = [t for t in targets[name] if t and t in raw and t != name]
     order, cyclic = _order(deps, report)
     for name in order:
@@ -353,7 +390,12 @@ def _plan(
                 if target == name or (name, target) in cyclic:
                     return None
                 message = f"{files[name].source}:{ref.line}: {ref.url!r} not found"
-                (report.errors if strict else report.warnings).append(message)
+                required = strict or (
+                    stylesheet_refs_required
+                    and name.lower().endswith(".css")
+                    and not rewrite.is_source_map(raw[name], ref)
+                )
+                (report.errors if required else report.warnings).append(message)
                 return None
             return rewrite.replace_path(ref.url, posixpath.basename(files[target].hashed))
 
@@ -507,11 +549,15 @@ def _check_output(config: BuildConfig) -> str:
         raise BuildError("no source directories given")
     out = os.path.abspath(config.out)
     out_real = os.path.realpath(out)
+    # Files named one by one are the collected copies; the outputs are never taken for them.
+    overlap_allowed = config.collected is not None
     for given in config.sources:
         source, _ = split_source(given)
         if not os.path.isdir(source):
             raise BuildError(f"source {source!r} is not a directory")
         real = os.path.realpath(source)
+        if overlap_allowed:
+            continue
         if out_real == real:
             relation = "is"
         elif is_within(out_real, real):
@@ -592,6 +638,8 @@ class _Run:
     deltas: dict[str, dict[str, str]] = field(default_factory=dict)
     # The output, reached through directory descriptors, held for the run.
     tree: Tree = field(init=False)
+    # What shapes the outputs besides the sources (see fingerprint()).
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
         self.tree = Tree(self.out)
@@ -604,12 +652,19 @@ class _Run:
         else:
             self.report.unchanged += 1
 
+    def in_place(self, item: _File) -> bool:
+        """Whether *item*'s source is its own plain name in the output (a build in place)."""
+        if self.config.collected is None:
+            return False
+        plain = os.path.join(self.out, *item.name.split("/"))
+        return os.path.realpath(plain) == os.path.realpath(item.source)
+
     def previous(self, name: str) -> dict[str, Any]:
         """The last build's entry for *name*, or an empty one."""
         return self.before.files.get(name, {})
 
     def task(
-        self, key: str, codec: str, source: str, dry_source: str | bytes, **extra: Any
+        self, key: str, codec: str, source: str | bytes, dry_source: str | bytes, **extra: Any
     ) -> workers.Task:
         """Work that writes output *key* from output *source*; a dry run compresses
         *dry_source* (the source file's path, or rewritten content) in memory and writes
@@ -631,17 +686,32 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     report = Report(dry_run=config.dry_run)
     run = _start(config, report)
     declared = importmaps.check_declared(config.importmap)
-    collected = collect(
-        config.sources, config.exclude, report, config.follow_symlinks, config.strict
-    )
+    if config.collected is not None:
+        collected = collect_named(config.collected, report, config.strict)
+    else:
+        collected = collect(
+            config.sources, config.exclude, report, config.follow_symlinks, config.strict
+        )
     for reserved in _written_names(config):
         if reserved in collected:
             report.warnings.append(
                 f"{collected.pop(reserved)}: skipped; the build writes its own {reserved!r}"
             )
-    run.files = _plan(collected, report, config.strict, run.sources)
+    run.fingerprint = fingerprint(config, run.codecs, declared)
+    reused = _unchanged(run, collected)
+    if reused is not None:
+        run.files, modules = reused
+    else:
+        run.files = _plan(
+            collected,
+            report,
+            config.strict,
+            run.sources,
+            config.stylesheet_refs_required,
+            config.url_prefix,
+        )
+        modules = _import_map(run.files, declared, report, config.strict)
     report.files = len(run.files)
-    modules = _import_map(run.files, declared, report, config.strict)
     if report.errors:
         report.warnings.append("nothing written because of errors")
     else:
@@ -656,6 +726,84 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     run.tree.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Bumped whenever the same sources and settings would make other outputs than before.
+RULES = 1
+
+
+def fingerprint(config: BuildConfig, codecs: Sequence[str], declared: Mapping[str, str]) -> str:
+    """What shapes the outputs besides the sources' bytes and names, as a digest recorded in
+    ``staticmw.json``: a build that finds the same, over the very same sources, may take its
+    plan from the record instead of rewriting every file again."""
+    shaping = {
+        "rules": RULES,
+        "codecs": sorted(codecs),
+        "importmap": sorted(declared.items()),
+        "dictionaries": config.dictionaries,
+        "strict": config.strict,
+        "hashed_only": config.hashed_only,
+        "skip_compress": sorted(config.skip_compress),
+        "stylesheet_refs_required": config.stylesheet_refs_required,
+        "url_prefix": config.url_prefix,
+        "follow_symlinks": config.follow_symlinks,
+    }
+    return hashlib.sha256(repr(shaping).encode()).hexdigest()
+
+
+def _unchanged(
+    run: _Run, collected: dict[str, str]
+) -> tuple[dict[str, _File], importmaps.ImportMap | None] | None:
+    """The last build's plan, when it was made from the same settings and the very same
+    sources (every one hashed again now) and its outputs are still there, checked by hash;
+    ``None`` sends the build the long way."""
+    before = run.before
+    if (
+        run.config.dry_run
+        or before.settings != run.fingerprint
+        or set(before.files) != set(collected)
+    ):
+        return None
+    modules = None
+    if any(importmaps.is_module(name) for name in collected):
+        if before.importmap is None:
+            return None
+        try:
+            mapped = run.tree.read(importmaps.IMPORTMAP_NAME)
+            if (hashlib.sha256(mapped).hexdigest(), len(mapped)) != before.importmap:
+                return None
+            modules = importmaps.ImportMap.load(os.path.join(run.out, importmaps.IMPORTMAP_NAME))
+        except (OSError, importmaps.ImportMapError):
+            return None
+    files: dict[str, _File] = {}
+    try:
+        for name, path in collected.items():
+            entry = before.files[name]
+            item = _File(name, path)
+            fd = run.sources.open(path)
+            item.size = os.fstat(fd).st_size
+            item.source_hash = digest_of(fd)
+            hashed, digest = entry.get("hashed"), entry.get("hash")
+            if item.source_hash != entry.get("source_hash") or not isinstance(hashed, str):
+                return None
+            if not isinstance(digest, str) or split_request_path(hashed) is None:
+                return None
+            item.hashed, item.digest = hashed, digest
+            if "source_size" in entry:  # rewritten: the hashed output holds the new bytes
+                item.content = run.tree.read(hashed)
+                if hashlib.sha256(item.content).hexdigest() != digest:
+                    return None
+            elif digest != item.source_hash:
+                return None
+            fonts = entry.get("fonts")
+            if isinstance(fonts, list) and all(isinstance(font, str) for font in fonts):
+                item.fonts = fonts
+            integrity = entry.get("integrity")
+            item.integrity = integrity if isinstance(integrity, str) else ""
+            files[name] = item
+    except OSError:
+        return None
+    return files, modules
 
 
 def _write(run: _Run, modules: importmaps.ImportMap | None, progress: Progress | None) -> None:
@@ -681,7 +829,11 @@ def _write(run: _Run, modules: importmaps.ImportMap | None, progress: Progress |
             _write_manifests(run, entries, kept, modules)
             earlier = kept
     if run.config.history and not run.config.dry_run and not report.errors:
-        history.save(run.config.history, run.out, _history_names(run, earlier))
+        names = _history_names(run, earlier)
+        rewritten = {item.name for item in run.files.values() if item.content is not None}
+        changing = {importmaps.IMPORTMAP_NAME}
+        changing |= {name + suffix for name in rewritten for suffix in ALL_SIDECAR_SUFFIXES}
+        history.save(run.config.history, run.out, names, changing & names)
 
 
 def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
@@ -695,9 +847,12 @@ def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
 
 def _history_names(run: _Run, earlier: dict[str, int]) -> set[str]:
     """What a fresh output directory needs from this build for pages open on it or on the
-    ones kept: every output but the plain names, which the next build makes again."""
+    ones kept: every output but the plain names, which the next build makes again. The
+    variants of a rewritten file's plain name stay (vouched for by its source's hash): they
+    would otherwise be compressed again; the others are copies of the hashed name's."""
     plain = {item.name for item in run.files.values()}
-    plain |= {name + suffix for name in plain for suffix in ALL_SIDECAR_SUFFIXES}
+    rewritten = {item.name for item in run.files.values() if item.content is not None}
+    plain |= {name + suffix for name in plain - rewritten for suffix in ALL_SIDECAR_SUFFIXES}
     return (run.outputs - plain) | set(earlier)
 
 
@@ -732,11 +887,15 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
             progress("copy", done, len(run.files))
         out = run.tree
         try:
-            same_plain = _same_file(out, item.name, item.size, item.source_hash)
-            if not same_plain and not run.config.dry_run:
-                # The old bytes' variants go first: at no moment, even if the build
-                # dies here, does the plain name have codings of another version.
+            in_place = run.in_place(item)
+            same_plain = in_place or _same_file(out, item.name, item.size, item.source_hash)
+            # The variants of other bytes go first: at no moment, even if the build dies
+            # here, does the plain name have codings of another version. Those the last
+            # build (or the history, checked) made of this very source stay.
+            changed = run.previous(item.name).get("source_hash") != item.source_hash
+            if changed and (in_place or not same_plain) and not run.config.dry_run:
                 _remove_variants(out, item.name)
+            if not same_plain and not run.config.dry_run:
                 _copy_source(run, item, item.name)
             run.note(item.name, not same_plain)
             size = len(item.content) if item.content is not None else item.size
@@ -767,6 +926,7 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
     """The variants and deltas to make, less those the last build found not worth keeping
     for the very same bytes."""
     media = MediaTypes()
+    skip = tuple("." + extension.lower().lstrip(".") for extension in run.config.skip_compress)
     scheduled: list[_Scheduled] = []
     for item in items:
         previous = run.previous(item.name)
@@ -774,6 +934,8 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
         if run.config.dictionaries and dictionaries.wanted(item.name):
             scheduled += _schedule_deltas(run, item, previous, hashed_bytes)
         if not run.codecs or not worth_compressing(media.bare_type(item.name)):
+            continue
+        if item.name.lower().endswith(skip):
             continue
         hashed, plain = item.hashed, item.name
         for codec in run.codecs:
@@ -785,14 +947,17 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
                 key = item.hashed + suffix
                 task = run.task(key, codec, hashed, hashed_bytes)
                 scheduled.append(_Scheduled(key, task, True))
-            if item.content is not None:
+            if item.content is not None and not run.config.hashed_only:
                 # The unhashed copy of a rewritten file has other bytes: its own
                 # variant, redone only when the source changed.
                 same_source = tried and previous.get("source_hash") == item.source_hash
                 kept = codec in previous.get("source_encodings", {})
                 if not (same_source and (not kept or run.tree.exists(plain + suffix))):
                     key = item.name + suffix
-                    task = run.task(key, codec, plain, item.source)
+                    # collectstatic --link leaves the plain name a link: read the source.
+                    linked = run.in_place(item) and not run.tree.exists(plain)
+                    source = run.sources.read(item.source) if linked else plain
+                    task = run.task(key, codec, source, item.source)
                     scheduled.append(_Scheduled(key, task, False))
     return scheduled
 
@@ -890,6 +1055,8 @@ def _variant_sizes(run: _Run, item: _File, size: int) -> tuple[dict[str, int], d
             encodings[codec] = variant_size
             run.outputs.add(hashed_key)
             _stats(run.report, codec, size, variant_size)
+        if run.config.hashed_only:
+            continue
         if item.content is None:
             if variant_size is not None:
                 if not run.config.dry_run:
@@ -969,13 +1136,19 @@ def _write_manifests(
     """``staticmw.json``, and Django's manifest and the import map when asked for."""
     kept = set(retained).union(*run.versions.values())
     earlier = _earlier_entries(run, kept)
-    ours = formats.dump_ours(entries, run.codecs, retained, earlier, run.number)
+    mapped = modulegraph.dump(modules) if modules is not None else None
+    # The import map's content, vouched for by the record, comes back from a history too.
+    vouched = (hashlib.sha256(mapped).hexdigest(), len(mapped)) if mapped is not None else None
+    ours = formats.dump_ours(
+        entries, run.codecs, retained, earlier, run.number, run.fingerprint, vouched
+    )
     manifests = {formats.MANIFEST_NAME: ours}
     if run.config.django_manifest:
         names = {name: entry["hashed"] for name, entry in entries.items()}
         manifests[formats.DJANGO_MANIFEST_NAME] = formats.dump_django(names)
-    if modules is not None:
-        manifests[importmaps.IMPORTMAP_NAME] = modulegraph.dump(modules)
+    if mapped is not None:
+        manifests[importmaps.IMPORTMAP_NAME] = mapped
+        run.outputs.add(importmaps.IMPORTMAP_NAME)
     for name, data in manifests.items():
         if run.config.dry_run:
             changed = not run.tree.holds(name, data)

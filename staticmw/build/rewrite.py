@@ -5,6 +5,7 @@ module specifiers in JavaScript (static and dynamic imports, re-exports), and
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlsplit
@@ -15,6 +16,11 @@ from . import jsscan
 
 # As for CSS (staticmw.hints.cssrefs): one way to match at a start, nothing read past the line.
 _JS_SOURCEMAP = re.compile(rb"^//[#@][ \t]*sourceMappingURL=(?P<bare>\S+)[ \t]*$", re.M)
+
+# Every import or export has one of these keywords as a whole word (a keyword cannot be
+# written with escapes), so a file without one, such as jQuery with its ``module.exports``,
+# need not be lexed.
+_MODULE_KEYWORD = re.compile(rb"\b(?:import|export)\b")
 
 REWRITABLE_EXTENSIONS = (".css", ".js", ".mjs", ".cjs")
 
@@ -37,6 +43,12 @@ class Reference:
 def is_rewritable(name: str) -> bool:
     """Whether references in this file are looked for (CSS and JavaScript)."""
     return name.lower().endswith(REWRITABLE_EXTENSIONS)
+
+
+def is_source_map(content: bytes, reference: Reference) -> bool:
+    """Whether *reference* is a ``sourceMappingURL`` comment's (a map is optional)."""
+    key = b"sourceMappingURL="
+    return content[max(0, reference.start - len(key)) : reference.start] == key
 
 
 def line_numbers(content: bytes, offsets: list[int]) -> list[int]:
@@ -79,7 +91,7 @@ def find_references(
 
 def module_specifiers(content: bytes) -> list[jsscan.Specifier]:
     """Every module specifier of a JavaScript file (offsets in characters)."""
-    if b"import" not in content and b"export" not in content:
+    if not _MODULE_KEYWORD.search(content):
         return []
     return jsscan.scan(content.decode("utf-8", "surrogateescape"))
 
@@ -113,6 +125,19 @@ def _relative_spans(content: bytes, specifiers: list[jsscan.Specifier]) -> list[
         position = start
         spans.append((offset, offset + len(specifier.value.encode("utf-8", "surrogateescape"))))
     return spans
+
+
+def target_of(referrer: str, url: str, prefix: str | None = None) -> str | None:
+    """The file of the build *url* in *referrer* names (see ``local_target``); with
+    *prefix*, the URL path the build is served at, a root-absolute URL below it too."""
+    found = local_target(referrer, url)
+    if found is not None or not prefix or not url.startswith(prefix) or url.startswith("//"):
+        return found
+    path = urlsplit(url).path[len(prefix) :]
+    joined = posixpath.normpath(unquote(path)) if path else ""
+    if not path or joined == ".." or joined.startswith(("../", "/")) or joined == ".":
+        return ""
+    return joined
 
 
 def replace_path(url: str, hashed_basename: str) -> str:

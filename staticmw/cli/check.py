@@ -225,8 +225,8 @@ def _build_advice(obj: Any) -> str:
         return "run `flask staticmw build`, whose output the extension then serves"
     if getattr(obj, "SETTINGS_MODULE", None):
         return (
-            "run `staticmw build STATIC_ROOT --out DIR` after collectstatic, "
-            "and set STATICMW_ROOT = DIR"
+            "run collectstatic with staticmw's storage "
+            "(staticmw.django.storage.ManifestStaticFilesStorage), whose build adds them"
         )
     return "serve the output of `staticmw build SRC --out DIR` instead, which adds them"
 

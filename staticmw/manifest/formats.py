@@ -537,6 +537,8 @@ def dump_ours(
     retained: Sequence[str] | Mapping[str, int] = (),
     earlier: Sequence[Mapping[str, Any]] = (),
     number: int = 0,
+    settings: str = "",
+    importmap: tuple[str, int] | None = None,
 ) -> bytes:
     """Serialise our manifest deterministically (sorted keys), so rebuilds are byte-identical.
 
@@ -554,6 +556,10 @@ def dump_ours(
     }
     if number:
         payload["build"] = number
+    if settings:
+        payload["settings"] = settings
+    if importmap is not None:
+        payload["importmap"] = {"hash": importmap[0], "size": importmap[1]}
     if isinstance(retained, Mapping) and retained:
         payload["kept"] = {k: retained[k] for k in sorted(retained)}
     if earlier:
@@ -574,6 +580,10 @@ class BuildRecord(NamedTuple):
     # made or used each retained output.
     number: int
     kept: dict[str, int]
+    # What shaped the build's outputs besides its sources (see the build's ``fingerprint``).
+    settings: str = ""
+    # The SHA-256 (hex) and size of the importmap.json it wrote, if it wrote one.
+    importmap: tuple[str, int] | None = None
 
 
 def read_build_record(path: str) -> BuildRecord:
@@ -629,12 +639,26 @@ def build_record_of(raw: bytes, path: str) -> BuildRecord:
         earlier,
         max(number, 0),
         dict(data.get("kept", {})),
+        data["settings"] if _text(data.get("settings")) else "",
+        _vouched(data.get("importmap")),
     )
+
+
+def _vouched(value: Any) -> tuple[str, int] | None:
+    """``{"hash": hex, "size": n}`` as a pair; anything else as nothing vouched for."""
+    if isinstance(value, dict) and _text(value.get("hash")) and _count(value.get("size")):
+        return value["hash"], value["size"]
+    return None
+
+
+def django_digest(names: Mapping[str, str]) -> str:
+    """The ``hash`` of Django's manifest (its ``manifest_hash``) for *names*."""
+    paths = json.dumps(dict(sorted(names.items())), sort_keys=True).encode()
+    return hashlib.md5(paths, usedforsecurity=False).hexdigest()[:12]
 
 
 def dump_django(names: Mapping[str, str]) -> bytes:
     """Serialise Django's ``staticfiles.json`` (version 1.1) for ``names``."""
     paths = {k: names[k] for k in sorted(names)}
-    digest = hashlib.md5(json.dumps(paths, sort_keys=True).encode(), usedforsecurity=False)
-    payload = {"paths": paths, "version": "1.1", "hash": digest.hexdigest()[:12]}
+    payload = {"paths": paths, "version": "1.1", "hash": django_digest(paths)}
     return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import posixpath
 from collections.abc import Callable, Sequence
 from functools import partial
 from time import monotonic
@@ -13,6 +14,7 @@ from typing import NamedTuple
 from ..http import encodings
 from ..http.dictionaries import DCZ
 from ..manifest.formats import (
+    DJANGO_MANIFEST_NAME,
     Entry,
     Integrities,
     Manifest,
@@ -97,8 +99,7 @@ class Mount:
         # The manifest file itself is build metadata, not an asset.
         self.hidden: frozenset[str] = frozenset()
         if manifest is not None and paths.is_within(manifest.path, directory):
-            relative = os.path.relpath(manifest.path, directory).replace(os.sep, "/")
-            self.hidden = frozenset({relative})
+            self.hidden = _metadata(manifest.path, manifest.format, directory)
         self.importmap = modules
         if modules is not None:
             self.hidden |= {IMPORTMAP_NAME}
@@ -118,8 +119,7 @@ class Mount:
             if found is None:
                 return False
             self.live = found
-            relative = os.path.relpath(found.path, self.directory).replace(os.sep, "/")
-            self.hidden |= {relative}
+            self.hidden |= _metadata(found.path, found.manifest.format, self.directory)
         current = self.live.current()
         if current is self.manifest:
             return False
@@ -163,6 +163,15 @@ class Pending:
 
     def __init__(self, path: str):
         self.path = path
+
+
+def _metadata(path: str, fmt: str, directory: str) -> frozenset[str]:
+    """The manifest at *path* as a name in *directory*, and beside our record the Django
+    manifest the same build writes (``--django-manifest``, collectstatic): never assets."""
+    relative = os.path.relpath(path, directory).replace(os.sep, "/")
+    if fmt != "staticmw":
+        return frozenset({relative})
+    return frozenset({relative, posixpath.join(posixpath.dirname(relative), DJANGO_MANIFEST_NAME)})
 
 
 def load_manifest(

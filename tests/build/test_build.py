@@ -257,6 +257,35 @@ def test_only_what_changed_is_redone(tmp_path, monkeypatch):
     assert "js/app.js" in report.written
 
 
+def test_an_unchanged_build_takes_its_plan_from_the_record(tmp_path, monkeypatch):
+    """Same sources, same settings: nothing is lexed or rewritten again, and the outputs are
+    those of the long way. A changed setting, a changed source or a hashed output that no
+    longer holds its recorded bytes sends the build the long way again."""
+    make_site(tmp_path)
+    write(tmp_path / "src" / "js" / "mod.js", b'import "./dep.js";\n' + b"// m\n" * 100)
+    write(tmp_path / "src" / "js" / "dep.js", b"export const d = 1;\n" + b"// d\n" * 100)
+    assert run(tmp_path).ok
+    out = tmp_path / "out"
+    first = tree(out)
+    assert load(tmp_path)["settings"]  # the fingerprint of what shaped the outputs
+    planned = []
+    real_plan = pipeline._plan
+    monkeypatch.setattr(pipeline, "_plan", lambda *a, **k: planned.append(1) or real_plan(*a, **k))
+    report = run(tmp_path)
+    assert report.ok and report.written == [] and planned == []
+    assert tree(out) == first
+    # Another setting: the long way, and the record says so.
+    assert run(tmp_path, importmap={"dep": "js/dep.js"}).ok and planned == [1]
+    assert run(tmp_path, importmap={"dep": "js/dep.js"}).ok and planned == [1]
+    # A hashed output that no longer holds its recorded bytes is not taken for the plan.
+    hashed = out / load(tmp_path)["files"]["js/mod.js"]["hashed"]
+    hashed.write_bytes(hashed.read_bytes().replace(b"// m", b"// x"))
+    assert run(tmp_path, importmap={"dep": "js/dep.js"}).ok and planned == [1, 1]
+    # A changed source: the long way.
+    write(tmp_path / "src" / "js" / "dep.js", b"export const d = 2;\n")
+    assert run(tmp_path, importmap={"dep": "js/dep.js"}).ok and planned == [1, 1, 1]
+
+
 def test_prune(tmp_path):
     make_site(tmp_path)
     run(tmp_path)
@@ -1112,3 +1141,36 @@ def test_a_history_whose_record_has_the_wrong_shape_stops_the_build(tmp_path):
     )
     with pytest.raises(BuildError, match=r"cache.staticmw\.json.*remove it"):
         pipeline.build(config)
+
+
+def test_an_unchanged_build_into_a_fresh_output_compresses_nothing(tmp_path, monkeypatch):
+    """The history carries the import map and the variants of rewritten files' plain names,
+    each vouched for by the record: a deploy with nothing changed, built into an empty
+    directory, lexes and compresses nothing and ends with the very same files. A planted
+    import map is refused, and the build then makes it again."""
+    src = tmp_path / "src"
+    write(src / "css" / "app.css", b'@import "base.css";\n' + CSS_BODY)
+    write(src / "css" / "base.css", CSS_BODY)
+    write(src / "js" / "app.js", b'import { b } from "./b.js";\n' + b"// pad\n" * 200)
+    write(src / "js" / "b.js", b"export const b = 1;\n" + b"// pad\n" * 200)
+    history = str(tmp_path / "cache")
+
+    def build_into(out):
+        config = BuildConfig(sources=[str(src)], out=str(tmp_path / out), history=history, jobs=1)
+        return pipeline.build(config)
+
+    assert build_into("deploy1").ok
+    first = tree(tmp_path / "deploy1")
+    assert "importmap.json" in first and "css/app.css.br" in first
+    made, planned = [], []
+    real_make, real_plan = workers.make, pipeline._plan
+    monkeypatch.setattr(workers, "make", lambda task: made.append(task) or real_make(task))
+    monkeypatch.setattr(pipeline, "_plan", lambda *a, **k: planned.append(1) or real_plan(*a, **k))
+    assert build_into("deploy2").ok
+    assert made == [] and planned == []
+    assert tree(tmp_path / "deploy2") == first
+    # An import map planted in the history does not come back; the long way makes it.
+    (tmp_path / "cache" / "importmap.json").write_text('{"version": 1, "bare": {}, "modules": {}}')
+    assert build_into("deploy3").ok
+    assert planned == [1]
+    assert tree(tmp_path / "deploy3") == first

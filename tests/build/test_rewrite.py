@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staticmw.build.rewrite import find_references, local_target, replace_path, rewrite
+from staticmw.build.rewrite import (
+    find_references,
+    local_target,
+    module_specifiers,
+    replace_path,
+    rewrite,
+)
 
 from ..helpers import best_time, within
 
@@ -161,3 +167,19 @@ def test_the_unambiguous_url_pattern_finds_what_it_found_before():
     )
     assert [r.url for r in find_references("s.css", css)] == ["x.png", "y.png", "z.png", "i.css"]
     assert [r.line for r in find_references("s.css", b"\n\nurl(a.png)\nurl(b.png)")] == [3, 4]
+
+
+def test_a_script_without_an_import_or_export_keyword_is_not_lexed(monkeypatch):
+    """jQuery's ``module.exports`` and an ``imported`` variable are not keywords: the file
+    is not lexed (the lexer, patched to fail, is never called); a real one always is."""
+    from staticmw.build import jsscan
+
+    def refuse(text):
+        raise AssertionError("lexed")
+
+    monkeypatch.setattr(jsscan, "scan", refuse)
+    plain = b"module.exports = factory(); var imported = 1; exports.x = 2; // reimport\n"
+    assert module_specifiers(plain) == []
+    for module in (b'export{a}from"./b.js"', b'import("./c.js")', b"x;import*as y from'./d.js'"):
+        with pytest.raises(AssertionError, match="lexed"):
+            module_specifiers(module)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.test import override_settings
 
 from staticmw.integrations.django.checks import check_settings
@@ -105,3 +107,36 @@ def test_the_exposure_check_runs_with_manage_py_check():
     from staticmw.integrations.django.checks import check_exposure
 
     assert check_exposure in checks.registry.registry.get_checks()
+
+
+def test_collectstatic_build_settings_are_checked(tmp_path):
+    """A wrong STATICMW_KEEP, STATICMW_DICTIONARIES or STATICMW_HISTORY is an error before
+    anything runs, and collectstatic stops on it, naming it; STATICMW_JS_MODULES, which
+    changes nothing now, is a warning."""
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command
+
+    (tmp_path / "staticfiles.json").write_text('{"version": "1.1", "paths": {}, "hash": ""}')
+    base = {"MIDDLEWARE": [SECURITY, OURS], "STATIC_ROOT": str(tmp_path), "DEBUG": False}
+    assert ids(STATICMW_KEEP=3, STATICMW_DICTIONARIES=2, **base) == []
+    assert ids(STATICMW_HISTORY=str(tmp_path.parent / "cache"), **base) == []
+    wrong = [
+        ({"STATICMW_KEEP": -1}, "STATICMW_KEEP must be a whole number"),
+        ({"STATICMW_KEEP": True}, "STATICMW_KEEP must be a whole number"),
+        ({"STATICMW_DICTIONARIES": "2"}, "STATICMW_DICTIONARIES must be a whole number"),
+        ({"STATICMW_HISTORY": str(tmp_path / "cache")}, "STATICMW_HISTORY .* overlaps STATIC_ROOT"),
+        ({"STATICMW_HISTORY": 3}, "STATICMW_HISTORY must be a directory path"),
+        ({"STATICMW_SKIP_COMPRESS_EXTENSIONS": "map"}, "must be a list of extensions"),
+    ]
+    storages = {"staticfiles": {"BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage"}}
+    for setting, message in wrong:
+        with override_settings(**base, **setting):
+            (found,) = check_settings()
+        assert found.id == "staticmw.E002" and re.search(message, found.msg), found
+        collecting = override_settings(**base, **setting, STORAGES=storages)
+        with collecting, pytest.raises(ImproperlyConfigured, match=message):
+            call_command("collectstatic", interactive=False, verbosity=0)
+    with override_settings(STATICMW_JS_MODULES=True, **base):
+        (found,) = check_settings()
+    assert found.id == "staticmw.W008" and "STATICMW_JS_MODULES is no longer needed" in found.msg

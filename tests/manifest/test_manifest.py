@@ -414,9 +414,9 @@ def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
     # Anything else reads as no record: the next build redoes what it would have skipped.
     for text in (b"{", b"[]", b'{"files": []}', b'{"paths": {}}'):
         path.write_bytes(text)
-        assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {})
+        assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {}, "", None)
     path.write_bytes(b'{"files": {"b": {}}, "codecs": ["gzip"], "retained": ["x"]}')
-    assert read_build_record(str(path)) == ({"b": {}}, {"gzip"}, {"x"}, {}, 0, {})
+    assert read_build_record(str(path)) == ({"b": {}}, {"gzip"}, {"x"}, {}, 0, {}, "", None)
     # A record of this shape with anything of another shape is not to be acted on.
     for text in (
         b'{"files": {"a": 1}}',
@@ -430,7 +430,16 @@ def test_build_record_reads_back_what_dump_ours_wrote(tmp_path):
         path.write_bytes(text)
         with pytest.raises(ManifestError, match="remove it"):
             read_build_record(str(path))
-    assert read_build_record(str(tmp_path / "missing.json")) == ({}, set(), set(), {}, 0, {})
+    assert read_build_record(str(tmp_path / "missing.json")) == (
+        {},
+        set(),
+        set(),
+        {},
+        0,
+        {},
+        "",
+        None,
+    )
 
 
 # -- any JSON at all, in every field: one validation, never an exception -------------------
@@ -506,7 +515,7 @@ def test_deep_nesting_is_a_manifest_error_not_a_crash(tmp_path, caplog):
     path.write_text(deep)
     with pytest.raises(ManifestError, match=r"staticmw\.json.*nested too deeply"):
         Manifest.load(path)
-    assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {})
+    assert read_build_record(str(path)) == ({}, set(), set(), {}, 0, {}, "", None)
     # A live manifest rewritten so: the last good one stays, logged once.
     write(path, dump_ours({"a.css": {"hashed": "a.1.css"}}), OLD)
     live = ManifestFile(path, interval=0)

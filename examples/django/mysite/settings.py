@@ -43,7 +43,6 @@ TEMPLATES = [
 STATIC_URL = os.environ.get("STATIC_URL", "static/")  # https://cdn.example.com/static/: a CDN
 STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
 # Rewrite JavaScript module imports to hashed names too (Django's patterns; opt-in).
-STATICMW_JS_MODULES = True
 STORAGES = {
     "staticfiles": {
         "BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage",

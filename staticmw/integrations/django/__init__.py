@@ -67,6 +67,9 @@ OWN_SETTINGS = (
     "STATICMW_STATIC_PREFIX",
     "STATICMW_ROOT_FILES",
     "STATICMW_STRICT",
+    "STATICMW_KEEP",
+    "STATICMW_HISTORY",
+    "STATICMW_DICTIONARIES",
 )
 
 _Static = TypeVar("_Static", bound=StaticFiles)
@@ -172,8 +175,12 @@ class _Roots:
             return MANIFEST_NAME
         from django.contrib.staticfiles.storage import staticfiles_storage
 
-        name = getattr(staticfiles_storage, "manifest_name", None)
-        return name if isinstance(name, str) and name else None
+        # staticmw's storage names the build's record; Django's, its own manifest.
+        for attribute in ("record_name", "manifest_name"):
+            name = getattr(staticfiles_storage, attribute, None)
+            if isinstance(name, str) and name:
+                return name
+        return None
 
     def ready(self) -> bool:
         """Whether there is something to serve now (a missing root waits under DEBUG)."""

@@ -10,9 +10,10 @@ from typing import Any
 import django
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 
 from ...serve.paths import is_within
-from . import migration
+from . import buildsettings, migration
 
 MIDDLEWARE = "staticmw.django.StaticFilesMiddleware"
 # Middleware that may come before ours: it answers nothing itself.
@@ -82,9 +83,25 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     for message, hint in migration.advice():
         found.append(Warning(message, hint=hint, id="staticmw.W005"))
+    found += _build_settings(static_root)
     legacy = _legacy_storage()
     if legacy is not None:
         found.append(legacy)
+    return found
+
+
+def _build_settings(static_root: Any) -> list[CheckMessage]:
+    """An error for a collectstatic build setting that is wrong; a warning for one that no
+    longer changes anything."""
+    found: list[CheckMessage] = []
+    try:
+        buildsettings.read(static_root)
+    except ImproperlyConfigured as exc:
+        found.append(Error(str(exc), hint="collectstatic would stop on it.", id="staticmw.E002"))
+    for name, why in buildsettings.no_longer_needed():
+        found.append(
+            Warning(f"{name} is no longer needed: {why}.", hint="Remove it.", id="staticmw.W008")
+        )
     return found
 
 

@@ -1,162 +1,124 @@
-"""collectstatic's post-processing for staticmw's storage: Django's hashing, then
-precompression and the import map. The build's modules are loaded here alone, so that a page
-that calls ``{% static %}`` through the storage never loads them."""
+"""collectstatic's post-processing for staticmw's storage: the collected tree goes through
+``staticmw build``, in place in ``STATIC_ROOT``. The build's modules are loaded here alone, so
+that a page that calls ``{% static %}`` through the storage never loads them."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ...build import precompress, workers
+from ...build import compress
 from ...build.atomic import atomic_write
-from ...build.modulegraph import Source, assemble, dump
-from ...build.rewrite import module_specifiers
-from ...manifest.formats import sri
-from ...manifest.importmaps import IMPORTMAP_NAME, ImportMapError, check_declared, is_module
-from .migration import setting
+from ...build.pipeline import BuildConfig, BuildError, build
+from ...manifest.formats import DJANGO_MANIFEST_NAME
+from ...manifest.importmaps import ImportMapError, check_declared
+from . import buildsettings
 
 if TYPE_CHECKING:
     from .storage import ManifestStaticFilesStorage
 
 log = logging.getLogger("staticmw.django")
-# What the last post-processing ran over, so that an unchanged collectstatic skips it.
-STATE = ".staticmw-processed"
+
+# What earlier versions of the storage kept beside the files; the build's record replaces them.
+FORMER_STATE = (".staticmw-processed", ".staticmw-compressed.json")
+
+
+def config_for(storage: ManifestStaticFilesStorage, paths: dict[str, Any]) -> BuildConfig:
+    """The build that collectstatic's *paths* make, with the settings that shape it."""
+    location = os.path.realpath(storage.location)
+    chosen = buildsettings.read(location)
+    sources = [location]
+    collected: dict[str, str] = {}
+    for name, (found_in, found_as) in paths.items():
+        copy = os.path.join(location, *name.split("/"))
+        if os.path.islink(copy):
+            # collectstatic --link: the build reads the file the link was made to, in the
+            # finder's own directory, under the same symlink rules as any source.
+            try:
+                origin = os.path.realpath(found_in.path(found_as))
+                directory = os.path.realpath(found_in.location)
+            except (AttributeError, NotImplementedError):
+                origin, directory = copy, location
+            if directory not in sources:
+                sources.append(directory)
+            collected[name] = origin
+        else:
+            collected[name] = copy
+    try:
+        declared = check_declared(chosen.importmap)
+    except ImportMapError as exc:
+        raise ImproperlyConfigured(f"STATICMW_IMPORTMAP: {exc}") from None
+    return BuildConfig(
+        sources=sources,
+        out=location,
+        collected=collected,
+        codecs=storage.codecs,
+        strict=chosen.strict,
+        prune=chosen.keep is not None,
+        keep=chosen.keep or 0,
+        history=chosen.history,
+        dictionaries=chosen.dictionaries,
+        django_manifest=True,
+        importmap=declared,
+        hashed_only=storage.keep_only_hashed_files,
+        skip_compress=chosen.skip_compress,
+        stylesheet_refs_required=True,
+        url_prefix=static_url_path(),
+    )
+
+
+def static_url_path() -> str | None:
+    """The path of ``STATIC_URL`` (``/static/``), below which Django's storage took a
+    stylesheet's root-absolute URL for a collected file; ``None`` for a URL on another host."""
+    static_url = str(getattr(settings, "STATIC_URL", "") or "")
+    if not static_url or static_url.startswith(("http://", "https://", "//")):
+        return None
+    return "/" + static_url.strip("/") + "/" if static_url.strip("/") else "/"
 
 
 def collect(
-    storage: ManifestStaticFilesStorage,
-    paths: dict[str, Any],
-    hashing: Callable[[], Iterator[tuple[str, str | None, Any]]],
-) -> Iterator[tuple[str, str | None, Any]]:
-    """collectstatic's post-processing: Django's hashing (*hashing*, skipped when nothing
-    changed), then precompression and the import map."""
-    state, digests = state_of(storage, paths)
-    unchanged = unchanged_since_last_run(storage, state)
-    if unchanged:
-        # Same bytes, same rules: Django would compute the very same manifest.
-        log.info("staticmw: nothing changed since the last collectstatic; manifest kept")
-    else:
-        for processed in hashing():
-            if isinstance(processed[2], Exception):
-                forget_state(storage)
-            yield processed
-    names = set(paths) | set(storage.hashed_files.values())
-    if storage.keep_only_hashed_files:
-        for name, hashed in storage.hashed_files.items():
-            if name != hashed and name in names:
-                storage.delete(name)
-                names.discard(name)
-    skip = setting("STATICMW_SKIP_COMPRESS_EXTENSIONS", ())
-    result = precompress.precompress(
-        storage.location, names, storage.codecs, skip_extensions=skip, known=digests
-    )
-    log.info(
-        "staticmw: %d variants written, %d files unchanged, %d not compressible",
-        result.compressed,
-        result.unchanged,
-        result.skipped,
-    )
-    for error in result.errors:
-        name = error.split(":", 1)[0]
-        forget_state(storage)
-        yield name, None, RuntimeError(error)
-    if not result.errors:
-        atomic_write(os.path.join(storage.location, STATE), state.encode())
-    if not (unchanged and os.path.isfile(os.path.join(storage.location, IMPORTMAP_NAME))):
-        yield from write_importmap(storage, paths)
-
-
-def write_importmap(
     storage: ManifestStaticFilesStorage, paths: dict[str, Any]
 ) -> Iterator[tuple[str, str | None, Any]]:
-    """``importmap.json`` for ``{% importmap %}``: every collected module's hashed name,
-    integrity and static imports, and the bare names of ``STATICMW_IMPORTMAP``."""
-    if IMPORTMAP_NAME in paths:
-        log.warning(
-            "staticmw: a collected file is named %s; import map not written", IMPORTMAP_NAME
-        )
-        return
+    """collectstatic's post-processing: the build over the collected files, then Django's
+    manifest read back as every later ``{% static %}`` reads it."""
+    config = config_for(storage, paths)
     try:
-        declared = check_declared(setting("STATICMW_IMPORTMAP", {}) or {})
-    except ImportMapError as exc:
-        yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {exc}")
-        return
-    by_hashed = {hashed: name for name, hashed in storage.hashed_files.items()}
-
-    def resolve(target: str) -> str | None:
-        logical = by_hashed.get(target, target)
-        return logical if logical in storage.hashed_files and is_module(logical) else None
-
-    sources = []
-    for name, hashed in storage.hashed_files.items():
-        if not is_module(name):
-            continue
-        try:
-            with open(storage.path(hashed), "rb") as handle:
-                content = handle.read()
-        except OSError as exc:
-            yield name, None, exc
-            return
-        specifiers = module_specifiers(content)
-        sources.append(Source(name, hashed, sri(content), hashed, specifiers))
-    strict = bool(setting("STATICMW_STRICT"))
-    record, errors, warnings = assemble(sources, declared, resolve, strict)
-    for message in warnings:
+        report = build(config)
+    except (BuildError, compress.CodecUnavailable, ValueError) as exc:
+        raise ImproperlyConfigured(f"staticmw: collectstatic's build cannot start: {exc}") from None
+    for message in report.warnings:
         log.warning("staticmw: %s", message)
-    for message in errors:
-        yield IMPORTMAP_NAME, None, ImproperlyConfigured(f"STATICMW_IMPORTMAP: {message}")
-    if record is not None and not errors:
-        atomic_write(os.path.join(storage.location, IMPORTMAP_NAME), dump(record))
-
-
-def state_of(
-    storage: ManifestStaticFilesStorage, paths: dict[str, Any]
-) -> tuple[str, dict[str, str]]:
-    """A digest of every collected file's bytes and of the rules that shape the manifest,
-    and each file's own digest (which precompression reuses)."""
-    digest = hashlib.sha256()
-    rules = (
-        storage.manifest_version,
-        storage.support_js_module_import_aggregation,
-        storage.max_post_process_passes,
-        storage.keep_intermediate_files,
-        repr(storage.patterns),
-        repr(setting("STATICMW_IMPORTMAP", None)),
+    if report.errors:
+        first = report.errors[0].split(":", 1)[0]
+        listed = "\n  ".join(report.errors)
+        yield first, None, ValueError(f"staticmw: collectstatic's build failed:\n  {listed}")
+        return
+    log.info(
+        "staticmw: %d files, %d outputs written, %d unchanged, %d removed",
+        report.files,
+        len(report.written),
+        report.unchanged,
+        len(report.removed),
     )
-    digest.update(repr(rules).encode())
-    files: dict[str, str] = {}
-    for name in sorted(paths):
-        digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            files[name] = workers.file_digest(storage.path(name))
-        except OSError:
-            digest.update(b"unreadable")
-        else:
-            digest.update(files[name].encode())
-    return digest.hexdigest(), files
-
-
-def unchanged_since_last_run(storage: ManifestStaticFilesStorage, state: str) -> bool:
-    """Whether the last run saw exactly these bytes and every name it hashed is still there."""
-    try:
-        with open(os.path.join(storage.location, STATE), "rb") as file:
-            previous = file.read().decode("ascii", "replace")
-    except OSError:
-        return False
-    hashed = storage.hashed_files
-    return (
-        previous == state
-        and bool(hashed)
-        and all(os.path.isfile(storage.path(name)) for name in hashed.values())
-    )
-
-
-def forget_state(storage: ManifestStaticFilesStorage) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(os.path.join(storage.location, STATE))
+    for former in FORMER_STATE:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(config.out, former))
+    if storage.manifest_name != DJANGO_MANIFEST_NAME:  # a subclass's own name for it
+        with open(os.path.join(config.out, DJANGO_MANIFEST_NAME), "rb") as handle:
+            atomic_write(storage.path(storage.manifest_name), handle.read())
+    storage.hashed_files, storage.manifest_hash = storage.load_manifest()
+    written = set(report.written)
+    for name in paths:
+        hashed = storage.hashed_files.get(name)
+        if hashed is None:
+            continue
+        if storage.keep_only_hashed_files and hashed != name:
+            with contextlib.suppress(FileNotFoundError):
+                storage.delete(name)
+        yield name, hashed, hashed in written

@@ -42,7 +42,7 @@ NOT_NEEDED = {
     "USE_BROTLI": "as USE_GZIP: every installed codec is written",
     "USE_ZSTD": "as USE_GZIP: every installed codec is written",
     "ZSTD_DICTIONARY": "zstd variants are plain zstd that every client decodes; deltas "
-    "against earlier versions are `staticmw build --dictionaries N`",
+    "against earlier versions are STATICMW_DICTIONARIES = N",
     "ZSTD_DICTIONARY_IS_RAW": "as ZSTD_DICTIONARY",
     "ZSTD_LEVEL": "zstd variants are written at level 19 with the 8 MiB window RFC 9659 allows",
     "MINIFY": "staticmw does not minify: minify in the bundler, before collectstatic",

@@ -1,16 +1,12 @@
-"""A ``collectstatic`` storage: Django's hashed names and manifest, plus gzip, brotli and zstd.
+"""A ``collectstatic`` storage whose post-processing is ``staticmw build``, in place.
 
 ``STORAGES = {"staticfiles": {"BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage"}}``.
-Hashing and reference rewriting are Django's (CSS ``url()`` and ``@import``, source
-maps, and with ``STATICMW_JS_MODULES = True`` JavaScript module imports), skipped
-altogether when no collected file changed since the last run; precompression follows
-``staticmw build``'s rules in worker processes, and a second ``collectstatic`` with
-nothing changed compresses nothing. ``STATICMW_KEEP_ONLY_HASHED_FILES = True`` deletes
-the unhashed copies; ``STATICMW_MANIFEST_STRICT`` sets Django's ``manifest_strict``;
-``STATICMW_SKIP_COMPRESS_EXTENSIONS`` (such as ``["map"]``) leaves those files uncompressed.
-A ``sourceMappingURL`` that names a missing map is warned of (file and line) and left as it
-is, rather than failing the whole run; ``STATICMW_STRICT = True`` makes it an error, as
-``staticmw build --strict`` does.
+collectstatic copies the files into ``STATIC_ROOT`` as Django does; then the build hashes
+them (Django's name shape, ``app.<12 hex>.css``), rewrites CSS references and JavaScript
+module imports with its lexer, precompresses, and writes ``staticmw.json``, Django's
+``staticfiles.json`` and ``importmap.json`` from one record. ``STATICMW_KEEP``,
+``STATICMW_HISTORY`` and ``STATICMW_DICTIONARIES`` are the build's ``--keep`` (with
+``--prune``), ``--history`` and ``--dictionaries``; ``STATICMW_STRICT`` its ``--strict``.
 """
 
 from __future__ import annotations
@@ -23,29 +19,33 @@ from django.contrib.staticfiles import storage
 from django.core.exceptions import ImproperlyConfigured
 
 from ...hints import memory
-from ...manifest.formats import Manifest, ManifestError, ManifestFile, decode
+from ...manifest.formats import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestError,
+    ManifestFile,
+    decode,
+    django_digest,
+)
 from ...serve.mounts import manifest_seeker
 from ...serve.options import UNSET, ConfigurationError, from_settings, normalize_prefix
 from ...serve.watched import Watched
 from . import static_prefix
 from .migration import setting
 
-# What the last successful post-processing saw (a dotfile, so never served).
-
 log = logging.getLogger("staticmw.django")
 
 
 class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: ignore[misc]
-    """Django's manifest storage, whose ``post_process`` also precompresses every file."""
+    """Django's manifest storage, whose ``post_process`` is ``staticmw build``."""
 
     # The codings to precompress; None means every one whose library is installed.
     codecs: list[str] | None = None
+    # The record the build writes beside Django's manifest: what this storage and the
+    # middleware serving STATIC_ROOT both read, so they never disagree.
+    record_name = MANIFEST_NAME
 
     def __init__(self, *args: Any, **kwargs: Any):
-        # Django's rewriting of JavaScript module imports, opt-in as in Django: its
-        # patterns also match import-like text in comments and strings, and they are
-        # slow on modules with many exports.
-        self.support_js_module_import_aggregation = bool(setting("STATICMW_JS_MODULES", False))
         super().__init__(*args, **kwargs)
         try:
             options = from_settings(
@@ -67,13 +67,12 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             else None
         )
         self._taken: Manifest | None = None
-        self._missing_maps: set[tuple[str, str]] = set()
         self._collecting = False
 
     def _manifest_path(self) -> str:
-        """Where the manifest is, ``""`` while the storage has no location."""
+        """Where the build's record is, ``""`` while the storage has no location."""
         try:
-            return str(self.path(self.manifest_name))
+            return str(self.path(self.record_name))
         except (ImproperlyConfigured, ValueError):
             return ""
 
@@ -93,8 +92,9 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         if found is None or found is self._taken:
             return
         self._taken = found
-        if found.format == "django":
-            self.hashed_files, self.manifest_hash = dict(found.names), found.digest
+        if found.format in ("staticmw", "django"):
+            names = dict(found.names)
+            self.hashed_files, self.manifest_hash = names, found.digest or django_digest(names)
 
     def load_manifest(self) -> tuple[dict[str, str], str]:
         """Django's manifest, through the one check every manifest goes through: JSON of any
@@ -124,34 +124,6 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
             memory.note(memory.ASSET, name, url)
         return url
 
-    def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
-        """Django's converter, except that a source map comment naming a missing file is
-        left as it is, with a warning, unless ``STATICMW_STRICT``."""
-        convert = super().url_converter(name, hashed_files, template)
-        if not template or "sourceMappingURL" not in template or setting("STATICMW_STRICT"):
-            return convert
-
-        def tolerant(match: Any) -> Any:
-            try:
-                return convert(match)
-            except ValueError as exc:
-                if "could not be found" not in str(exc):
-                    raise
-                line = match.string.count("\n", 0, match.start()) + 1
-                url = (match.groupdict().get("url") or match.group(0)).strip()
-                if (name, url) not in self._missing_maps:  # Django makes several passes
-                    self._missing_maps.add((name, url))
-                    log.warning(
-                        "staticmw: %s, line %d: the source map %s is missing; the comment "
-                        "is left as it is (STATICMW_STRICT = True makes this an error)",
-                        name,
-                        line,
-                        url,
-                    )
-                return match.group(0)
-
-        return tolerant
-
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
     ) -> Iterator[tuple[str, str | None, Any]]:
@@ -160,12 +132,8 @@ class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):  # type: i
         # The build's side, loaded by collectstatic alone: a page's {% static %} never is.
         from . import collecting
 
-        def hashing() -> Iterator[tuple[str, str | None, Any]]:
-            parent: Any = super(ManifestStaticFilesStorage, self)
-            yield from parent.post_process(paths, dry_run=False, **options)
-
         self._collecting = True
         try:
-            yield from collecting.collect(self, paths, hashing)
+            yield from collecting.collect(self, paths)
         finally:
             self._collecting = False
