@@ -47,7 +47,8 @@ COMPAT_TESTS = $(filter-out tests/test_browser.py,$(shell grep -rlE "flask|djang
 $(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e . $(COMPAT_PINS) \
-		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2
+		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2 \
+		django-debug-toolbar djangorestframework
 	touch $@
 
 ## test-compat: the Django and Flask tests again on Django 4.2 LTS and Flask 2.3
