@@ -9,7 +9,7 @@ SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZERS := paths headers assets js dictionaries
 
-.PHONY: serve test test-compat lint pytest fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
+.PHONY: serve test test-compat lint pytest mutation fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ $(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
 		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2 \
 		django-debug-toolbar djangorestframework
 	touch $@
+
+## mutation: mutmut over the safety core; a survivor not listed as equivalent fails
+mutation: $(VENV)/.test-deps
+	$(BIN)/python .ci/mutation.py
 
 ## test-compat: the Django and Flask tests again on Django 4.2 LTS and Flask 2.3
 test-compat: $(COMPAT_VENV)/.deps

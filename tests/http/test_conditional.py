@@ -125,3 +125,19 @@ def test_if_unmodified_since_is_ignored_for_a_file_with_no_last_modified():
     conditions = Conditions(if_unmodified_since="Sat, 01 Jan 2000 00:00:00 GMT")
     assert evaluate("GET", '"x"', None, conditions) is None
     assert evaluate("GET", '"x"', 1_000_000_000, conditions) == 412
+
+
+def test_a_matching_if_none_match_is_304_for_head_as_for_get_and_412_otherwise():
+    conditions = Conditions(if_none_match='"abc"')
+    assert evaluate("GET", '"abc"', None, conditions) == 304
+    assert evaluate("HEAD", '"abc"', None, conditions) == 304
+    assert evaluate("POST", '"abc"', None, conditions) == 412
+    assert evaluate("head", '"abc"', None, conditions) == 412  # methods are case-sensitive
+
+
+def test_if_range_strips_only_spaces_and_tabs():
+    """§5.6.3's optional whitespace is spaces and tabs: other characters around the value
+    leave it a value that matches nothing."""
+    assert if_range_holds(' \t"abc"\t ', '"abc"', None, False)
+    for value in ('"abc"\x0c', '\r"abc"', 'X"abc"', '"abc"X'):
+        assert not if_range_holds(value, '"abc"', None, False), value

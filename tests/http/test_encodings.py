@@ -154,3 +154,36 @@ def test_identity_inherits_the_weight_of_the_one_variant():
     and the smaller gzip asked for at q=0.5 would lose to it."""
     assert chosen("gzip;q=0.5", [("identity", 1000), ("gzip", 300)]) == "gzip"
     assert chosen("gzip;q=0.5", [("identity", 200), ("gzip", 300)]) == "identity"
+
+
+def test_a_parameter_is_split_at_its_first_equals_sign():
+    """``q=0=5`` is a malformed weight: the member is dropped, not taken at q=1."""
+    assert parse_accept_encoding("gzip;q=0=5, br") == {"br": 1.0}
+
+
+def test_among_equal_weights_and_sizes_the_earlier_variant_wins():
+    available = [("identity", 100), ("gzip", 50), ("br", 50)]
+    assert choose(available, "gzip, br") == 1
+    assert choose(available, "br, gzip") == 1  # the header's order does not matter
+
+
+def test_parsed_values_are_cached_within_their_bounds(monkeypatch):
+    """A value up to CACHED_VALUE_CHARS long is parsed once and kept; a longer one is not
+    kept; the cache never holds more than its limit of entries."""
+    from staticmw.http import encodings
+
+    monkeypatch.setattr(encodings, "_cache", {})
+    short = "gzip, br;q=0.5" + " " * (encodings.CACHED_VALUE_CHARS - 14)
+    assert len(short) == encodings.CACHED_VALUE_CHARS
+    first = encodings.cached_preferences(short)
+    assert first == {"gzip": 1.0, "br": 0.5}
+    assert encodings.cached_preferences(short) is first
+    longer = short + " "
+    assert encodings.cached_preferences(longer) is not encodings.cached_preferences(longer)
+    assert longer not in encodings._cache
+    encodings._cache.clear()
+    for number in range(encodings._CACHE_LIMIT):
+        encodings.cached_preferences(f"gzip;q=0.{number % 10}, x{number}")
+    assert len(encodings._cache) == encodings._CACHE_LIMIT
+    encodings.cached_preferences("br")
+    assert len(encodings._cache) == 1

@@ -171,3 +171,20 @@ def test_sixteen_ranges_are_honoured_and_seventeen_ignored():
     sixteen = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(16))
     assert len(parse_range(f"bytes={sixteen}", 1000)) == 16
     assert parse_range(f"bytes={sixteen},500-501", 1000) is None
+
+
+def test_members_are_trimmed_of_spaces_and_tabs_only():
+    assert parse_range("bytes= 0-1 ,\t3-4\t", 10) == [(0, 1), (3, 4)]
+    for value in ("bytes=0-1,\x0b3-4", "bytes=X0-1", "bytes=0-1X", "bytes=\r0-1"):
+        assert parse_range(value, 10) is None, value
+
+
+def test_numbers_of_eighteen_digits_are_read_as_they_are():
+    """Up to 18 digits a number is exact (a backwards range of them is malformed); longer
+    ones only stand for "past any end"."""
+    assert parse_range("bytes=200000000000000000-100000000000000000", 10) is None
+    assert parse_range("bytes=0-" + "9" * 19, 10) == [(0, 9)]
+
+
+def test_unsatisfiable_says_what_it_is():
+    assert repr(UNSATISFIABLE) == "UNSATISFIABLE"
