@@ -745,7 +745,7 @@ def _django_tables(django: dict) -> list[str]:
             "| | identity | sent | ratio |",
             "|---|---|---|---|",
             f"| staticmw (dcz delta) | {ours['identity']:,} | {ours['dcz']:,} | "
-            f"{_ratio(ours['dcz'], theirs['br'])} |",
+            f"{ours['dcz'] / theirs['br']:.4f}× |",
             f"| WhiteNoise (brotli) | {theirs['identity']:,} | {theirs['br']:,} | |",
             "",
         ]

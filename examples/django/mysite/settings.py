@@ -37,12 +37,13 @@ TEMPLATES = [
     }
 ]
 
-# collectstatic gathers mysite/static/ here, adds hashed copies, writes staticfiles.json and
-# precompresses (gzip, brotli, zstd); StaticFilesMiddleware serves them, the hashed ones as
-# immutable for a year. Under DEBUG it serves mysite/static/ directly, no collectstatic needed.
+# collectstatic gathers mysite/static/ here, then runs `staticmw build` over it: hashed copies
+# (CSS references and JavaScript module imports rewritten), gzip, brotli and zstd variants,
+# staticmw.json and Django's staticfiles.json. StaticFilesMiddleware serves them, the hashed
+# ones as immutable for a year. Under DEBUG it serves mysite/static/ directly, no collectstatic
+# needed. STATICMW_KEEP = 3 would remove what the last three deploys no longer use.
 STATIC_URL = os.environ.get("STATIC_URL", "static/")  # https://cdn.example.com/static/: a CDN
 STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
-# Rewrite JavaScript module imports to hashed names too (Django's patterns; opt-in).
 STORAGES = {
     "staticfiles": {
         "BACKEND": "staticmw.django.storage.ManifestStaticFilesStorage",
