@@ -889,11 +889,12 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
         try:
             in_place = run.in_place(item)
             same_plain = in_place or _same_file(out, item.name, item.size, item.source_hash)
-            # The variants of other bytes go first: at no moment, even if the build dies
-            # here, does the plain name have codings of another version. Those the last
-            # build (or the history, checked) made of this very source stay.
             changed = run.previous(item.name).get("source_hash") != item.source_hash
-            if changed and (in_place or not same_plain) and not run.config.dry_run:
+            if not run.config.dry_run and _variants_may_be_stale(
+                run, item.name, in_place, same_plain, changed
+            ):
+                # The variants of other bytes go first: at no moment, even if the build dies
+                # here, does the plain name have codings of another version.
                 _remove_variants(out, item.name)
             if not same_plain and not run.config.dry_run:
                 _copy_source(run, item, item.name)
@@ -911,6 +912,34 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
             continue
         copied.append(item)
     return copied
+
+
+def _variants_may_be_stale(
+    run: _Run, name: str, in_place: bool, same_plain: bool, changed: bool
+) -> bool:
+    """Whether the variants beside the plain *name* may be of other bytes than this source.
+
+    A build killed after writing some variants leaves the record of the build before it,
+    so the record alone proves nothing about variants beside a plain name that other bytes
+    reached. Those kept: beside a plain name that is not there yet (a fresh output, the
+    history's variants checked against this very source), and, in place, variants written
+    after the copy collectstatic made, of the source the record names."""
+    if changed:
+        return True
+    if in_place:
+        try:
+            plain = os.stat(os.path.join(run.out, *name.split("/"))).st_mtime_ns
+        except OSError:
+            return True
+        for suffix in ALL_SIDECAR_SUFFIXES:
+            variant = run.tree.size(name + suffix)
+            if variant is None:
+                continue
+            directory, base = run.tree.place(name + suffix)
+            if os.stat(base, dir_fd=directory, follow_symlinks=False).st_mtime_ns < plain:
+                return True
+        return False
+    return not same_plain and run.tree.exists(name)
 
 
 def _copy_source(run: _Run, item: _File, key: str) -> None:

@@ -1174,3 +1174,42 @@ def test_an_unchanged_build_into_a_fresh_output_compresses_nothing(tmp_path, mon
     assert build_into("deploy3").ok
     assert planned == [1]
     assert tree(tmp_path / "deploy3") == first
+
+
+def test_variants_a_killed_build_left_beside_the_plain_name_are_not_kept(tmp_path):
+    """A build of version 2 killed after writing the plain name and a variant leaves the
+    record of version 1: building version 1 again must not keep that variant."""
+    src = tmp_path / "src"
+    v1 = b'@import "b.css";\n' + CSS_BODY
+    write(src / "css" / "app.css", v1)
+    write(src / "css" / "b.css", CSS_BODY)
+    config = BuildConfig(sources=[str(src)], out=str(tmp_path / "out"), codecs=["gzip"], jobs=1)
+    assert pipeline.build(config).ok
+    out = tmp_path / "out" / "css"
+    v2 = v1.replace(b"#333", b"#444")
+    (out / "app.css").write_bytes(v2)  # what the killed build got to write
+    (out / "app.css.gz").write_bytes(gzip.compress(v2))
+    assert pipeline.build(config).ok
+    assert (out / "app.css").read_bytes() == v1
+    assert gzip.decompress((out / "app.css.gz").read_bytes()) == v1
+
+
+def test_in_place_variants_older_than_the_collected_copy_are_not_kept(tmp_path):
+    """In place (collectstatic), a variant written before the plain name was copied in again
+    may be of other bytes: it is made again; one written after is kept."""
+    out = tmp_path / "out"
+    v1 = b'@import "b.css";\n' + CSS_BODY
+    write(out / "css" / "app.css", v1)
+    write(out / "css" / "b.css", CSS_BODY)
+    collected = {name: str(out / name) for name in ("css/app.css", "css/b.css")}
+    config = BuildConfig(
+        sources=[str(out)], out=str(out), collected=collected, codecs=["gzip"], jobs=1
+    )
+    assert pipeline.build(config).ok
+    variant = out / "css" / "app.css.gz"
+    kept = variant.stat().st_ino
+    assert pipeline.build(config).ok and variant.stat().st_ino == kept  # written after: kept
+    variant.write_bytes(gzip.compress(v1.replace(b"#333", b"#444")))
+    os.utime(variant, ns=(1, 1))  # older than the copy collectstatic made
+    assert pipeline.build(config).ok
+    assert gzip.decompress(variant.read_bytes()) == v1
