@@ -153,27 +153,27 @@ def _restore_one(
         os.close(fd)
 
 
-def restore(history: str, out: str) -> int:
+def restore(history: str, out: str) -> set[str]:
     """Copy into *out* what *history* holds and *out* lacks, and its build record when
-    *out* has none as recent; how many files came back. Only outputs the history's own
+    *out* has none as recent; the names that came back. Only outputs the history's own
     record lists come back, each checked by content (see :func:`_restore_one`): a file
     planted in the history, or a link to one outside it, never does."""
     held, into = Tree(history), Tree(out)
     if not held.exists(MANIFEST_NAME):
-        return 0
+        return set()
     # Read once: the record restored is the very one the files were checked against.
     raw = held.read(MANIFEST_NAME)
     kept = build_record_of(raw, os.path.join(history, MANIFEST_NAME))
     listed = _listed(kept)
     dictionaries: dict[str, bytes] = {}
-    count = 0
+    brought: set[str] = set()
     # Files first, so that the deltas after them find their dictionaries.
     for name in sorted(listed, key=lambda name: (listed[name].coding == "dcz", name)):
-        if not into.exists(name):
-            count += _restore_one(held, into, name, listed[name], dictionaries)
+        if not into.exists(name) and _restore_one(held, into, name, listed[name], dictionaries):
+            brought.add(name)
     if read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number:
         into.write(MANIFEST_NAME, raw)
-    return count
+    return brought
 
 
 def save(history: str, out: str, names: Iterable[str], changing: Iterable[str] = ()) -> None:

@@ -640,6 +640,9 @@ class _Run:
     tree: Tree = field(init=False)
     # What shapes the outputs besides the sources (see fingerprint()).
     fingerprint: str = ""
+    # The outputs the history brought back for this build, each checked by content against
+    # the record it came with.
+    restored: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.tree = Tree(self.out)
@@ -866,16 +869,21 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     if not config.dry_run:
         Tree(out).remove_leftovers()
     record = os.path.join(out, formats.MANIFEST_NAME)
+    restored: set[str] = set()
     try:
         if config.history and not config.dry_run:
             restored = history.restore(config.history, out)
             if restored:
-                report.warnings.append(f"{restored} earlier outputs restored from {config.history}")
+                report.warnings.append(
+                    f"{len(restored)} earlier outputs restored from {config.history}"
+                )
         before = formats.read_build_record(record)
     except formats.ManifestError as exc:
         raise OutputError(f"a build record cannot be trusted: {exc}") from None
     sources = Sources(config.sources, config.follow_symlinks)
-    return _Run(config, report, out, codecs, before, sources, number=before.number + 1)
+    run = _Run(config, report, out, codecs, before, sources, number=before.number + 1)
+    run.restored = restored
+    return run
 
 
 def _copy(run: _Run, progress: Progress | None) -> list[_File]:
@@ -922,8 +930,9 @@ def _variants_may_be_stale(
     A build killed after writing some variants leaves the record of the build before it,
     so the record alone proves nothing about variants beside a plain name that other bytes
     reached. Those kept: beside a plain name that is not there yet (a fresh output, the
-    history's variants checked against this very source), and, in place, variants written
-    after the copy collectstatic made, of the source the record names."""
+    history's variants checked against this very source), and, in place, variants the
+    history brought back for this build or written after the copy collectstatic made, of the
+    source the record names."""
     if changed:
         return True
     if in_place:
@@ -933,7 +942,7 @@ def _variants_may_be_stale(
             return True
         for suffix in ALL_SIDECAR_SUFFIXES:
             variant = run.tree.size(name + suffix)
-            if variant is None:
+            if variant is None or name + suffix in run.restored:
                 continue
             directory, base = run.tree.place(name + suffix)
             if os.stat(base, dir_fd=directory, follow_symlinks=False).st_mtime_ns < plain:

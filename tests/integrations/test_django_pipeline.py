@@ -330,3 +330,33 @@ def test_collectstatic_link_builds_from_the_linked_sources(tmp_path):
     assert (out / paths["css/a.css"]).is_file() and not (out / paths["css/a.css"]).is_symlink()
     assert paths["img/b.svg"].rpartition("/")[2] in (out / paths["css/a.css"]).read_text()
     assert (out / (paths["css/a.css"] + ".gz")).is_file()
+
+
+def test_a_fresh_static_root_with_nothing_changed_compresses_nothing(tmp_path):
+    """With STATICMW_HISTORY, a deploy with nothing changed into a fresh STATIC_ROOT takes
+    every variant from the history, the plain names' of rewritten files too: none is
+    compressed again."""
+    sources = write(
+        tmp_path / "src",
+        {"css/a.css": '@import "b.css";\n' + "p { color: red }\n" * 200,
+         "css/b.css": "b { color: blue }\n" * 200},
+    )  # fmt: skip
+    history = tmp_path / "cache"
+    settings = dict(STATICMW_KEEP=2, STATICMW_HISTORY=str(history))
+    first = collect(tmp_path / "release1", sources, **settings)
+    fresh = tmp_path / "release2"
+    assert collect(fresh, sources, **settings) == first
+    # The hashed files' variants, and those of the rewritten stylesheet's plain name (the
+    # others are copies of the hashed name's, made again without compressing).
+    variants = [
+        p
+        for p in (fresh / "css").iterdir()
+        if p.suffix in (".gz", ".br", ".zst")
+        and (p.name.startswith("a.css.") or re.search(r"\.[0-9a-f]{12}\.", p.name))
+    ]
+    assert {p.name for p in variants} >= {"a.css.gz", "a.css.br"}
+    for path in variants:
+        held = history / path.relative_to(fresh)
+        # Restored as the history's own file (linked, or copied with its times), never
+        # compressed again, which would give it a new modification time.
+        assert held.is_file() and path.stat().st_mtime_ns == held.stat().st_mtime_ns, path
