@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fnmatch
 import hashlib
+import json
 import logging
 import os
 import posixpath
@@ -775,8 +776,9 @@ def _unchanged(
             mapped = run.tree.read(importmaps.IMPORTMAP_NAME)
             if (hashlib.sha256(mapped).hexdigest(), len(mapped)) != before.importmap:
                 return None
-            modules = importmaps.ImportMap.load(os.path.join(run.out, importmaps.IMPORTMAP_NAME))
-        except (OSError, importmaps.ImportMapError):
+            # The very bytes checked against the record, not the file read again by name.
+            modules = importmaps.ImportMap.parse(json.loads(mapped))
+        except (OSError, ValueError, RecursionError, importmaps.ImportMapError):
             return None
     files: dict[str, _File] = {}
     try:
@@ -832,11 +834,7 @@ def _write(run: _Run, modules: importmaps.ImportMap | None, progress: Progress |
             _write_manifests(run, entries, kept, modules)
             earlier = kept
     if run.config.history and not run.config.dry_run and not report.errors:
-        names = _history_names(run, earlier)
-        rewritten = {item.name for item in run.files.values() if item.content is not None}
-        changing = {importmaps.IMPORTMAP_NAME}
-        changing |= {name + suffix for name in rewritten for suffix in ALL_SIDECAR_SUFFIXES}
-        history.save(run.config.history, run.out, names, changing & names)
+        history.save(run.config.history, run.out, *_history_names(run, earlier))
 
 
 def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
@@ -848,15 +846,21 @@ def _prune(run: _Run, earlier: dict[str, int]) -> dict[str, int]:
     return {key: last for key, last in earlier.items() if key not in gone or key in failed}
 
 
-def _history_names(run: _Run, earlier: dict[str, int]) -> set[str]:
+def _history_names(run: _Run, earlier: dict[str, int]) -> tuple[set[str], set[str]]:
     """What a fresh output directory needs from this build for pages open on it or on the
     ones kept: every output but the plain names, which the next build makes again. The
     variants of a rewritten file's plain name stay (vouched for by its source's hash): they
-    would otherwise be compressed again; the others are copies of the hashed name's."""
+    would otherwise be compressed again; the others are copies of the hashed name's.
+
+    Also those of them that can hold other bytes under the same name (the import map, those
+    plain-name variants), for the history to carry again every time."""
     plain = {item.name for item in run.files.values()}
     rewritten = {item.name for item in run.files.values() if item.content is not None}
     plain |= {name + suffix for name in plain - rewritten for suffix in ALL_SIDECAR_SUFFIXES}
-    return (run.outputs - plain) | set(earlier)
+    names = (run.outputs - plain) | set(earlier)
+    changing = {importmaps.IMPORTMAP_NAME}
+    changing |= {name + suffix for name in rewritten for suffix in ALL_SIDECAR_SUFFIXES}
+    return names, changing & names
 
 
 def _start(config: BuildConfig, report: Report) -> _Run:
@@ -941,11 +945,14 @@ def _variants_may_be_stale(
         except OSError:
             return True
         for suffix in ALL_SIDECAR_SUFFIXES:
-            variant = run.tree.size(name + suffix)
-            if variant is None or name + suffix in run.restored:
+            if name + suffix in run.restored:
                 continue
-            directory, base = run.tree.place(name + suffix)
-            if os.stat(base, dir_fd=directory, follow_symlinks=False).st_mtime_ns < plain:
+            try:
+                directory, base = run.tree.place(name + suffix)
+                made = os.stat(base, dir_fd=directory, follow_symlinks=False).st_mtime_ns
+            except FileNotFoundError:
+                continue
+            if made < plain:
                 return True
         return False
     return not same_plain and run.tree.exists(name)
