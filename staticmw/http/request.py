@@ -95,10 +95,18 @@ HOST = KEYS["host"]
 AUTHORIZATION = KEYS["authorization"]
 # The fields a navigation is read by, as their ASGI header names: only on the pass-through
 # path, never for a static file.
+_NAVIGATION_ONLY = ("accept", "host", "authorization")
 NAVIGATION = {
     name.encode("latin-1"): slot
     for name, slot in FIELDS.items()
-    if slot in ("sec_fetch_mode", "accept", "host", "authorization")
+    if slot in ("sec_fetch_mode", *_NAVIGATION_ONLY)
+}
+# The fields a static file's answer reads, as their ASGI header names, each with its key:
+# all but those only a navigation needs, which every request carries and none is decided by.
+SERVING_KEYS = {
+    name.encode("latin-1"): KEYS[slot]
+    for name, slot in FIELDS.items()
+    if slot not in _NAVIGATION_ONLY
 }
 
 

@@ -59,12 +59,11 @@ _ATTEMPTS = 3
 
 def _directory_unchanged(resource: Resource) -> bool:
     """Whether the directory holding a file and its variants has its mtime as indexed."""
-    recorded = resource.directory_mtime
-    if recorded is None:
+    directory = resource.directory
+    if directory is None:
         return True
-    directory, mtime_ns = recorded
     try:
-        return os.stat(directory).st_mtime_ns == mtime_ns
+        return os.stat(directory).st_mtime_ns == resource.directory_mtime
     except OSError:
         return False
 
@@ -106,7 +105,9 @@ class StaticFiles:
         self._builder = HeaderBuilder(self.options)
         self._mounts = Mounts(self.options, self._builder, self._recheck_interval)
         self._resolver = self._mounts.resolver
-        self._cache = ResourceCache(self.options.cache_bytes, self._recheck_interval)
+        self._cache = ResourceCache(
+            self.options.cache_bytes, self._recheck_interval, self.options.cache_entries
+        )
         # known_miss(path): whether *path* was looked up and not found within
         # ``recheck_interval``; the cache's own method, so a miss costs one call.
         self.known_miss: Callable[[str], bool] = self._cache.known_miss
@@ -309,6 +310,7 @@ class StaticFiles:
             if expiry is not None:
                 return False if monotonic() < expiry else None
             return None if path.startswith(self._prefixes) or path in self._bare_prefixes else False
+        resource.seen = True  # the cache's whole bookkeeping of a hit: one store
         method = get(METHOD)
         if method != "GET" and method != "HEAD":
             return None
@@ -371,9 +373,11 @@ class StaticFiles:
         path = request.path
         cache = self._cache
         resource = self._resources.get(path)
-        if resource is not None and not self._directory_current(resource):
-            cache.forget(path)
-            resource = None
+        if resource is not None:
+            resource.seen = True
+            if not self._directory_current(resource):
+                cache.forget(path)
+                resource = None
         if resource is None:
             if cache.known_miss(path):
                 return None
@@ -482,8 +486,7 @@ class StaticFiles:
                 os.close(fd)
             raise
         os.close(fd)
-        if self._cache.reserve(rep.size):
-            rep.hold(data, monotonic())
+        self._cache.hold(resource, rep, data, monotonic())
         return from_memory(request.method, rep, data, request.get)
 
 

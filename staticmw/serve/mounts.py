@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import posixpath
+import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from time import monotonic
@@ -537,7 +538,9 @@ class Mounts:
         resource = self.builder.resource(url, parts[-1], files, entry, deltas)
         directory = os.path.join(mount.directory, *parts[:-1])
         with contextlib.suppress(OSError):
-            resource.directory_mtime = (directory, os.stat(directory).st_mtime_ns)
+            resource.directory_mtime = os.stat(directory).st_mtime_ns
+            # One string for a directory's files, not one each (freed with the last of them).
+            resource.directory = sys.intern(directory)
             resource.directory_checked = monotonic()
         return resource
 

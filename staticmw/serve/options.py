@@ -47,6 +47,7 @@ class OptionValues(TypedDict, total=False):
     static_host: str | None
     manifest_strict: bool
     cache_bytes: int
+    cache_entries: int
     recheck_interval: float
     early_hints: bool
     early_hints_key: Callable[[str, str], str | None] | None
@@ -131,6 +132,12 @@ def _check_max_age(name: str, value: Any) -> int | None:
 def _check_size(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a whole number >= 1, got {value!r}")
     return value
 
 
@@ -253,7 +260,8 @@ class Options:
     :meth:`staticmw.serve.core.StaticFiles.add_files`; ``static_host`` puts
     :meth:`~staticmw.serve.core.StaticFiles.static_url` URLs on a CDN host; ``manifest_strict``
     makes a name no manifest lists an error there; ``allow_hard_links=False`` refuses a
-    file with more than one link; ``cache_bytes`` bounds the bytes kept in memory, and
+    file with more than one link; ``cache_bytes`` bounds the bytes kept in memory,
+    ``cache_entries`` the files remembered, and
     ``recheck_interval`` is how long a checked file is trusted without autorefresh.
     ``early_hints`` adds ``Link`` headers for a page's stylesheets, fonts and modules and
     sends them as a 103 on the next navigation to its route (the path, or what
@@ -279,6 +287,7 @@ class Options:
     static_host: str = _option(None, _check_static_host, TEXT)
     manifest_strict: bool = _option(False, _check_bool, FLAG)
     cache_bytes: int = _option(32 * 1024 * 1024, _check_size, WHOLE)
+    cache_entries: int = _option(50_000, _check_count, WHOLE)
     recheck_interval: float = _option(1.0, _check_seconds, NUMBER)
     early_hints: bool = _option(False, _check_bool, FLAG)
     early_hints_key: Callable[[str, str], str | None] | None = _option(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from wsgiref.headers import Headers
 
 from werkzeug.http import http_date
@@ -21,6 +23,9 @@ from .options import Options
 _NOT_IN_304 = frozenset({"content-type", "content-length", "content-encoding", "accept-ranges"})
 
 Headers_ = tuple[tuple[str, str], ...]
+
+# The deltas of a file without any: one empty mapping for all, not a dict each.
+_NO_DELTAS: Mapping[bytes, int] = MappingProxyType({})
 
 
 class Representation:
@@ -119,10 +124,13 @@ class Resource:
         "cache_control",
         "content_type",
         "deltas",
+        "directory",
         "directory_checked",
         "directory_mtime",
         "entry",
+        "remembered",
         "representations",
+        "seen",
         "url",
         "vary",
     )
@@ -141,14 +149,22 @@ class Resource:
         self.content_type = content_type
         self.cache_control = cache_control
         self.entry = entry
-        # The directory holding the file and its variants, and its mtime when indexed
-        # (adding or removing a variant changes it), and when that was last checked.
-        self.directory_mtime: tuple[str, int] | None = None
+        # The directory holding the file and its variants (one string for every file in
+        # it), its mtime when indexed (adding or removing a variant changes it), and when
+        # that was last checked.
+        self.directory: str | None = None
+        self.directory_mtime = 0
         self.directory_checked = 0.0
+        # Whether it was asked for since the cache last passed over it (its second chance),
+        # and whether the cache holds it (bytes are held only while it does).
+        self.seen = False
+        self.remembered = False
         self.representations = representations
         # Deltas (RFC 9842 dcz) come last, one per dictionary: index by dictionary hash.
         first_delta = len(representations) - len(deltas)
-        self.deltas = {digest: first_delta + i for i, digest in enumerate(deltas)}
+        self.deltas: Mapping[bytes, int] = (
+            {digest: first_delta + i for i, digest in enumerate(deltas)} if deltas else _NO_DELTAS
+        )
         self.vary = vary
         # (coding, size) pairs for the choice among variants; none without variants.
         self.available: tuple[tuple[str, int], ...] = ()

@@ -438,6 +438,47 @@ def test_a_held_file_goes_from_scope_to_send_without_a_request_object(site, monk
     assert built == ["/static/app.js"]
 
 
+def test_the_warm_path_reads_the_headers_once_and_only_for_a_known_file(site):
+    """A request the core has no entry for (pass-through, a miss) costs no pass over its
+    headers; a remembered file's costs exactly one, which reads only what serving needs."""
+    from staticmw.http.request import ACCEPT, HOST, IF_NONE_MATCH, METHOD
+    from staticmw.integrations.asgi import fields_of
+
+    class Counted(list):
+        passes = 0
+
+        def __iter__(self):
+            Counted.passes += 1
+            return super().__iter__()
+
+    app = ASGIStaticMiddleware(asgi_fallback, site, "/static/")
+    assert asgi_call(app, "/static/hello.txt")[0] == 200  # looked up, then held
+
+    def passes_for(target: str) -> int:
+        scope = scope_for(target, "GET", {"Host": "h", "Accept": "*/*"}, "")
+        scope["headers"] = Counted(scope["headers"])
+        Counted.passes = 0
+        messages: list[dict] = []
+
+        async def send(message):
+            messages.append(message)
+
+        asyncio.run(app(scope, Client().receive, send))
+        assert messages[0]["status"] == (200 if target.startswith("/static/") else 404)
+        return Counted.passes
+
+    assert passes_for("/api/thing") == 0  # the application's (which reads none here)
+    assert passes_for("/static/hello.txt") == 1
+    get = fields_of(
+        {
+            "method": "HEAD",
+            "headers": [(b"host", b"h"), (b"if-none-match", b'"a"'), (b"if-none-match", b'"b"')],
+        }
+    )
+    assert get(METHOD) == "HEAD" and get(IF_NONE_MATCH) == '"a","b"'
+    assert get(HOST) is None and get(ACCEPT) is None  # a navigation's, never a file's
+
+
 def test_the_warm_path_joins_a_repeated_field_as_the_full_path_does(site):
     """Two ``If-None-Match`` fields are one list (RFC 9110 §5.3), held file or not; a
     repeated field the core does not read changes nothing."""

@@ -6,10 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from staticmw.http import encodings
-from staticmw.serve import cache
+from staticmw.serve import cache, core
 from staticmw.serve.cache import ResourceCache
 
-from ..helpers import call
+from ..conftest import OLD
+from ..helpers import call, write
 
 
 def _cache_at(clock: list[float], monkeypatch) -> ResourceCache:
@@ -78,3 +79,92 @@ def test_only_browser_sized_accept_encoding_values_are_cached():
     assert encodings.cached_preferences(long_value)["gzip"] == 1.0
     assert encodings.cached_preferences("gzip, br")["br"] == 1.0
     assert list(encodings._cache) == ["gzip, br"]
+
+
+# -- the bound on remembered files ---------------------------------------------------
+
+
+def _files(site, count: int, stem: str) -> list[str]:
+    for i in range(count):
+        write(site / f"{stem}-{i}.txt", f"{stem} {i}\n".encode(), OLD)
+    return [f"/static/{stem}-{i}.txt" for i in range(count)]
+
+
+def _counting_lookups(app, monkeypatch) -> list[str]:
+    looked: list[str] = []
+    search = app._mounts.search
+
+    def counted(path, *args, **kwargs):
+        looked.append(path)
+        return search(path, *args, **kwargs)
+
+    monkeypatch.setattr(app._mounts, "search", counted)
+    return looked
+
+
+def test_a_working_set_below_the_bound_never_goes_cold(site, make, monkeypatch):
+    """Eight files asked for again and again stay remembered while four hundred others,
+    each asked for once, pass through a cache of sixteen: none of the eight is looked up
+    on disk a second time, and the cache never holds more than its bound."""
+    app = make(cache_entries=16, recheck_interval=3600)
+    hot = _files(site, 8, "hot")
+    cold = _files(site, 400, "cold")
+    looked = _counting_lookups(app, monkeypatch)
+    for path in hot * 2:
+        assert call(app, path).status == 200
+    assert sorted(looked) == sorted(hot)
+    for i, path in enumerate(cold):
+        assert call(app, path).status == 200
+        assert len(app._resources) <= 16
+        if i % 4 == 3:
+            for again in hot:
+                result = call(app, again)
+                assert result.status == 200 and result.body.startswith(b"hot ")
+    assert sorted(p for p in looked if p in hot) == sorted(hot)  # once each, at the start
+    assert [p for p in looked if p not in hot] == cold  # each cold one once
+
+
+def test_files_asked_for_once_leave_oldest_first(site, make, monkeypatch):
+    app = make(cache_entries=5, recheck_interval=3600)
+    paths = _files(site, 12, "once")
+    for path in paths:
+        call(app, path)
+    assert list(app._resources) == paths[-5:]
+    # An evicted file is looked up again, as on its first request, and served whole.
+    looked = _counting_lookups(app, monkeypatch)
+    result = call(app, paths[0])
+    assert result.status == 200 and result.body == b"once 0\n" and looked == [paths[0]]
+    assert list(app._resources) == [*paths[-4:], paths[0]]
+
+
+def test_the_bytes_budget_counts_exactly_what_is_held(site, make, monkeypatch):
+    """Whatever is evicted gives its bytes back, and bytes read for a file evicted while
+    they were read are not kept: the budget always equals what remembered files hold."""
+    app = make(cache_entries=4, recheck_interval=3600)
+    paths = _files(site, 20, "held")
+    table = app._cache
+
+    def held_by_remembered() -> int:
+        return sum(
+            len(rep.content)
+            for resource in app._resources.values()
+            for rep in resource.representations
+            if rep.content is not None
+        )
+
+    for path in paths * 3:
+        call(app, path)
+        assert table.held == held_by_remembered()
+    # A file evicted between its lookup and the read of its bytes (another thread's
+    # insertion) is served, and its bytes are not held where no eviction can find them.
+    read = core._read_checked
+
+    def read_then_evicted(fd, rep):
+        data = read(fd, rep)
+        table.clear()
+        return data
+
+    monkeypatch.setattr(core, "_read_checked", read_then_evicted)
+    result = call(app, "/static/hello.txt")
+    assert result.status == 200 and result.body == b"hello world\n"
+    assert table.held == held_by_remembered() == 0

@@ -267,9 +267,8 @@ def test_descriptor_exhaustion_is_an_uncacheable_503(make, monkeypatch, caplog, 
     assert call(fresh, "/static/hello.txt").status == 503
 
 
-def test_cache_is_bounded(site, make, monkeypatch):
-    monkeypatch.setattr(cache, "CACHE_ENTRIES", 3)
-    app = make(recheck_interval=60)
+def test_cache_is_bounded(site, make):
+    app = make(recheck_interval=60, cache_entries=3)
     names = [f"small-{i}.txt" for i in range(5)]
     for name in names:
         write(site / name, name.encode(), OLD)
