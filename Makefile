@@ -9,7 +9,7 @@ SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZERS := paths headers assets js dictionaries
 
-.PHONY: serve test test-compat lint pytest mutation fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
+.PHONY: serve test test-compat lint pytest mutation docs fuzz fuzz-smoke bench bench-quick bench-smoke soak tools bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.serve-deps: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,serve,brotli,zstd,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,serve,brotli,zstd,bench,docs]'
 	touch $@
 
 ## serve: Gunicorn on $(HOST):$(PORT) serving examples/site/ through the middleware
@@ -48,8 +48,18 @@ $(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e . $(COMPAT_PINS) \
 		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2 \
-		django-debug-toolbar djangorestframework
+		django-debug-toolbar djangorestframework django-csp
 	touch $@
+
+$(VENV)/.docs-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs,django,flask]' starlette jinja2
+	touch $@
+
+## docs: the documentation site into docs/_build/html; any warning (a broken link between
+## pages, a bad directive) fails it, as does a figure that is not the results file's
+docs: $(VENV)/.docs-deps
+	$(BIN)/python bench/figures.py --check
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 ## mutation: mutmut over the safety core; a survivor not listed as equivalent fails
 mutation: $(VENV)/.test-deps
@@ -103,4 +113,4 @@ bench-smoke: $(VENV)/.test-deps tools
 	$(BIN)/python bench/soak.py --seconds 20
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) fuzz/work fuzz/crashes bench/work .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(COMPAT_VENV) fuzz/work fuzz/crashes bench/work docs/_build .pytest_cache .ruff_cache .hypothesis *.egg-info

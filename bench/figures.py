@@ -1,10 +1,12 @@
-"""The figures the README quotes in its prose, each computed from one results file.
+"""The figures the README and the documentation quote in prose, each computed from one
+results file.
 
-The README marks a figure as ``<!-- figure NAME -->text<!-- /figure -->`` and holds the
-tables of ``bench/results/latest.md`` between ``<!-- results -->`` and ``<!-- /results -->``.
-``python bench/figures.py`` rewrites both from ``bench/results/latest.{json,md}`` (``make
-bench`` does so after a full run), and ``tests/test_bench.py`` fails when the README and
-the results disagree, or when a figure (a ratio or a time) appears in prose unmarked.
+A page marks a figure as ``<!-- figure NAME -->text<!-- /figure -->``, and the performance
+page holds the tables of ``bench/results/latest.md`` between ``<!-- results -->`` and
+``<!-- /results -->``. ``python bench/figures.py`` rewrites both from
+``bench/results/latest.{json,md}`` (``make bench`` does so after a full run), and
+``make docs`` and ``tests/test_bench.py`` fail when a page and the results disagree, or when
+a figure (a ratio or a time) appears in prose unmarked.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
+DOCS = HERE.parent / "docs"
 RESULTS = HERE / "results" / "latest.json"
+
+
+def pages() -> list[Path]:
+    """The README and every documentation page."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
 
 _FIGURE = re.compile(r"<!-- figure ([a-z0-9_]+) -->(.*?)<!-- /figure -->")
 _RESULTS = re.compile(r"(<!-- results -->\n)(.*?)(<!-- /results -->)", re.DOTALL)
@@ -110,37 +119,44 @@ def computed(data: dict) -> dict[str, str | None]:
     return figures
 
 
-def results_block(markdown: str) -> str:
-    """The tables of a results file as the README holds them: one heading level down."""
-    return re.sub(r"^### ", "#### ", markdown, flags=re.MULTILINE)
-
-
-def problems(readme: str, data: dict, markdown: str) -> list[str]:
-    """Where the README disagrees with the results, or quotes a figure it does not mark."""
+def problems(text: str, data: dict, markdown: str, results: bool = True) -> list[str]:
+    """Where a page disagrees with the results, or quotes a figure it does not mark; with
+    *results*, it must hold the results block too."""
     found = []
     figures = computed(data)
-    for match in _FIGURE.finditer(readme):
-        name, text = match.groups()
+    for match in _FIGURE.finditer(text):
+        name, said = match.groups()
         if name not in figures:
             found.append(f"unknown figure {name!r}")
         elif figures[name] is None:
             found.append(f"figure {name}: not in the results")
-        elif text != figures[name]:
-            found.append(f"figure {name}: the README says {text!r}, the results {figures[name]!r}")
-    block = _RESULTS.search(readme)
+        elif said != figures[name]:
+            found.append(f"figure {name}: the page says {said!r}, the results {figures[name]!r}")
+    block = _RESULTS.search(text)
     if block is None:
-        found.append("no <!-- results --> block")
-    elif block.group(2) != results_block(markdown):
+        if results:
+            found.append("no <!-- results --> block")
+    elif block.group(2) != markdown:
         found.append("the results block is not bench/results/latest.md")
-    found += [f"unmarked figure in prose: {line!r}" for line in unmarked(readme)]
+    found += [f"unmarked figure in prose: {line!r}" for line in unmarked(text)]
     return found
 
 
-def unmarked(readme: str) -> list[str]:
+def everywhere(data: dict, markdown: str) -> list[str]:
+    """:func:`problems` of every page, each named; the results block on the performance page."""
+    found = []
+    for page in pages():
+        text = page.read_text()
+        results = page.name == "performance.md"
+        found += [f"{page.name}: {p}" for p in problems(text, data, markdown, results)]
+    return found
+
+
+def unmarked(text: str) -> list[str]:
     """Prose lines with a ratio or a time outside a figure mark (tables and code excepted)."""
-    readme = _RESULTS.sub("", readme)
+    text = _RESULTS.sub("", text)
     lines, fenced = [], False
-    for line in readme.splitlines():
+    for line in text.splitlines():
         if line.startswith("```"):
             fenced = not fenced
             continue
@@ -153,29 +169,32 @@ def unmarked(readme: str) -> list[str]:
     return lines
 
 
-def rewrite(readme: str, data: dict, markdown: str) -> str:
-    """The README with every marked figure and the results block taken from the results."""
+def rewrite(text: str, data: dict, markdown: str) -> str:
+    """A page with every marked figure and the results block taken from the results."""
     figures = computed(data)
 
     def figure(match: re.Match[str]) -> str:
-        name, text = match.groups()
-        return f"<!-- figure {name} -->{figures.get(name) or text}<!-- /figure -->"
+        name, old = match.groups()
+        return f"<!-- figure {name} -->{figures.get(name) or old}<!-- /figure -->"
 
-    readme = _FIGURE.sub(figure, readme)
-    return _RESULTS.sub(lambda m: m.group(1) + results_block(markdown) + m.group(3), readme)
+    text = _FIGURE.sub(figure, text)
+    return _RESULTS.sub(lambda m: m.group(1) + markdown + m.group(3), text)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Rewrite every page from the results (``--check``: only say where they disagree)."""
     import json
 
     data = json.loads(RESULTS.read_text())
     markdown = RESULTS.with_suffix(".md").read_text()
-    README.write_text(rewrite(README.read_text(), data, markdown))
-    left = problems(README.read_text(), data, markdown)
+    if "--check" not in argv:
+        for page in pages():
+            page.write_text(rewrite(page.read_text(), data, markdown))
+    left = everywhere(data, markdown)
     for problem in left:
         print(problem, file=sys.stderr)
     return 1 if left else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1182,7 +1182,7 @@ def main(argv: list[str] | None = None) -> int:
         # The README's tables and the figures its prose quotes, from this run.
         import figures
 
-        return figures.main()
+        return figures.main([])
     return 0
 
 

@@ -8,7 +8,7 @@ from .serve.bodies import FileChangedError
 from .serve.core import StaticFiles
 from .serve.options import ConfigurationError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "ConfigurationError",

@@ -154,16 +154,17 @@ def test_a_soak_that_reached_too_little_skips_and_says_so():
     assert code == 1 and lines == ["soak: FAIL: 2 responses with a 5xx status"]
 
 
-def test_the_readme_quotes_the_results_file():
-    """The README's tables are bench/results/latest.md and every figure its prose quotes is
-    computed from latest.json: none can be edited alone, and none goes unmarked."""
+def test_the_readme_and_the_docs_quote_the_results_file():
+    """The performance page's tables are bench/results/latest.md and every figure the README
+    and the docs quote in prose is computed from latest.json: none can be edited alone, and
+    none goes unmarked."""
     import json
 
     import figures
 
     data = json.loads(figures.RESULTS.read_text())
     markdown = figures.RESULTS.with_suffix(".md").read_text()
-    assert figures.problems(figures.README.read_text(), data, markdown) == []
+    assert figures.everywhere(data, markdown) == []
 
 
 def test_the_figure_check_catches_what_it_must():
@@ -171,17 +172,19 @@ def test_the_figure_check_catches_what_it_must():
 
     data = {"startup": {"staticmw": {"100000": {"rss_after_all": 50}}}}
     data["startup"]["whitenoise"] = {"100000": {"rss_after_all": 200}}
-    block = "<!-- results -->\n#### Table\n<!-- /results -->"
+    block = "<!-- results -->\n### Table\n<!-- /results -->"
     good = f"RSS is <!-- figure rss_100k_vs_whitenoise -->0.25×<!-- /figure -->.\n{block}"
     assert figures.problems(good, data, "### Table\n") == []
     stale = good.replace("0.25×", "0.20×")
     assert figures.problems(stale, data, "### Table\n") == [
-        "figure rss_100k_vs_whitenoise: the README says '0.20×', the results '0.25×'"
+        "figure rss_100k_vs_whitenoise: the page says '0.20×', the results '0.25×'"
     ]
     assert figures.rewrite(stale, data, "### Table\n") == good
     assert figures.problems(good, data, "### Other\n") == [
         "the results block is not bench/results/latest.md"
     ]
+    assert figures.problems("no block", data, "", results=True) == ["no <!-- results --> block"]
+    assert figures.problems("no block", data, "", results=False) == []
     unmarked = good + "\nIt is 0.5× as large, in 3 µs, but `0.9×` in code is fine.\n"
     assert figures.problems(unmarked, data, "### Table\n") == [
         "unmarked figure in prose: 'It is 0.5× as large, in 3 µs, but `0.9×` in code is fine.'"

@@ -25,7 +25,7 @@ BUILD = "build"
 RUNS_THE_BUILD = ("cli", "__main__", "integrations.flask", "integrations.django.collecting")
 # The documented paths kept at the top (``staticmw.asgi``, ``staticmw.django`` ...): each only
 # re-exports what moved.
-SHIMS = ("", "asgi", "bodies", "flask", "middleware", "paste", "django")
+SHIMS = ("", "asgi", "bodies", "flask", "middleware", "paste", "django", "starlette")
 
 
 def _module(path: Path) -> str:

@@ -4,6 +4,7 @@ path and entry point still works where the code behind it moved."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,9 @@ import staticmw.paste
 assert staticmw.paste.filter_factory is paste.filter_factory
 import staticmw.bodies
 assert staticmw.bodies.FileBody is bodies.FileBody
+import staticmw.starlette
+import staticmw.integrations.starlette as starlette_glue
+assert staticmw.starlette.install is starlette_glue.install
 import staticmw.build
 assert staticmw.build.BuildConfig is pipeline.BuildConfig and staticmw.build.build is pipeline.build
 from staticmw import StaticFiles, StaticURLs, Manifest, ConfigurationError, Request
@@ -195,3 +199,58 @@ def test_python_dash_m_runs_the_command_line(argv: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "staticmw" in done.stdout
+
+
+def test_the_readmes_wheel_lines_work_as_written(tmp_path) -> None:
+    """The two wheel lines of "Getting started", run as written (the checkout's path put in):
+    the wheel lands in ./dist, the shell expands its name, it installs, and its build prints
+    no deprecation notice (the licence is an SPDX expression, not a classifier)."""
+    import re
+    import venv
+
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "getting-started.md").read_text()
+    lines = [
+        line.split("#")[0].strip()
+        for line in page.splitlines()
+        if line.startswith(("python -m pip wheel ", "pip install dist/"))
+    ]
+    assert len(lines) == 2, lines
+    venv.create(tmp_path / "env", with_pip=True)
+    env_bin = tmp_path / "env" / "bin"
+    script = "set -e\n" + "\n".join(line.replace("/path/to/staticmw", str(root)) for line in lines)
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": f"{env_bin}:{os.environ['PATH']}", "PIP_NO_INPUT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not re.search("deprecat", done.stdout + done.stderr, re.IGNORECASE), done.stderr
+    (wheel,) = (tmp_path / "dist").glob("staticmw-*.whl")
+    show = "import importlib.metadata as m; print(m.metadata('staticmw'))"
+    metadata = subprocess.run(
+        [str(env_bin / "python"), "-c", show],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "License-Expression: MIT" in metadata and "Classifier: License" not in metadata
+    assert wheel.name.startswith("staticmw-")
+
+
+def test_the_version_moves_with_the_changelog() -> None:
+    """Between releases the version is a ``.dev`` one and the changelog's newest section is
+    "Unreleased"; a release names its version there."""
+    import staticmw
+
+    changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.md").read_text()
+    newest = next(line for line in changelog.splitlines() if line.startswith("## "))
+    if ".dev" in staticmw.__version__:
+        assert newest == "## Unreleased"
+    else:
+        assert newest == f"## {staticmw.__version__}"

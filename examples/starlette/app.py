@@ -1,27 +1,29 @@
-"""A Starlette app whose static files are served by staticmw's ASGI middleware.
+"""A Starlette app written the Starlette way, its static files served by staticmw.
 
-uvicorn app:app
+    uvicorn app:app
 
-FastAPI is built on Starlette: ``app.add_middleware(StaticMiddleware, ...)`` is the same
-line there. Wrapping works too: ``application = StaticMiddleware(app, root=..., prefix=...)``.
+``url_for('static', path='site.css')`` in the templates gives the file's hashed URL once
+``staticmw build static --out build`` has run and ``STATIC`` points at ``build``.
 """
 
+import os
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
-from staticmw.asgi import StaticMiddleware
+import staticmw.starlette
 
 HERE = Path(__file__).resolve().parent
+STATIC = Path(os.environ.get("STATIC", HERE / "static"))
+
+templates = Jinja2Templates(directory=HERE / "templates")
 
 
 async def home(request):
-    return HTMLResponse(
-        '<!doctype html><link rel="stylesheet" href="/static/site.css"><h1>Starlette</h1>'
-    )
+    return templates.TemplateResponse(request, "home.html", {"framework": "Starlette"})
 
 
 app = Starlette(routes=[Route("/", home)])
-app.add_middleware(StaticMiddleware, root=str(HERE / "static"), prefix="/static/")
+staticmw.starlette.install(app, STATIC, "/static/", early_hints=True, templates=templates)

@@ -36,11 +36,13 @@ def assemble(
     declared: Mapping[str, str],
     resolve: Callable[[str], str | None],
     strict: bool = False,
+    where: Callable[[str], str] = str,
 ) -> tuple[ImportMap | None, list[str], list[str]]:
     """The import-map record of a build's modules, with its errors and warnings; ``None``
     when there are neither modules nor declared names. *resolve* gives the logical name of
     the module a relative specifier reaches (a path in the output), or ``None``; under
-    *strict* a bare import no declared name maps is an error."""
+    *strict* a bare import no declared name maps is an error. *where* names a module's
+    file in a message, as the build names every file it warns of."""
     modules: dict[str, Module] = {}
     bare_imports: dict[str, list[tuple[int, str]]] = {}
     for source in sources:
@@ -50,7 +52,7 @@ def assemble(
         modules[source.logical] = Module(source.hashed, source.integrity, tuple(imports), lazy)
     if not modules and not declared:
         return None, [], []
-    return link(modules, declared, bare_imports, strict)
+    return link(modules, declared, bare_imports, strict, where)
 
 
 def lazy_links(
@@ -95,6 +97,7 @@ def link(
     declared: Mapping[str, str],
     bare_imports: Mapping[str, list[tuple[int, str]]],
     strict: bool = False,
+    where: Callable[[str], str] = str,
 ) -> tuple[ImportMap, list[str], list[str]]:
     """The record for a build, with its errors and warnings.
 
@@ -123,7 +126,7 @@ def link(
                 extra.append(bare[specifier])
             else:
                 (errors if strict else warnings).append(
-                    f"{logical}:{line}: bare import {specifier!r} is not in the import map: "
+                    f"{where(logical)}:{line}: bare import {specifier!r} is not in the import map: "
                     "declare it (--importmap-entry, staticmw.toml's [importmap], or "
                     "STATICMW_IMPORTMAP), unless the page brings an import map of its own"
                 )

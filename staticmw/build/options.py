@@ -36,8 +36,8 @@ SHARED = (
                 "no variants", "text", metavar="LIST"),
     BuildOption("--strict", "strict", "a missing reference is an error"),
     BuildOption("--prune", "prune", "remove outputs of earlier builds"),
-    BuildOption("--keep", "keep", "with --prune, keep what the last K builds made or used, "
-                "for pages still open on them (default 0)", "count", 0, "K"),
+    BuildOption("--keep", "keep", "with --prune, keep what this build and the K before it "
+                "made or used, for pages still open on them (default 0)", "count", 0, "K"),
     BuildOption("--history", "history", "a directory kept between deploys (a build cache): "
                 "earlier builds' outputs come back from it into the output, and this build's "
                 "go into it", "text", metavar="DIR"),
@@ -172,6 +172,8 @@ def summary(report: Report) -> str:
         f"files     {report.files}  ({len(report.written)} {verb}, {report.unchanged} unchanged, "
         f"{len(report.removed)} removed)",
     ]
+    if report.restored:
+        lines.append(f"history   {report.restored} earlier outputs restored")
     if report.codecs:
         lines.append(f"{'codec':<8}{'files':>7}{'before':>13}{'after':>13}{'saved':>8}")
         for codec, stats in report.codecs.items():

@@ -31,6 +31,7 @@ from ..serve.paths import (
     MAX_SEGMENT_CHARS,
     Resolver,
     is_within,
+    not_a_directory,
     sidecar_original,
     split_request_path,
 )
@@ -111,6 +112,8 @@ class Report:
     errors: list[str] = field(default_factory=list)
     codecs: dict[str, CodecStats] = field(default_factory=dict)
     seconds: float = 0.0
+    # Earlier outputs brought back from the history into the output.
+    restored: int = 0
 
     @property
     def ok(self) -> bool:
@@ -128,6 +131,7 @@ class Report:
             "warnings": self.warnings,
             "errors": self.errors,
             "codecs": {k: vars(v) for k, v in self.codecs.items()},
+            "restored": self.restored,
             "seconds": round(self.seconds, 3),
         }
 
@@ -243,7 +247,7 @@ def collect(
         source, under = split_source(entry)
         root = os.path.realpath(source)
         if not os.path.isdir(root):
-            raise BuildError(f"source {source!r} is not a directory")
+            raise BuildError(f"source {source!r} {not_a_directory(root)}")
         walker = _Collector(root, report, follow_symlinks, strict)
         for directory, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
             if follow_symlinks and not walker.entered(directory):
@@ -376,6 +380,9 @@ def _plan(
         targets[name] = [rewrite.target_of(name, ref.url, url_prefix) for ref in refs]
         deps[name] = [t for t in targets[name] if t and t in raw and t != name]
     order, cyclic = _order(deps, report)
+    # Every folder that holds a file of the build: ``new URL("./fonts/", import.meta.url)``
+    # names one (pdf.js sets its font and wasm folders so), which has nothing to hash.
+    folders = {folder for name in files for folder in _ancestors(name)}
     for name in order:
         item = files[name]
         refs = references[name]
@@ -388,7 +395,7 @@ def _plan(
             if target is None or target in unreadable:
                 return None  # not local, or already reported as unreadable
             if target not in files or not files[target].hashed:
-                if target == name or (name, target) in cyclic:
+                if target == name or (name, target) in cyclic or target in folders:
                     return None
                 message = f"{files[name].source}:{ref.line}: {ref.url!r} not found"
                 required = strict or (
@@ -411,6 +418,16 @@ def _plan(
             item.fonts = _fonts(item, [files.get(t or "") for t in targets[name]])
             item.integrity = formats.sri(content)
     return {name: item for name, item in files.items() if item.hashed}
+
+
+def _ancestors(name: str) -> list[str]:
+    """``a/b/c.js`` -> ``["a/b", "a"]``: the folders a name is in, below the top."""
+    found = []
+    head = posixpath.dirname(name)
+    while head:
+        found.append(head)
+        head = posixpath.dirname(head)
+    return found
 
 
 def _fonts(item: _File, targets: list[_File | None]) -> list[str]:
@@ -475,7 +492,9 @@ def _import_map(
         for name, item in files.items()
         if importmaps.is_module(name)
     )
-    record, errors, warnings = modulegraph.assemble(sources, declared, resolve, strict)
+    record, errors, warnings = modulegraph.assemble(
+        sources, declared, resolve, strict, where=lambda name: files[name].source
+    )
     report.errors += errors
     report.warnings += warnings
     return record
@@ -555,7 +574,7 @@ def _check_output(config: BuildConfig) -> str:
     for given in config.sources:
         source, _ = split_source(given)
         if not os.path.isdir(source):
-            raise BuildError(f"source {source!r} is not a directory")
+            raise BuildError(f"source {source!r} {not_a_directory(os.path.realpath(source))}")
         real = os.path.realpath(source)
         if overlap_allowed:
             continue
@@ -572,7 +591,7 @@ def _check_output(config: BuildConfig) -> str:
             "choose an output directory outside every source"
         )
     if os.path.exists(out) and not os.path.isdir(out):
-        raise BuildError(f"output {config.out!r} exists and is not a directory")
+        raise BuildError(f"output {config.out!r} {not_a_directory(out_real)}")
     if not isinstance(config.keep, int) or config.keep < 0:
         raise BuildError(f"keep must be a whole number of builds, 0 or more, got {config.keep!r}")
     if config.history is not None:
@@ -870,6 +889,11 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     codecs = resolve_codecs(config.codecs, report)
     if config.dictionaries:
         compress.compressor("zstd")  # deltas are zstd: CodecUnavailable names the extra
+    if config.keep and not config.prune:
+        report.warnings.append(
+            f"keep={config.keep} has no effect without prune: nothing is removed, so every "
+            "earlier output stays (add --prune to remove what is older)"
+        )
     if not config.dry_run:
         Tree(out).remove_leftovers()
     record = os.path.join(out, formats.MANIFEST_NAME)
@@ -877,10 +901,7 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     try:
         if config.history and not config.dry_run:
             restored = history.restore(config.history, out)
-            if restored:
-                report.warnings.append(
-                    f"{len(restored)} earlier outputs restored from {config.history}"
-                )
+            report.restored = len(restored)  # the expected path: a summary line, no warning
         before = formats.read_build_record(record)
     except formats.ManifestError as exc:
         raise OutputError(f"a build record cannot be trusted: {exc}") from None

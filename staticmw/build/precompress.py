@@ -27,7 +27,11 @@ class Result:
 
     compressed: int = 0
     unchanged: int = 0
+    # Not of a compressible media type; and left alone by skip_extensions.
     skipped: int = 0
+    excluded: int = 0
+    # Variants of a codec no longer asked for, removed from beside the file they were of.
+    removed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -95,6 +99,18 @@ def _run(
     return kept, failed
 
 
+def _remove_variant(tree: Tree, name: str, codec: str, result: Result) -> None:
+    variant = name + encodings.WRITTEN_SUFFIX[codec]
+    try:
+        tree.unlink(variant)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        result.errors.append(f"{variant}: cannot remove: {exc.strerror or exc}")
+        return
+    result.removed += 1
+
+
 def files_to_compress(root: str) -> list[str]:
     """Every regular file below *root* (``/``-separated names) that ``staticmw compress``
     considers: no dotfile or dot folder, no symlink, and no variant already made."""
@@ -134,9 +150,10 @@ def precompress(
     todo: dict[str, list[str]] = {}
     digests: dict[str, str] = {}
     for name in sorted(set(names)):
-        if not encodings.worth_compressing(media.bare_type(name)) or (
-            skipped_endings and name.lower().endswith(skipped_endings)
-        ):
+        if skipped_endings and name.lower().endswith(skipped_endings):
+            result.excluded += 1
+            continue
+        if not encodings.worth_compressing(media.bare_type(name)):
             result.skipped += 1
             continue
         try:
@@ -158,6 +175,11 @@ def precompress(
         ):
             result.unchanged += 1
             continue
+        # A variant an earlier run wrote with a codec not asked for now would outlive the
+        # bytes it was made of: a client of that coding would get the old file.
+        for codec in kept:
+            if codec not in codecs:
+                _remove_variant(tree, name, codec, result)
         todo.setdefault(digest, []).append(name)
     kept, failed = _run(todo, codecs, jobs, root, result)
     for name, digest in digests.items():

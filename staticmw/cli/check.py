@@ -87,9 +87,14 @@ def load_django() -> tuple[Any, StaticFiles, list[str]]:
 
 
 def find_middleware(obj: Any) -> StaticFiles | None:
-    """The middleware (WSGI or ASGI) that *obj* is, or that a Flask app's ``wsgi_app`` holds."""
+    """The middleware (WSGI or ASGI) that *obj* is, that a Flask app's ``wsgi_app`` holds, or
+    that a Starlette app's ``state`` holds."""
     if isinstance(obj, StaticFiles):
         return obj
+    # A Starlette or FastAPI app that staticmw.starlette.install() set up.
+    installed = getattr(getattr(obj, "state", None), "staticmw", None)
+    if isinstance(installed, StaticFiles):
+        return installed
     wsgi_app = getattr(obj, "wsgi_app", None)
     if isinstance(wsgi_app, StaticFiles):
         return wsgi_app

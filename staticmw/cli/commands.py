@@ -16,6 +16,7 @@ from ..build.modulegraph import load_declarations, parse_declarations
 from ..build.options import SHARED, STANDALONE, add_arguments, config_from, print_report
 from ..build.pipeline import BuildError, OutputError, build
 from ..manifest.importmaps import ImportMapError
+from ..serve.paths import not_a_directory
 
 CONFIG_NAME = "staticmw.toml"
 
@@ -180,7 +181,7 @@ def compress_directory(args: argparse.Namespace) -> int:
     """``staticmw compress DIR``: 0 done, 1 some file failed, 2 bad usage."""
     directory = os.path.abspath(args.directory)
     if not os.path.isdir(directory):
-        print(f"staticmw: {args.directory} is not a directory", file=sys.stderr)
+        print(f"staticmw: {args.directory} {not_a_directory(directory)}", file=sys.stderr)
         return 2
     codecs = compress.parse_codec_list(args.codecs)
     try:
@@ -199,10 +200,15 @@ def compress_directory(args: argparse.Namespace) -> int:
     for message in result.errors:
         print(f"error: {message}", file=sys.stderr)
     if not args.quiet:
-        print(
+        line = (
             f"{result.compressed} variants written, {result.unchanged} files unchanged since "
             f"the last run, {result.skipped} not worth compressing"
         )
+        if result.excluded:
+            line += f", {result.excluded} skipped by --skip-extension"
+        if result.removed:
+            line += f", {result.removed} variants of codecs not asked for removed"
+        print(line)
     return 1 if result.errors else 0
 
 

@@ -56,6 +56,10 @@ ENTRY = "entry"  # the entry module given to importmap_tag
 # A stylesheet a helper rendered with integrity and crossorigin: its preload carries both,
 # so that the browser uses what it preloaded.
 STYLESHEET = "stylesheet"
+# A classic script a helper rendered, with integrity and crossorigin or without: preloaded
+# as a script in the mode its tag fetches it.
+SCRIPT = "script"
+PLAIN_SCRIPT = "plain-script"
 
 
 def note(kind: str, name: str, url: str = "") -> None:
@@ -123,7 +127,7 @@ class Link(NamedTuple):
 
     url: str
     rel: str  # "preload" or "modulepreload"
-    kind: str = ""  # the "as" of a preload: "style", "font"
+    kind: str = ""  # the "as" of a preload: "style", "script", "font"
     integrity: str = ""
 
     def value(self) -> str | None:
@@ -131,8 +135,8 @@ class Link(NamedTuple):
         if not _URL.fullmatch(self.url) or self.rel not in ("preload", "modulepreload"):
             return None
         text = f"<{self.url}>; rel={self.rel}"
-        if self.kind == "style":
-            text += "; as=style; crossorigin" if self.integrity else "; as=style"
+        if self.kind in ("style", "script"):
+            text += f"; as={self.kind}" + ("; crossorigin" if self.integrity else "")
         elif self.kind == "font":
             text += "; as=font; crossorigin"
         elif self.kind:

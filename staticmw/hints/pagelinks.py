@@ -352,6 +352,10 @@ class PageLinks:
             sri = self.mounts.integrity(mount, hashed) if kind == memory.STYLESHEET else None
             fonts = [Link(url(font), "preload", "font") for font in self._fonts_of(mount, hashed)]
             return [Link(url(hashed), "preload", "style", sri or ""), *fonts]
+        if kind in (memory.SCRIPT, memory.PLAIN_SCRIPT):
+            # A classic script rendered by script_tag: preloaded as its tag fetches it.
+            sri = self.mounts.integrity(mount, hashed) if kind == memory.SCRIPT else None
+            return [Link(url(hashed), "preload", "script", sri or "")]
         if kind != memory.ENTRY or not importmaps.is_module(logical):
             # A script named through static_url may be a classic one, which a module
             # preload would fetch in the wrong mode: only an importmap_tag entry is hinted.

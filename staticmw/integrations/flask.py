@@ -35,6 +35,7 @@ from ..manifest.importmaps import (
     check_declared,
     entry_url,
     render,
+    script_element,
     stylesheet_link,
 )
 from ..manifest.urls import join, not_listed
@@ -49,6 +50,7 @@ from ..serve.options import (
     setting_names,
     unknown_settings,
 )
+from ..serve.paths import not_a_directory
 from ..serve.watched import Watched
 from .approutes import is_static_endpoint, static_routes
 from .wsgi import StaticMiddleware
@@ -126,9 +128,21 @@ def build_root(app: Flask) -> str:
     resolved = os.path.join(app.root_path, os.fspath(root))
     if os.path.exists(resolved) and not os.path.isdir(resolved):
         raise ConfigurationError(
-            f"staticmw: app.config['STATICMW_ROOT'] {resolved!r} is a file, not a directory"
+            f"staticmw: app.config['STATICMW_ROOT'] {resolved!r} "
+            f"{not_a_directory(os.path.realpath(resolved))}"
+        )
+    if not os.path.exists(resolved) and resolved not in _MISSING_TOLD:
+        _MISSING_TOLD.add(resolved)
+        log.warning(
+            "staticmw: app.config['STATICMW_ROOT'] %r does not exist yet: the static folders "
+            "are served as they are until `flask staticmw build` writes it",
+            resolved,
         )
     return str(resolved)
+
+
+# The STATICMW_ROOT folders already reported missing: each is told once per process.
+_MISSING_TOLD: set[str] = set()
 
 
 def static_mounts(app: Flask) -> list[tuple[str, str, str]]:
@@ -334,16 +348,42 @@ class _State:
         ``integrity`` the build recorded and ``crossorigin="anonymous"`` (see
         ``StaticFiles.stylesheet_tag``)."""
         url = url_for(endpoint, filename=filename)
-        value = None
-        prefix = self.prefixes.get(endpoint)
-        if integrity and self.manifest is not None and prefix is not None:
-            manifest = self.manifest.current()
-            hashed = manifest.lookup(_logical(prefix, filename))
-            entry = manifest.entry(hashed) if hashed is not None else None
-            value = entry.integrity if entry is not None else None
-        if value and prefix is not None:
-            memory.note(memory.STYLESHEET, prefix + filename.lstrip("/"), url)
+        value = self._integrity(filename, endpoint) if integrity else None
+        if value:
+            self._note(memory.STYLESHEET, filename, endpoint, url)
         return Markup(stylesheet_link(url, value))
+
+    def script_tag(
+        self,
+        filename: str,
+        endpoint: str = "static",
+        *,
+        integrity: bool = True,
+        defer: bool = False,
+        nonce: str | None = None,
+    ) -> Markup:
+        """``<script src>`` (a classic script) at ``url_for(endpoint, filename=...)``, with the
+        SRI ``integrity`` the build recorded and ``crossorigin="anonymous"`` (see
+        ``StaticFiles.script_tag``)."""
+        url = url_for(endpoint, filename=filename)
+        value = self._integrity(filename, endpoint) if integrity else None
+        self._note(memory.SCRIPT if value else memory.PLAIN_SCRIPT, filename, endpoint, url)
+        return Markup(script_element(url, value, defer=defer, nonce=nonce))
+
+    def _integrity(self, filename: str, endpoint: str) -> str | None:
+        """The SRI value of the hashed file *filename* stands for, as the middleware serving
+        it knows it (the build's record, else the file read once)."""
+        prefix = self.prefixes.get(endpoint)
+        if prefix is None:
+            return None
+        wrapper = self.app.wsgi_app
+        static = self.static or self.middleware(getattr(wrapper, "wsgi_app", wrapper))
+        return static.integrity(prefix + filename.lstrip("/"))
+
+    def _note(self, kind: str, filename: str, endpoint: str, url: str) -> None:
+        prefix = self.prefixes.get(endpoint)
+        if prefix is not None:
+            memory.note(kind, prefix + filename.lstrip("/"), url)
 
 
 class _Wrapper:
@@ -384,7 +424,7 @@ class StaticMW:
             url = original(endpoint, **values)
             host = state.options().get("static_host")
             static = is_static_endpoint(endpoint)
-            if host and static and values.get("_external"):
+            if host and static:  # every static URL, as in WSGI's static_url()
                 parts = urlsplit(url)
                 url = (
                     check_static_host(host)
@@ -400,6 +440,7 @@ class StaticMW:
             app.jinja_env.globals["url_for"] = url_for
         app.add_template_global(state.importmap_tag, "importmap_tag")
         app.add_template_global(state.stylesheet_tag, "stylesheet_tag")
+        app.add_template_global(state.script_tag, "script_tag")
         app.cli.add_command(staticmw_cli)
 
 

@@ -191,9 +191,34 @@ class StaticFiles:
         ``integrity=False``, or for a file no manifest lists). Its early hint preloads it in
         that same mode, so the browser uses what it preloaded."""
         url = self._url(name)
-        value = self._mounts.stylesheet_integrity(name) if integrity else None
+        value = self.integrity(name) if integrity else None
         memory.note(memory.STYLESHEET if value else memory.ASSET, name, url)
         return importmaps.stylesheet_link(url, value)
+
+    def script_tag(
+        self,
+        name: str,
+        *,
+        integrity: bool = True,
+        defer: bool = False,
+        nonce: str | None = None,
+    ) -> str:
+        """``<script src>`` for a classic script at its :meth:`static_url`, with the hashed
+        file's SRI ``integrity`` and ``crossorigin="anonymous"`` (not with ``integrity=False``,
+        or for a file no manifest lists), ``defer`` and a CSP *nonce* when asked. Its early
+        hint preloads it as a script in that same mode. Modules go through
+        :meth:`importmap_tag`."""
+        url = self._url(name)
+        value = self.integrity(name) if integrity else None
+        memory.note(memory.SCRIPT if value else memory.PLAIN_SCRIPT, name, url)
+        return importmaps.script_element(url, value, defer=defer, nonce=nonce)
+
+    def integrity(self, name: str) -> str | None:
+        """The SRI value of the hashed file :meth:`static_url` gives for the logical name (or
+        URL path) *name*: the build's record, else the file read once; ``None`` for a file no
+        manifest lists, whose bytes may change under its name."""
+        self._manifests_current()
+        return self._mounts.hashed_integrity(name)
 
     def _manifests_current(self) -> None:
         """Take any manifest rewritten on disk (one look per recheck interval), and forget

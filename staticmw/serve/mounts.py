@@ -234,9 +234,7 @@ def checked_root(root: str | os.PathLike[str]) -> str:
         raise ConfigurationError(f"root must be a non-empty text path, got {root!r}")
     real = os.path.realpath(directory)
     if not os.path.isdir(real):
-        raise ConfigurationError(
-            f"root {directory!r} does not exist or is not a directory (resolved to {real!r})"
-        )
+        raise ConfigurationError(f"root {directory!r} {paths.not_a_directory(real)}")
     if not os.access(real, os.R_OK | os.X_OK):
         raise ConfigurationError(f"root {directory!r} is not readable by this process")
     return real
@@ -360,7 +358,7 @@ class Mounts:
             return self.naming, name.lstrip("/")
         return self.naming, name
 
-    def stylesheet_integrity(self, name: str) -> str | None:
+    def hashed_integrity(self, name: str) -> str | None:
         """The SRI value of the hashed file that :meth:`static_url` gives for *name*, when a
         manifest lists it (a plain file may change under its name: it gets none)."""
         mounts, name = self.named(name)

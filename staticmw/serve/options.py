@@ -62,17 +62,25 @@ def check_option_names(names: Iterable[str]) -> None:
             raise UnknownOption(f"unexpected keyword argument {name!r}: no such option{hint}")
 
 
-def unknown_settings(keys: Iterable[str], known: Iterable[str]) -> list[str]:
-    """Warnings for ``STATICMW_*`` settings that no option reads, with a likely intended name."""
+def unknown_setting_names(keys: Iterable[str], known: Iterable[str]) -> list[tuple[str, str]]:
+    """``(key, likely intended name or "")`` for each ``STATICMW_*`` setting no option reads."""
     known = sorted(known)
     found = []
     for key in sorted(keys):
         if not key.startswith("STATICMW_") or key in known:
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        found.append(f"staticmw: unknown setting {key} is ignored{hint}")
+        found.append((key, close[0] if close else ""))
     return found
+
+
+def unknown_settings(keys: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Warnings for ``STATICMW_*`` settings that no option reads, with a likely intended name."""
+    return [
+        f"staticmw: unknown setting {key} is ignored"
+        + (f"; did you mean {close}?" if close else "")
+        for key, close in unknown_setting_names(keys, known)
+    ]
 
 
 def setting_names(options: Iterable[str]) -> list[str]:
@@ -86,6 +94,14 @@ def normalize_prefix(prefix: str | None) -> str:
         return "/"
     if not isinstance(prefix, str):
         raise ConfigurationError(f"prefix must be a string, got {type(prefix).__name__}")
+    split = urlsplit(prefix)
+    if split.netloc:
+        host = f"{split.scheme}://{split.netloc}" if split.scheme else f"https://{split.netloc}"
+        raise ConfigurationError(
+            f"prefix {prefix!r} is a URL: give the path the application serves as the prefix "
+            f"({split.path or '/'!r}), and static_host={host!r} to put static_url() links "
+            f"on that host"
+        )
     if any(ch in prefix for ch in "?#\\") or any(
         ord(ch) < 0x20 or ord(ch) == 0x7F for ch in prefix
     ):

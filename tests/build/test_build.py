@@ -358,11 +358,11 @@ def test_interrupted_build_leaves_no_partial_file(tmp_path, monkeypatch):
 
 
 def test_bad_inputs(tmp_path):
-    with pytest.raises(BuildError, match="not a directory"):
+    with pytest.raises(BuildError, match=r"src' does not exist \(resolved to"):
         run(tmp_path)
     make_site(tmp_path)
     write(tmp_path / "out", b"a file")
-    with pytest.raises(BuildError, match="not a directory"):
+    with pytest.raises(BuildError, match=r"out' is a file, not a directory \(resolved to"):
         run(tmp_path)
 
 
@@ -701,6 +701,39 @@ def test_module_import_of_a_missing_file_names_file_and_line(tmp_path):
     assert report.ok and any("app.js:2: './nope.js' not found" in w for w in report.warnings)
     strict = run(tmp_path, strict=True)
     assert not strict.ok and any("app.js:2" in e for e in strict.errors)
+
+
+def test_a_url_naming_a_folder_of_the_build_is_left_as_it_is(tmp_path):
+    """``new URL("./fonts/", import.meta.url)`` (how pdf.js is told where its fonts and wasm
+    are) names a folder: nothing to hash and nothing missing, even under --strict."""
+    module = (
+        b'export const fonts = new URL("./fonts/", import.meta.url);\n'
+        b'export const wasm = new URL("../wasm", import.meta.url);\n'
+        b'export const gone = new URL("./nowhere/", import.meta.url);\n'
+    )
+    write(tmp_path / "src" / "build" / "pdf.mjs", module)
+    write(tmp_path / "src" / "build" / "fonts" / "a.pfb", b"font")
+    write(tmp_path / "src" / "wasm" / "deep" / "x.wasm", b"\0asm")
+    strict = run(tmp_path, strict=True)
+    missing = [e for e in strict.errors if "not found" in e]
+    assert missing == [f"{tmp_path / 'src' / 'build' / 'pdf.mjs'}:3: './nowhere/' not found"]
+    report = run(tmp_path)
+    assert report.ok
+    hashed = load(tmp_path)["files"]["build/pdf.mjs"]["hashed"]
+    built = (tmp_path / "out" / hashed).read_bytes()
+    assert b'new URL("./fonts/", import.meta.url)' in built
+    assert b'new URL("../wasm", import.meta.url)' in built
+
+
+def test_warnings_name_every_file_by_its_source_path(tmp_path):
+    """A missing file and an undeclared bare import name the file the same way: the path
+    of the source to edit."""
+    write(tmp_path / "src" / "js" / "app.js", b'import "./nope.js";\nimport "chart";\n')
+    report = run(tmp_path)
+    source = tmp_path / "src" / "js" / "app.js"
+    assert f"{source}:1: './nope.js' not found" in report.warnings
+    bare = [w for w in report.warnings if "bare import 'chart'" in w]
+    assert len(bare) == 1 and bare[0].startswith(f"{source}:2: bare import 'chart'")
 
 
 def test_module_cycles_are_reported_not_followed(tmp_path):
@@ -1080,6 +1113,35 @@ def test_a_fresh_output_gets_earlier_builds_back_from_the_history(tmp_path):
     for kept in (third["files"]["app.css"]["hashed"], fourth["files"]["app.css"]["hashed"]):
         assert (tmp_path / "deploy4" / kept).exists()
         assert (tmp_path / "cache" / kept).exists()
+
+
+def test_restoring_from_the_history_is_a_summary_line_not_a_warning(tmp_path, capsys):
+    """Bringing earlier outputs back is the expected path of every deploy: counted in the
+    report and the summary, silent under --quiet, never a warning."""
+    history = str(tmp_path / "cache")
+    _release(tmp_path, 1, "deploy1", history=history)
+    write(tmp_path / "src" / "app.css", "body { margin: 2px; }\n" * 80)
+    args = ["build", str(tmp_path / "src"), "--out", str(tmp_path / "deploy2")]
+    assert cli.main([*args, "--history", history]) == 0
+    out, err = capsys.readouterr()
+    restored = re.search(r"^history   (\d+) earlier outputs restored$", out, re.MULTILINE)
+    assert "warning" not in err and restored and int(restored.group(1)) > 0, (out, err)
+    assert cli.main([*args[:-1], str(tmp_path / "deploy3"), "--history", history, "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert cli.main([*args[:-1], str(tmp_path / "deploy4"), "--history", history, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["restored"] > 0
+
+
+def test_keep_without_prune_says_it_keeps_everything(tmp_path, capsys):
+    write(tmp_path / "src" / "app.css", "body {}\n")
+    args = ["build", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--keep", "2"]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().err == (
+        "warning: keep=2 has no effect without prune: nothing is removed, so every earlier "
+        "output stays (add --prune to remove what is older)\n"
+    )
+    assert cli.main([*args, "--prune"]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("where", ["out", "out/cache"])

@@ -138,7 +138,10 @@ def test_django_projects(tmp_path):
     env["STATIC_ROOT"] = str(tmp_path / "collected")
     status, _, err = run_check(django, "--django", env=env)
     assert status == 2
-    assert "does not exist or is not a directory: run `python manage.py collectstatic" in err
+    assert re.search(
+        r"collected' does not exist \(resolved to '[^']*'\): run `python manage.py collectstatic",
+        err,
+    )
     assert "staticmw: staticmw:" not in err
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],

@@ -100,19 +100,44 @@ def test_compress_a_directory_in_place(tmp_path, capsys):
     # reproducible, and a second run compresses nothing
     first = (site / "css/app.css.gz").read_bytes()
     assert cli.main(argv) == 0
-    assert (
-        "0 variants written, 2 files unchanged since the last run, 2 not worth"
-        in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "0 variants written, 2 files unchanged since the last run, 1 not worth compressing, "
+        "1 skipped by --skip-extension\n"
     )
     (site / "css/app.css.gz").unlink()
     assert cli.main([*argv, "-q"]) == 0 and capsys.readouterr().out == ""
     assert (site / "css/app.css.gz").read_bytes() == first
 
 
+def test_compress_with_fewer_codecs_leaves_no_variant_of_the_old_bytes(tmp_path, capsys):
+    """An earlier run with every codec, the file changed, then ``--codecs gzip,br``: the
+    old ``.zst`` goes with it, so a zstd client never gets the old stylesheet."""
+    import gzip
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "app.css").write_bytes(b"body { color: red; }\n" * 200)
+    (site / "same.css").write_bytes(b"p { margin: 0; }\n" * 200)
+    assert cli.main(["compress", str(site), "--codecs", "gzip,br,zstd"]) == 0
+    assert (site / "app.css.zst").is_file() and (site / "same.css.zst").is_file()
+    capsys.readouterr()
+    (site / "app.css").write_bytes(b"body { color: blue; }\n" * 200)
+    assert cli.main(["compress", str(site), "--codecs", "gzip,br"]) == 0
+    assert capsys.readouterr().out == (
+        "4 variants written, 0 files unchanged since the last run, 0 not worth compressing, "
+        "2 variants of codecs not asked for removed\n"
+    )
+    assert not (site / "app.css.zst").exists() and not (site / "same.css.zst").exists()
+    assert gzip.decompress((site / "app.css.gz").read_bytes()).startswith(b"body { color: blue")
+    # The record now says what is there: the next run with the same codecs does nothing.
+    assert cli.main(["compress", str(site), "--codecs", "gzip,br"]) == 0
+    assert capsys.readouterr().out.startswith("0 variants written, 2 files unchanged")
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["nowhere"], "nowhere is not a directory"),
+        (["nowhere"], "nowhere does not exist (resolved to"),
         (["."], "unknown codec 'lzma'"),
         (["--jobs", "0", "."], "argument --jobs: 0 is too small"),
     ],

@@ -1,5 +1,6 @@
-"""One page, the same files, through every adapter: WSGI, ASGI, Django under WSGI and under
-``get_asgi_application()``, and Flask, with the files at ``/static/`` and at the site root.
+"""One page, the same files, through every adapter: WSGI, ASGI, FastAPI through
+``staticmw.starlette``, Django under WSGI and under ``get_asgi_application()``, and Flask,
+with the files at ``/static/`` and at the site root.
 Each gives the same links on the page's answer and the same 103 on the next navigation:
 the adapters feed one hint session and decide nothing of their own.
 
@@ -20,7 +21,11 @@ from django.http import HttpResponse
 from django.template import Context, Template
 from django.test import override_settings
 from django.urls import path
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
+import staticmw.starlette
 from staticmw import StaticMiddleware
 from staticmw.build.pipeline import BuildConfig, build
 from staticmw.integrations.asgi import ASGIStaticMiddleware
@@ -37,8 +42,12 @@ PAGE = Template(
     '{% load static staticmw %}<link rel="stylesheet" href="{% static "css/site.css" %}">'
     '{% importmap "js/app.js" %}'
 )
-# The same page with its stylesheet rendered by the helper, with integrity and crossorigin.
-STYLED = Template('{% load staticmw %}{% stylesheet "css/site.css" %}{% importmap "js/app.js" %}')
+# The same page with its stylesheet and a classic script rendered by the helpers, with
+# integrity and crossorigin.
+STYLED = Template(
+    '{% load staticmw %}{% stylesheet "css/site.css" %}{% script "js/util.js" %}'
+    '{% importmap "js/app.js" %}'
+)
 
 
 def django_page(request):
@@ -84,7 +93,7 @@ def _html(static, styled):
     as a page may, and gets one preload of it."""
     css = static.static_url("css/site.css")
     if styled:
-        css += static.stylesheet_tag("css/site.css")
+        css += static.stylesheet_tag("css/site.css") + static.script_tag("js/util.js")
     return css + static.importmap_tag("js/app.js")
 
 
@@ -111,14 +120,14 @@ def _wsgi_visits(application, page, **extra):
     return links, [value for batch in sent for _, value in batch], again
 
 
-def _asgi_visits(application, page):
+def _asgi_visits(application, page, headers=NAVIGATE):
     def visit():
         messages: list = []
 
         async def send(message):
             messages.append(message)
 
-        scope = scope_for(page, headers=NAVIGATE)
+        scope = scope_for(page, headers=headers)
         scope["extensions"] = {"http.response.early_hint": {}}
         asyncio.run(application(scope, Receiver().receive, send))
         return messages
@@ -165,7 +174,7 @@ def flask_visits(tmp_path, prefix, styled=False):
         def page():
             css = "<link href=\"{{ url_for('static', filename='css/site.css') }}\">"
             if styled:
-                css += "{{ stylesheet_tag('css/site.css') }}"
+                css += "{{ stylesheet_tag('css/site.css') }}{{ script_tag('js/util.js') }}"
             return render_template_string(css + "{{ importmap_tag('js/app.js') }}")
 
         StaticMW(app)
@@ -173,6 +182,24 @@ def flask_visits(tmp_path, prefix, styled=False):
 
     assert create().test_cli_runner().invoke(args=["staticmw", "build"]).exit_code == 0
     return _wsgi_visits(create(), "/page")
+
+
+def starlette_visits(tmp_path, prefix, styled=False):
+    """FastAPI as its users write it: Jinja2Templates and ``url_for('static', path=...)``."""
+    page = "<link href=\"{{ url_for('static', path='css/site.css') }}\">"
+    if styled:
+        page += "{{ stylesheet_tag('css/site.css') }}{{ script_tag('js/util.js') }}"
+    (tmp_path / "templates").mkdir(parents=True)
+    (tmp_path / "templates" / "page.html").write_text(page + "{{ importmap_tag('js/app.js') }}")
+    app = FastAPI()
+    templates = Jinja2Templates(directory=str(tmp_path / "templates"))
+    staticmw.starlette.install(app, built(tmp_path), prefix, early_hints=True, templates=templates)
+
+    @app.get("/page", response_class=HTMLResponse)
+    async def render(request: Request):
+        return templates.TemplateResponse(request, "page.html")
+
+    return _asgi_visits(app, "/page", {**NAVIGATE, "Host": "127.0.0.1"})
 
 
 def django_settings(tmp_path, prefix):
@@ -208,6 +235,7 @@ def django_asgi_visits(tmp_path, prefix, styled=False):
 ADAPTERS = {
     "wsgi": wsgi_visits,
     "asgi": asgi_visits,
+    "starlette": starlette_visits,
     "flask": flask_visits,
     "django-wsgi": django_wsgi_visits,
     "django-asgi": django_asgi_visits,
@@ -217,8 +245,9 @@ ADAPTERS = {
 @pytest.mark.parametrize("styled", [False, True], ids=["named", "stylesheet-helper"])
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_every_adapter_gives_the_same_links_and_103(tmp_path, prefix, styled):
-    """The stylesheet helper (``stylesheet_tag``, ``{% stylesheet %}``) renders integrity
-    and crossorigin: its one preload carries both, whatever else named the file."""
+    """The stylesheet and script helpers (``stylesheet_tag``, ``{% stylesheet %}``,
+    ``script_tag``, ``{% script %}``) render integrity and crossorigin: each one preload
+    carries both, whatever else named the file."""
     seen = {}
     for name, visits in ADAPTERS.items():
         links, early, again = visits(tmp_path / name, prefix, styled)
@@ -227,6 +256,7 @@ def test_every_adapter_gives_the_same_links_and_103(tmp_path, prefix, styled):
     expected = [
         (f"{prefix}css/site.css", "preload", "style", styled, styled),
         (f"{prefix}fonts/probe.woff2", "preload", "font", True, False),
+        *([(f"{prefix}js/util.js", "preload", "script", True, True)] if styled else []),
         *[
             (f"{prefix}js/{m}.js", "modulepreload", "", False, True)
             for m in ("app", "util", "words", "mark")

@@ -733,3 +733,41 @@ def test_a_recorded_integrity_that_is_no_sri_value_is_refused(tmp_path):
     holder = _styled(tmp_path)
     call(holder["static"], "/page", "GET", NAVIGATE)
     assert "onload" not in holder["tag"] and "alert" not in holder["tag"]
+
+
+def test_the_script_helper_renders_what_its_preload_fetches(tmp_path):
+    """``script_tag`` gives a classic script the hashed file's SRI value and
+    ``crossorigin="anonymous"``; its preload is ``as=script`` in that same mode, so the
+    browser uses it. Without integrity both are plain; ``defer`` and a nonce are written,
+    escaped; a file no manifest lists gets its plain URL and no hint."""
+    import base64
+    import hashlib
+
+    site(tmp_path)
+    write(tmp_path / "out" / "js" / "plain.js", "console.log(1);\n")
+    holder: dict = {}
+
+    def app(environ, start_response):
+        static = holder["static"]
+        holder["tags"] = [
+            static.script_tag("js/lib/b.js"),
+            static.script_tag("js/lib/b.js", integrity=False, defer=True, nonce='n"1'),
+            static.script_tag("js/plain.js"),
+        ]
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return ["".join(holder["tags"]).encode()]
+
+    holder["static"] = StaticMiddleware(app, str(tmp_path / "out"), "/static/", early_hints=True)
+    answer = call(holder["static"], "/page", "GET", NAVIGATE)
+    url = holder["static"].static_url("js/lib/b.js")
+    served = call(holder["static"], url).body
+    value = "sha384-" + base64.b64encode(hashlib.sha384(served).digest()).decode()
+    assert holder["tags"] == [
+        f'<script src="{url}" integrity="{value}" crossorigin="anonymous"></script>',
+        f'<script src="{url}" defer nonce="n&quot;1"></script>',
+        '<script src="/static/js/plain.js"></script>',
+    ]
+    assert links(answer) == [
+        f'<{url}>; rel=preload; as=script; crossorigin; integrity="{value}"',
+        f"<{url}>; rel=preload; as=script",
+    ]

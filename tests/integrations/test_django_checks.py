@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.test import override_settings
@@ -13,6 +14,8 @@ from .. import django_project  # noqa: F401  (sets Django up)
 SECURITY = "django.middleware.security.SecurityMiddleware"
 OURS = "staticmw.django.StaticFilesMiddleware"
 COMMON = "django.middleware.common.CommonMiddleware"
+# An empty staticfiles.json as collectstatic writes it.
+MANIFEST = '{"version": "1.1", "paths": {}, "hash": ""}'
 
 
 def ids(**settings) -> list[str]:
@@ -21,12 +24,12 @@ def ids(**settings) -> list[str]:
 
 
 def test_a_good_setup_is_quiet(tmp_path):
-    (tmp_path / "staticfiles.json").write_text("{}")
+    (tmp_path / "staticfiles.json").write_text(MANIFEST)
     assert ids(MIDDLEWARE=[SECURITY, OURS, COMMON], STATIC_ROOT=str(tmp_path), DEBUG=False) == []
 
 
 def test_the_middleware_missing_or_too_late(tmp_path):
-    (tmp_path / "staticfiles.json").write_text("{}")
+    (tmp_path / "staticfiles.json").write_text(MANIFEST)
     assert ids(MIDDLEWARE=[SECURITY, COMMON], STATIC_ROOT=str(tmp_path)) == ["staticmw.W001"]
     assert ids(MIDDLEWARE=[COMMON, OURS], STATIC_ROOT=str(tmp_path)) == ["staticmw.W002"]
     with override_settings(MIDDLEWARE=[COMMON, OURS], STATIC_ROOT=str(tmp_path)):
@@ -48,7 +51,7 @@ def test_a_manifest_storage_without_its_manifest(tmp_path):
 
 
 def test_whitenoise_settings_are_named_with_their_new_names(tmp_path):
-    (tmp_path / "staticfiles.json").write_text("{}")
+    (tmp_path / "staticfiles.json").write_text(MANIFEST)
     with override_settings(
         MIDDLEWARE=[SECURITY, OURS], STATIC_ROOT=str(tmp_path), WHITENOISE_MAX_AGE=30
     ):
@@ -140,3 +143,54 @@ def test_collectstatic_build_settings_are_checked(tmp_path):
     with override_settings(STATICMW_JS_MODULES=True, **base):
         (found,) = check_settings()
     assert found.id == "staticmw.W008" and "STATICMW_JS_MODULES is no longer needed" in found.msg
+
+
+def test_what_would_stop_the_start_is_found_by_check(tmp_path):
+    """Three things that stop the middleware at start-up, or leave every asset a 404, are
+    system checks with the fix named, not silence until the first request."""
+    manifest = tmp_path / "staticfiles.json"
+    manifest.write_text(json.dumps({"paths": {}, "version": "1.1"}))
+    base = {"MIDDLEWARE": [SECURITY, OURS], "STATIC_ROOT": str(tmp_path), "DEBUG": False}
+    with override_settings(STATICMW_MAX_AGE="600", **base):
+        (bad,) = check_settings()
+    assert bad.id == "staticmw.E003" and bad.msg.startswith("STATICMW_MAX_AGE: max_age must")
+    assert "stops at start-up" in bad.hint
+    with override_settings(STATICMW_MAXAGE=600, **base):
+        (typo,) = check_settings()
+    assert typo.id == "staticmw.W009"
+    assert typo.msg == "STATICMW_MAXAGE is not a staticmw setting, so it changes nothing."
+    assert typo.hint == "Rename it to STATICMW_MAX_AGE."
+    manifest.write_text('{"paths": ')
+    with override_settings(**base):
+        (unreadable,) = check_settings()
+    assert unreadable.id == "staticmw.E004" and "staticfiles.json" in unreadable.msg
+    assert "collectstatic" in unreadable.hint
+    manifest.write_text(json.dumps({"paths": {}, "version": "1.1"}))
+    with override_settings(STATICMW_STATIC_PREFIX="/assets/", STATIC_URL="/static/", **base):
+        (prefix,) = check_settings()
+    assert prefix.id == "staticmw.W010"
+    assert prefix.msg == (
+        "STATICMW_STATIC_PREFIX is '/assets/' but STATIC_URL is '/static/': {% static %} "
+        "links start with '/static/', which the middleware does not serve, so every asset "
+        "is a 404."
+    )
+    # The same prefix, or STATIC_URL on a CDN (whose origin path is the prefix): no word.
+    assert ids(STATICMW_STATIC_PREFIX="static", STATIC_URL="/static/", **base) == []
+    cdn = "https://cdn.example.com/static/"
+    assert ids(STATICMW_STATIC_PREFIX="/assets/", STATIC_URL=cdn, **base) == []
+
+
+def test_an_unknown_setting_is_logged_once(caplog):
+    from django.http import HttpResponse
+
+    from staticmw.integrations.django import StaticFilesMiddleware, migration
+
+    migration._warned.clear()
+    with override_settings(STATICMW_MAXAGE=5, STATICMW_USE_FINDERS=True):
+        check_settings()  # the check names it its own way, and logs nothing
+        StaticFilesMiddleware(lambda request: HttpResponse())
+        StaticFilesMiddleware(lambda request: HttpResponse())
+    told = [r.getMessage() for r in caplog.records if "STATICMW_MAXAGE" in r.getMessage()]
+    assert told == [
+        "staticmw: unknown setting STATICMW_MAXAGE is ignored; did you mean STATICMW_MAX_AGE?"
+    ]

@@ -167,3 +167,32 @@ def test_the_tag_encodes_urls_as_every_other_helper_does():
     with override_settings(STATIC_URL="/static/"):
         assert _url(name) == StaticURLs(None, "/static/").plain(name)
         assert _url(name) == "/static/js/a+b@c;d=e,f!g's%20(h).js"
+
+
+def test_the_tag_takes_the_pages_csp_nonce_by_itself(tmp_path):
+    """``{% importmap %}`` needs no ``nonce=``: it takes django-csp's ``request.csp_nonce``
+    (the one the response's header then names) or a ``csp_nonce`` in the context, as
+    Django 6's context processor names it; a nonce given by hand still wins."""
+    from csp.constants import NONCE, SELF
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    collect(tmp_path)
+    bare = Template("{% load staticmw %}{% importmap 'js/app.js' %}")
+    policy = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    with override_settings(STATIC_ROOT=str(tmp_path), DEBUG=False, CONTENT_SECURITY_POLICY=policy):
+
+        def view(request):
+            return HttpResponse(bare.render(Context({"request": request})))
+
+        response = CSPMiddleware(view)(RequestFactory().get("/"))
+        nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+        html = response.content.decode()
+        scripts = re.findall(r"<script [^>]*>", html)
+        assert len(scripts) == 2 and all(f'nonce="{nonce}"' in tag for tag in scripts), html
+        assert f'nonce="{nonce}"' in html and len(nonce) >= 16
+        six = bare.render(Context({"csp_nonce": "from-django-6"}))
+        assert six.count('nonce="from-django-6"') == 2
+        assert TAG.render(Context({"csp_nonce": "ignored"})).count('nonce="n1"') == 2
+        assert "nonce=" not in bare.render(Context())

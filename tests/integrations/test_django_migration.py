@@ -178,7 +178,7 @@ def test_every_peer_setting_has_an_answer():
         "USE_ZSTD", "ZSTD_DICTIONARY", "ZSTD_DICTIONARY_IS_RAW", "ZSTD_LEVEL", "MINIFY",
     }  # fmt: skip
     assert servestatic <= set(migration.READ_AS) | set(migration.NOT_NEEDED)
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "migrating.md").read_text()
     for name in sorted(servestatic):
         assert f"`*_{name}`" in readme, name
 
@@ -202,3 +202,16 @@ def test_development_always_revalidates():
     assert response["Cache-Control"] == "public, max-age=0"
     with override_settings(STATICMW_MAX_AGE=600):
         assert Client().get("/static/css/app.css")["Cache-Control"] == "public, max-age=600"
+
+
+def test_each_unneeded_setting_says_why_in_its_own_words():
+    """Each reason stands alone: none points at another setting's reason ("as USE_GZIP")."""
+    for why in migration.NOT_NEEDED.values():
+        assert not why.startswith("as "), why
+    with override_settings(WHITENOISE_USE_BROTLI=True):
+        found = [message for message, _ in migration.advice()]
+    assert found == [
+        "WHITENOISE_USE_BROTLI has no effect: collectstatic writes a variant for every "
+        "installed codec (gzip always, brotli and zstd with their extras); a subclass of the "
+        "storage narrows them with `codecs = [...]`."
+    ]

@@ -68,7 +68,9 @@ def test_build_then_hashed_urls_everywhere(create_app, tmp_path):
         assert url_for("static", filename="not/built.css") == "/static/not/built.css"
 
 
-def test_cdn_host_for_external_urls(create_app):
+def test_cdn_host_for_every_static_url(create_app):
+    """With a CDN host, every static url_for is on it, external or not, as static_url()
+    is; other endpoints keep the request's host."""
     app = create_app(STATICMW_STATIC_HOST="https://cdn.example.com")
     app.test_cli_runner().invoke(args=["staticmw", "build"])
     app = create_app(STATICMW_STATIC_HOST="https://cdn.example.com")
@@ -79,8 +81,9 @@ def test_cdn_host_for_external_urls(create_app):
         assert re.fullmatch(
             r"https://cdn\.example\.com/static/css/site\.[0-9a-f]{12}\.css", external
         )
-        assert url_for("static", filename="css/site.css").startswith("/static/css/site.")
+        assert url_for("static", filename="css/site.css") == external
         assert url_for("home", _external=True) == "http://localhost/"
+        assert url_for("home") == "/"
 
 
 def test_strict_manifest(create_app):
@@ -305,6 +308,26 @@ def test_a_relative_root_is_below_the_app_not_the_current_directory(tmp_path, mo
     (project / "afile").write_text("x")
     with pytest.raises(ConfigurationError, match="is a file, not a directory"):
         make(STATICMW_ROOT="afile")
+
+
+def test_a_missing_root_is_told_once(tmp_path, caplog):
+    """A STATICMW_ROOT that does not exist yet is served from the static folders, and
+    said once: a typo in the setting does not go unnoticed."""
+    from flask import Flask
+
+    from staticmw.integrations.flask import StaticMW
+
+    project = tmp_path / "project"
+    (project / "static").mkdir(parents=True)
+    for _ in range(3):
+        app = Flask("project", root_path=str(project))
+        app.config["STATICMW_ROOT"] = "buitl"
+        StaticMW(app)
+    told = [r.getMessage() for r in caplog.records if "does not exist yet" in r.getMessage()]
+    assert told == [
+        f"staticmw: app.config['STATICMW_ROOT'] {str(project / 'buitl')!r} does not exist "
+        "yet: the static folders are served as they are until `flask staticmw build` writes it"
+    ]
 
 
 def test_early_hints_for_the_pages_stylesheets(create_app):

@@ -503,6 +503,23 @@ def test_traversal_attempts(make, path):
 # -- configuration errors ------------------------------------------------------------
 
 
+def test_a_prefix_that_is_a_url_is_refused_with_the_way_to_a_cdn(site):
+    """``prefix="http://cdn/static"`` would mount ``/http:/cdn/static/``, which no request
+    reaches: refused, naming the path to serve and the static_host to set."""
+    for prefix, path, host in (
+        ("http://cdn.example.com/static", "'/static'", "'http://cdn.example.com'"),
+        ("//cdn.example.com/assets/", "'/assets/'", "'https://cdn.example.com'"),
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            StaticMiddleware(fallback_app, root=site, prefix=prefix)
+        assert str(caught.value) == (
+            f"prefix {prefix!r} is a URL: give the path the application serves as the prefix "
+            f"({path}), and static_host={host} to put static_url() links on that host"
+        )
+    # A colon inside a path segment is no URL.
+    assert StaticMiddleware(fallback_app, root=site, prefix="a:b").path_prefixes == ("/a:b/",)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -548,11 +565,16 @@ def test_bad_options_fail_at_construction(site, kwargs, message):
 
 
 def test_bad_roots(tmp_path, site):
-    with pytest.raises(ConfigurationError, match="does not exist"):
-        StaticMiddleware(fallback_app, tmp_path / "nope")
-    write(tmp_path / "file.txt", b"x")
-    with pytest.raises(ConfigurationError, match="not a directory"):
-        StaticMiddleware(fallback_app, tmp_path / "file.txt")
+    nope, file = tmp_path / "nope", tmp_path / "file.txt"
+    with pytest.raises(ConfigurationError) as caught:
+        StaticMiddleware(fallback_app, nope)
+    assert str(caught.value) == f"root {str(nope)!r} does not exist (resolved to {str(nope)!r})"
+    write(file, b"x")
+    with pytest.raises(ConfigurationError) as caught:
+        StaticMiddleware(fallback_app, file)
+    assert str(caught.value) == (
+        f"root {str(file)!r} is a file, not a directory (resolved to {str(file)!r})"
+    )
     with pytest.raises(ConfigurationError, match="WSGI callable"):
         StaticMiddleware(None, site)
     with pytest.raises(TypeError, match="unexpected keyword"):

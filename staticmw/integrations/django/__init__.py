@@ -46,11 +46,13 @@ from ...serve.options import (
     ConfigurationError,
     from_settings,
     setting_names,
+    unknown_setting_names,
     unknown_settings,
 )
+from ...serve.paths import not_a_directory
 from ..asgi import end_of, file_blocks, in_thread, links_for
 from ..wsgi import honours_content_length, send_early_hints
-from .migration import setting
+from .migration import setting, warn_once
 
 log = logging.getLogger("staticmw.django")
 
@@ -71,6 +73,8 @@ OWN_SETTINGS = (
     "STATICMW_HISTORY",
     "STATICMW_DICTIONARIES",
 )
+# Every STATICMW_* setting staticmw reads.
+_KNOWN = (*setting_names(OPTIONS), *OWN_SETTINGS)
 
 _Static = TypeVar("_Static", bound=StaticFiles)
 _Response = TypeVar("_Response", bound=HttpResponseBase)
@@ -87,6 +91,11 @@ def static_prefix() -> str:
                 f"got {chosen!r}"
             )
         return "/" + chosen.strip("/") + "/"
+    return static_url_path()
+
+
+def static_url_path() -> str:
+    """The path of ``STATIC_URL`` below the script name, as a prefix (``/static/``)."""
     static_url = getattr(settings, "STATIC_URL", None)
     if not static_url:
         raise ImproperlyConfigured("staticmw: STATIC_URL is not set")
@@ -105,19 +114,30 @@ def use_finders() -> bool:
     return bool(setting("STATICMW_USE_FINDERS", settings.DEBUG))
 
 
-def _options() -> dict[str, Any]:
+def _options(warn: bool = True) -> dict[str, Any]:
     """The options from ``STATICMW_<OPTION>`` settings, each checked and a bad one named;
-    unknown ones are warned of. Under ``DEBUG``, development's rule (see
+    unknown ones are warned of (once, unless *warn* is false: the system check says them
+    its own way). Under ``DEBUG``, development's rule (see
     :func:`~staticmw.serve.options.from_settings`)."""
-    present = [name for name in dir(settings) if name.startswith("STATICMW_")]
-    for message in unknown_settings(present, [*setting_names(OPTIONS), *OWN_SETTINGS]):
-        log.warning("%s", message)
+    if warn:
+        for message in unknown_settings(_present(), _KNOWN):
+            warn_once(message)
     try:
         return from_settings(
             lambda key: setting(key, UNSET), OPTIONS, development=bool(settings.DEBUG)
         )
     except ConfigurationError as exc:
         raise ImproperlyConfigured(f"staticmw: {exc}") from None
+
+
+def unknown() -> list[tuple[str, str]]:
+    """``(name, likely intended name or "")`` for each ``STATICMW_*`` setting that staticmw
+    does not read: a typo."""
+    return unknown_setting_names(_present(), _KNOWN)
+
+
+def _present() -> list[str]:
+    return [name for name in dir(settings) if name.startswith("STATICMW_")]
 
 
 def finder_roots() -> list[tuple[str, str]]:
@@ -203,9 +223,10 @@ class _Roots:
                     static.add_files(self.root, static_prefix())
                 return static
             if not os.path.isdir(self.root):
+                real = os.path.realpath(self.root)
                 raise ImproperlyConfigured(
-                    f"staticmw: {self.setting} {self.root!r} does not exist or is not a "
-                    f"directory: run {self.fix} before starting the server"
+                    f"staticmw: {self.setting} {self.root!r} {not_a_directory(real)}: "
+                    f"run {self.fix} before starting the server"
                 )
             static.add_files(self.root, static_prefix(), manifest=self.manifest())
             return static
@@ -238,8 +259,9 @@ def root_files() -> str | None:
         return None
     directory = os.path.abspath(str(os.fspath(chosen)))
     if not os.path.isdir(directory):
+        real = os.path.realpath(directory)
         raise ImproperlyConfigured(
-            f"staticmw: STATICMW_ROOT_FILES {directory!r} does not exist or is not a directory"
+            f"staticmw: STATICMW_ROOT_FILES {directory!r} {not_a_directory(real)}"
         )
     return directory
 

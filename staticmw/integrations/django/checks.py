@@ -6,12 +6,14 @@ import importlib.util
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
+from ...manifest.formats import DJANGO_MANIFEST_NAME, Manifest, ManifestError
 from ...serve.paths import is_within
 from . import buildsettings, migration
 
@@ -83,11 +85,82 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     for message, hint in migration.advice():
         found.append(Warning(message, hint=hint, id="staticmw.W005"))
+    found += _values()
+    found += _manifest_readable(static_root)
     found += _build_settings(static_root)
     legacy = _legacy_storage()
     if legacy is not None:
         found.append(legacy)
     return found
+
+
+def _values() -> list[CheckMessage]:
+    """What stops the middleware at start-up, found by ``check`` first: a setting with a bad
+    value (an error), a ``STATICMW_*`` name staticmw does not read (a warning, with the
+    likely one), and a static prefix that ``{% static %}`` URLs do not start with."""
+    from . import _options, static_prefix, static_url_path, unknown
+
+    found: list[CheckMessage] = []
+    try:
+        _options(warn=False)
+    except ImproperlyConfigured as exc:
+        found.append(
+            Error(
+                str(exc).removeprefix("staticmw: "),
+                hint="Fix the setting: the middleware stops at start-up on it.",
+                id="staticmw.E003",
+            )
+        )
+    for name, close in unknown():
+        found.append(
+            Warning(
+                f"{name} is not a staticmw setting, so it changes nothing.",
+                hint=f"Rename it to {close}." if close else "Remove it, or check its name.",
+                id="staticmw.W009",
+            )
+        )
+    static_url = str(getattr(settings, "STATIC_URL", "") or "")
+    chosen = migration.setting("STATICMW_STATIC_PREFIX")
+    if chosen is not None and static_url and not urlsplit(static_url).netloc:
+        try:
+            prefix, links = static_prefix(), static_url_path()
+        except ImproperlyConfigured as exc:
+            found.append(Error(str(exc).removeprefix("staticmw: "), id="staticmw.E003"))
+        else:
+            if prefix != links:
+                found.append(
+                    Warning(
+                        f"STATICMW_STATIC_PREFIX is {prefix!r} but STATIC_URL is "
+                        f"{static_url!r}: {{% static %}} links start with {links!r}, which "
+                        "the middleware does not serve, so every asset is a 404.",
+                        hint="Remove STATICMW_STATIC_PREFIX (the prefix follows STATIC_URL), "
+                        "or set both to the same path.",
+                        id="staticmw.W010",
+                    )
+                )
+    return found
+
+
+def _manifest_readable(static_root: Any) -> list[CheckMessage]:
+    """An error for a ``staticfiles.json`` that cannot be read or is not a manifest: the
+    middleware would refuse it at start-up, and ``{% static %}`` with it."""
+    if not static_root:
+        return []
+    path = os.path.join(os.fspath(static_root), DJANGO_MANIFEST_NAME)
+    if not os.path.lexists(path):
+        return []
+    try:
+        Manifest.load(path)
+    except ManifestError as exc:
+        return [
+            Error(
+                f"{exc}.",
+                hint="Run `python manage.py collectstatic --noinput` to write it again "
+                "(and check the file's permissions).",
+                id="staticmw.E004",
+            )
+        ]
+    return []
 
 
 def _build_settings(static_root: Any) -> list[CheckMessage]:

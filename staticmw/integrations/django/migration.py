@@ -32,18 +32,22 @@ READ_AS = {
     "ALLOW_UNSAFE_SYMLINKS": "STATICMW_FOLLOW_SYMLINKS",
 }
 
+_EVERY_CODEC = (
+    "collectstatic writes a variant for every installed codec (gzip always, brotli and "
+    "zstd with their extras); a subclass of the storage narrows them with `codecs = [...]`"
+)
+
 # A peer's setting (without its prefix) that staticmw needs no counterpart for, and why.
 NOT_NEEDED = {
     "USE_MANIFEST": "staticfiles.json is read whenever STATIC_ROOT has one",
     "USE_STATIC_ROOT": "STATIC_ROOT is always served outside development "
     "(STATICMW_ROOT serves a `staticmw build` of it instead)",
-    "USE_GZIP": "collectstatic writes a variant for every installed codec; "
-    "a subclass of the storage narrows them with `codecs = [...]`",
-    "USE_BROTLI": "as USE_GZIP: every installed codec is written",
-    "USE_ZSTD": "as USE_GZIP: every installed codec is written",
+    "USE_GZIP": _EVERY_CODEC,
+    "USE_BROTLI": _EVERY_CODEC,
+    "USE_ZSTD": _EVERY_CODEC,
     "ZSTD_DICTIONARY": "zstd variants are plain zstd that every client decodes; deltas "
     "against earlier versions are STATICMW_DICTIONARIES = N",
-    "ZSTD_DICTIONARY_IS_RAW": "as ZSTD_DICTIONARY",
+    "ZSTD_DICTIONARY_IS_RAW": "zstd variants are plain zstd, made with no dictionary",
     "ZSTD_LEVEL": "zstd variants are written at level 19 with the 8 MiB window RFC 9659 allows",
     "MINIFY": "staticmw does not minify: minify in the bundler, before collectstatic",
 }
@@ -51,7 +55,8 @@ NOT_NEEDED = {
 _warned: set[str] = set()
 
 
-def _warn_once(message: str) -> None:
+def warn_once(message: str) -> None:
+    """Log *message* once per process, however many times settings are read."""
     if message not in _warned:
         _warned.add(message)
         log.warning("%s", message)
@@ -68,12 +73,12 @@ def setting(name: str, default: Any = None) -> Any:
     present = [old for old in peer_names(name) if hasattr(settings, old)]
     if hasattr(settings, name):
         for old in present:
-            _warn_once(f"staticmw: {old} is ignored because {name} is set; remove it")
+            warn_once(f"staticmw: {old} is ignored because {name} is set; remove it")
         return getattr(settings, name)
     if present:
         for old in present[1:]:
-            _warn_once(f"staticmw: {old} is ignored because {present[0]} is read as {name}")
-        _warn_once(f"staticmw: {present[0]} is read as {name}; rename it")
+            warn_once(f"staticmw: {old} is ignored because {present[0]} is read as {name}")
+        warn_once(f"staticmw: {present[0]} is read as {name}; rename it")
         return getattr(settings, present[0])
     return default
 

@@ -2,8 +2,9 @@
 preloads and entry module, from the ``importmap.json`` that collectstatic writes.
 
 With the finders serving (``DEBUG``), or before any collectstatic, the map holds the bare
-names of ``STATICMW_IMPORTMAP`` at their plain URLs. ``nonce=...`` is put on the script
-elements for a Content Security Policy; ``script=False`` leaves the entry to a tag of the
+names of ``STATICMW_IMPORTMAP`` at their plain URLs. The page's CSP nonce (Django 6's
+``csp_nonce``, or django-csp's ``request.csp_nonce``) is put on the script elements, or
+``nonce=...`` when given; ``script=False`` leaves the entry to a tag of the
 page's own (and preloads it); ``integrity=False`` leaves out the SRI values.
 """
 
@@ -27,6 +28,7 @@ from ....manifest.importmaps import (
     check_declared,
     entry_url,
     render,
+    script_element,
     stylesheet_link,
 )
 from ....manifest.urls import below
@@ -95,14 +97,49 @@ def stylesheet(name: str, integrity: bool = True) -> SafeString:
     return mark_safe(stylesheet_link(url, value))
 
 
-@register.simple_tag  # type: ignore[untyped-decorator]
+def csp_nonce(context: template.Context) -> str | None:
+    """The page's CSP nonce, where a project's CSP puts it: the template context's
+    ``csp_nonce`` (Django 6's context processor), else ``request.csp_nonce`` (django-csp)."""
+    value = context.get("csp_nonce")
+    if value is None:
+        value = getattr(context.get("request"), "csp_nonce", None)
+    # django-csp's nonce is made when first turned into text (it is false until then).
+    text = str(value) if value is not None else ""
+    return text or None
+
+
+@register.simple_tag(takes_context=True)  # type: ignore[untyped-decorator]
+def script(
+    context: template.Context,
+    name: str,
+    integrity: bool = True,
+    defer: bool = False,
+    nonce: str | None = None,
+) -> SafeString:
+    """``<script src>`` (a classic script) at ``{% static name %}``, with the collected
+    file's SRI ``integrity`` and ``crossorigin="anonymous"`` (``integrity=False`` leaves them
+    out), ``defer`` when asked, and the page's CSP nonce (:func:`csp_nonce`) unless given."""
+    url = static(name)
+    value = _integrity_of(name) if integrity else None
+    memory.note(memory.SCRIPT if value else memory.PLAIN_SCRIPT, name, url)
+    if nonce is None:
+        nonce = csp_nonce(context)
+    # script_element() escapes the URL and the nonce, and takes only an SRI value.
+    return mark_safe(script_element(url, value, defer=defer, nonce=nonce))
+
+
+@register.simple_tag(takes_context=True)  # type: ignore[untyped-decorator]
 def importmap(
+    context: template.Context,
     entry: str | None = None,
     nonce: str | None = None,
     script: bool = True,
     integrity: bool = True,
 ) -> SafeString:
-    """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module."""
+    """``<script type="importmap">``, ``<link rel="modulepreload">`` and the entry module;
+    *nonce* defaults to the page's CSP nonce (:func:`csp_nonce`)."""
+    if nonce is None:
+        nonce = csp_nonce(context)
     maps = [(_record(), _url)]
     if entry is not None and memory.recording():
         memory.note(memory.ENTRY, entry, entry_url(maps, entry, static))
