@@ -83,9 +83,6 @@ class BuildConfig:
     hashed_only: bool = False
     # File extensions (without the dot) never precompressed.
     skip_compress: Sequence[str] = ()
-    # A stylesheet's url() or @import of a missing file is an error, as in Django's storage;
-    # a missing source map or module import stays a warning unless strict.
-    stylesheet_refs_required: bool = False
     # The URL path the output is served at (Django's STATIC_URL path, "/static/"): a
     # stylesheet's root-absolute url() below it names a file of the build, as in Django.
     url_prefix: str | None = None
@@ -345,7 +342,6 @@ def _plan(
     report: Report,
     strict: bool,
     sources: Sources,
-    stylesheet_refs_required: bool = False,
     url_prefix: str | None = None,
 ) -> dict[str, _File]:
     files = {name: _File(name, path) for name, path in collected.items()}
@@ -398,12 +394,7 @@ def _plan(
                 if target == name or (name, target) in cyclic or target in folders:
                     return None
                 message = f"{files[name].source}:{ref.line}: {ref.url!r} not found"
-                required = strict or (
-                    stylesheet_refs_required
-                    and name.lower().endswith(".css")
-                    and not rewrite.is_source_map(raw[name], ref)
-                )
-                (report.errors if required else report.warnings).append(message)
+                (report.errors if strict else report.warnings).append(message)
                 return None
             return rewrite.replace_path(ref.url, posixpath.basename(files[target].hashed))
 
@@ -730,7 +721,6 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
             report,
             config.strict,
             run.sources,
-            config.stylesheet_refs_required,
             config.url_prefix,
         )
         modules = _import_map(run.files, declared, report, config.strict)
@@ -767,7 +757,6 @@ def fingerprint(config: BuildConfig, codecs: Sequence[str], declared: Mapping[st
         "strict": config.strict,
         "hashed_only": config.hashed_only,
         "skip_compress": sorted(config.skip_compress),
-        "stylesheet_refs_required": config.stylesheet_refs_required,
         "url_prefix": config.url_prefix,
         "follow_symlinks": config.follow_symlinks,
     }

@@ -48,8 +48,8 @@ _EARLY_HINT = "http.response.early_hint"
 _OFF = memory.OFF_HEADER.encode("latin-1")
 _ZEROCOPY = "http.response.zerocopysend"
 _START = "http.response.start"
-_PERCENT, _QUERY = ord("%"), ord("?")
 _BODY = "http.response.body"
+_PERCENT, _QUERY = ord("%"), ord("?")
 
 # Read size for bodies streamed through the event loop: each block is one trip to
 # a worker thread and one message, so blocks are larger than for WSGI.
@@ -75,10 +75,16 @@ def path_info(scope: Scope) -> str:
     ``SCRIPT_NAME`` is kept out of ``PATH_INFO``.
     """
     raw = scope.get("raw_path")
-    if raw.__class__ is bytes:
-        # Bytes are searched for code points, not for one-byte strings: several times faster.
-        if _PERCENT not in raw and _QUERY not in raw and not scope.get("root_path"):
-            return raw.decode("latin-1")  # the usual case, in as few steps as there can be
+    # The usual case first, in as few steps as there can be (bytes are searched for code
+    # points, not for one-byte strings: several times faster).
+    if (
+        raw.__class__ is bytes
+        and _PERCENT not in raw
+        and _QUERY not in raw
+        and not scope.get("root_path")
+    ):
+        return raw.decode("latin-1")
+    if isinstance(raw, bytes):
         if _PERCENT in raw or _QUERY in raw:
             raw = unquote_to_bytes(raw.split(b"?", 1)[0])
         decoded = raw.decode("latin-1")

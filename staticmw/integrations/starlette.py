@@ -4,9 +4,9 @@ One call puts staticmw's ASGI middleware around the application (files, and earl
 its pages) and adds a route named ``static``, the name Starlette's own ``StaticFiles`` mount
 takes, so the templates' ``url_for('static', path='css/app.css')`` gives the hashed URL (on
 ``static_host`` when set) and notes it for the page's hints. It returns the middleware, whose
-``static_url``, ``importmap_tag`` and ``stylesheet_tag`` a template may use too
-(:func:`template_globals` adds them to ``Jinja2Templates``); ``app.state.staticmw`` holds it
-for ``staticmw check``.
+``static_url``, ``importmap_tag``, ``stylesheet_tag`` and ``script_tag`` a template may use
+too (:func:`template_globals` adds the tags to ``Jinja2Templates``); ``app.state.staticmw``
+holds it for ``staticmw check``.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def install(
 ) -> ASGIStaticMiddleware:
     """Serve *root* under *prefix* around *app*, with ``url_for(name, path=...)`` hashed.
 
-    *templates* (a ``Jinja2Templates``) gets ``importmap_tag`` and ``stylesheet_tag`` as
-    globals. Call it before the application starts, as ``add_middleware`` must be.
+    *templates* (a ``Jinja2Templates``) gets ``importmap_tag``, ``stylesheet_tag`` and
+    ``script_tag`` as globals. Call it before the application starts, as
+    ``add_middleware`` must be.
     """
     if getattr(app, "middleware_stack", None) is not None:
         raise ConfigurationError("install() must be called before the application starts")
@@ -117,21 +118,17 @@ class _StaticPath(URLPath):
 
 def template_globals(templates: Any, static: ASGIStaticMiddleware) -> None:
     """``importmap_tag``, ``stylesheet_tag`` and ``script_tag`` for a ``Jinja2Templates``, as
-    safe HTML."""
+    safe HTML: each tag escapes every value it writes, so autoescaping must leave it alone."""
     from markupsafe import Markup
 
     def importmap_tag(entry: str | None = None, **kwargs: Any) -> Markup:
-        return Markup(
-            static.importmap_tag(entry, **kwargs)
-        )  # the tag escapes every value it writes
+        return Markup(static.importmap_tag(entry, **kwargs))
 
     def stylesheet_tag(name: str, **kwargs: Any) -> Markup:
-        return Markup(
-            static.stylesheet_tag(name, **kwargs)
-        )  # the tag escapes every value it writes
+        return Markup(static.stylesheet_tag(name, **kwargs))
 
     def script_tag(name: str, **kwargs: Any) -> Markup:
-        return Markup(static.script_tag(name, **kwargs))  # the tag escapes every value it writes
+        return Markup(static.script_tag(name, **kwargs))
 
     templates.env.globals.update(
         importmap_tag=importmap_tag, stylesheet_tag=stylesheet_tag, script_tag=script_tag

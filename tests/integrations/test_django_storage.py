@@ -233,19 +233,24 @@ def test_a_missing_source_map_or_import_is_a_warning_unless_strict(tmp_path, cap
         assert reference in str(failed.value), failed.value
 
 
-def test_a_stylesheet_reference_to_a_missing_file_fails_naming_file_line_and_reference(
-    tmp_path,
-):
-    """As in Django, a stylesheet's url() of a missing file fails collectstatic, strict or not."""
+def test_a_stylesheet_reference_to_a_missing_file_names_file_line_and_reference(tmp_path, caplog):
+    """A stylesheet's url() of a missing file is a warning naming the file, the line and the
+    reference, as in ``staticmw build``, and the reference is left as it is; under
+    ``STATICMW_STRICT`` it fails collectstatic, naming the same, and records nothing."""
     sources = tmp_path / "sources"
     (sources / "css").mkdir(parents=True)
     (sources / "css" / "broken.css").write_text(
         "p { color: red }\nb { background: url(gone.png) }\n"
     )
+    told = r"css/broken\.css:2: 'gone\.png' not found"
+    collect(tmp_path / "out", STATICFILES_DIRS=[str(sources)])
+    assert re.search(told, caplog.text), caplog.text
+    paths = json.loads((tmp_path / "out" / "staticfiles.json").read_text())["paths"]
+    assert b"url(gone.png)" in (tmp_path / "out" / paths["css/broken.css"]).read_bytes()
     with pytest.raises(ValueError) as failed:
-        collect(tmp_path / "out", STATICFILES_DIRS=[str(sources)])
-    assert re.search(r"css/broken\.css:2: 'gone\.png' not found", str(failed.value)), failed.value
-    assert not (tmp_path / "out" / "staticfiles.json").exists()  # nothing recorded
+        collect(tmp_path / "strict", STATICFILES_DIRS=[str(sources)], STATICMW_STRICT=True)
+    assert re.search(told, str(failed.value)), failed.value
+    assert not (tmp_path / "strict" / "staticfiles.json").exists()  # nothing recorded
 
 
 def test_the_storage_and_the_middleware_take_a_new_manifest_from_one_read(tmp_path, monkeypatch):

@@ -68,7 +68,6 @@ def config_for(storage: ManifestStaticFilesStorage, paths: dict[str, Any]) -> Bu
         importmap=declared,
         hashed_only=storage.keep_only_hashed_files,
         skip_compress=chosen.skip_compress,
-        stylesheet_refs_required=True,
         url_prefix=static_url_path(),
     )
 
