@@ -27,11 +27,11 @@ from ..http import dictionaries
 from ..http.encodings import ALL_SIDECAR_SUFFIXES, WRITTEN_SUFFIX, worth_compressing
 from ..http.mediatypes import MediaTypes
 from ..manifest import formats, importmaps
+from ..serve.options import not_a_directory
 from ..serve.paths import (
     MAX_SEGMENT_CHARS,
     Resolver,
     is_within,
-    not_a_directory,
     sidecar_original,
     split_request_path,
 )

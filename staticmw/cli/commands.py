@@ -16,7 +16,7 @@ from ..build.modulegraph import load_declarations, parse_declarations
 from ..build.options import SHARED, STANDALONE, add_arguments, config_from, print_report
 from ..build.pipeline import BuildError, OutputError, build
 from ..manifest.importmaps import ImportMapError
-from ..serve.paths import not_a_directory
+from ..serve.options import not_a_directory
 
 CONFIG_NAME = "staticmw.toml"
 

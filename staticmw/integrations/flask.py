@@ -47,10 +47,10 @@ from ..serve.options import (
     check_option,
     check_static_host,
     from_settings,
+    not_a_directory,
     setting_names,
     unknown_settings,
 )
-from ..serve.paths import not_a_directory
 from ..serve.watched import Watched
 from .approutes import is_static_endpoint, static_routes
 from .wsgi import StaticMiddleware

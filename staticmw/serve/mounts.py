@@ -27,7 +27,13 @@ from ..manifest.formats import (
 from ..manifest.importmaps import IMPORTMAP_NAME, ImportMap, ImportMapError
 from ..manifest.urls import StaticURLs
 from . import paths
-from .options import ConfigurationError, Options, check_manifest, normalize_prefix
+from .options import (
+    ConfigurationError,
+    Options,
+    check_manifest,
+    normalize_prefix,
+    not_a_directory,
+)
 from .representations import HeaderBuilder, Resource
 from .watched import Watched
 
@@ -234,7 +240,7 @@ def checked_root(root: str | os.PathLike[str]) -> str:
         raise ConfigurationError(f"root must be a non-empty text path, got {root!r}")
     real = os.path.realpath(directory)
     if not os.path.isdir(real):
-        raise ConfigurationError(f"root {directory!r} {paths.not_a_directory(real)}")
+        raise ConfigurationError(f"root {directory!r} {not_a_directory(real)}")
     if not os.access(real, os.R_OK | os.X_OK):
         raise ConfigurationError(f"root {directory!r} is not readable by this process")
     return real

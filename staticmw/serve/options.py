@@ -88,6 +88,15 @@ def setting_names(options: Iterable[str]) -> list[str]:
     return ["STATICMW_" + option.upper() for option in options]
 
 
+def not_a_directory(real: str) -> str:
+    """Why *real* (a resolved path) cannot be a root, in the words every message uses."""
+    if os.path.isfile(real):
+        return f"is a file, not a directory (resolved to {real!r})"
+    if os.path.lexists(real):
+        return f"is not a directory (resolved to {real!r})"
+    return f"does not exist (resolved to {real!r})"
+
+
 def normalize_prefix(prefix: str | None) -> str:
     """``static``, ``/static`` and ``/static/`` all become ``/static/``; ``None`` becomes ``/``."""
     if prefix is None:

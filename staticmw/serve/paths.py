@@ -594,12 +594,3 @@ def sidecar_original(name: str) -> str | None:
         if lowered.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return None
-
-
-def not_a_directory(real: str) -> str:
-    """Why *real* (a resolved path) cannot be a root, in the words every message uses."""
-    if os.path.isfile(real):
-        return f"is a file, not a directory (resolved to {real!r})"
-    if os.path.lexists(real):
-        return f"is not a directory (resolved to {real!r})"
-    return f"does not exist (resolved to {real!r})"

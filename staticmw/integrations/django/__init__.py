@@ -45,11 +45,11 @@ from ...serve.options import (
     UNSET,
     ConfigurationError,
     from_settings,
+    not_a_directory,
     setting_names,
     unknown_setting_names,
     unknown_settings,
 )
-from ...serve.paths import not_a_directory
 from ..asgi import end_of, file_blocks, in_thread, links_for
 from ..wsgi import honours_content_length, send_early_hints
 from .migration import setting, warn_once
