@@ -48,7 +48,7 @@ $(COMPAT_VENV)/.deps: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e . $(COMPAT_PINS) \
 		pytest hypothesis gunicorn uvicorn brotli zstandard jinja2 \
-		django-debug-toolbar djangorestframework django-csp
+		django-debug-toolbar djangorestframework django-csp fastapi
 	touch $@
 
 $(VENV)/.docs-deps: setup.cfg pyproject.toml | $(BIN)/python
