@@ -597,12 +597,8 @@ def _answer_over_http(port: int, path: str, headers: dict[str, str]) -> tuple:
 
 
 def _etag_over_http(port: int, path: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", path)
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    return response.getheader("ETag") or '"none"'
+    _, fields, _ = _answer_over_http(port, path, {})
+    return dict(fields).get("etag") or '"none"'
 
 
 def measure(port: int, seconds: float, repeats: int) -> dict[str, dict]:

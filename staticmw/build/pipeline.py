@@ -564,9 +564,9 @@ def _check_output(config: BuildConfig) -> str:
     overlap_allowed = config.collected is not None
     for given in config.sources:
         source, _ = split_source(given)
-        if not os.path.isdir(source):
-            raise BuildError(f"source {source!r} {not_a_directory(os.path.realpath(source))}")
         real = os.path.realpath(source)
+        if not os.path.isdir(source):
+            raise BuildError(f"source {source!r} {not_a_directory(real)}")
         if overlap_allowed:
             continue
         if out_real == real:

@@ -377,7 +377,7 @@ class _State:
         if prefix is None:
             return None
         wrapper = self.app.wsgi_app
-        static = self.static or self.middleware(getattr(wrapper, "wsgi_app", wrapper))
+        static = self.middleware(getattr(wrapper, "wsgi_app", wrapper))
         return static.integrity(prefix + filename.lstrip("/"))
 
     def _note(self, kind: str, filename: str, endpoint: str, url: str) -> None:

@@ -30,7 +30,7 @@ class ResourceCache:
     take none.
     """
 
-    def __init__(self, budget: int, miss_seconds: float, entries: int = 50_000):
+    def __init__(self, budget: int, miss_seconds: float, entries: int):
         self.resources: dict[str, Resource] = {}
         self.entries = entries
         # path -> when the miss expires; in insertion order, so oldest (and first to

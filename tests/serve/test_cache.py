@@ -15,7 +15,7 @@ from ..helpers import call, write
 
 def _cache_at(clock: list[float], monkeypatch) -> ResourceCache:
     monkeypatch.setattr(cache, "monotonic", lambda: clock[0])
-    return ResourceCache(budget=0, miss_seconds=10)
+    return ResourceCache(budget=0, miss_seconds=10, entries=10)
 
 
 def test_misses_are_bounded_in_characters_not_only_in_number(monkeypatch):
@@ -52,7 +52,7 @@ def test_the_character_count_always_matches_what_is_held(steps):
     original = cache.monotonic
     cache.monotonic = lambda: clock[0]
     try:
-        table = ResourceCache(budget=0, miss_seconds=5)
+        table = ResourceCache(budget=0, miss_seconds=5, entries=10)
         for path, advance in steps:
             clock[0] += advance
             if not table.known_miss(path):
