@@ -120,7 +120,39 @@ def make_sources(directory: Path, count: int) -> int:
     return 2 * (count // 2)
 
 
-def _collect(peer: str, root: Path, sources: Path, **extra: str) -> float:
+WAGTAIL = "wagtail==8.0.1"
+
+
+def wagtail_static(work: Path) -> list[Path] | None:
+    """The static folders of Wagtail's wheel (the large app the Django row adds to the
+    admin), fetched from the package index once; ``None``, said why, when it cannot be."""
+    target = work / "wagtail-static"
+    if not target.exists():
+        wheels = work / "wheels"
+        fetched = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary", ":all:", "--dest", str(wheels), WAGTAIL],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        found = sorted(wheels.glob("wagtail-*.whl"))
+        if fetched.returncode or not found:
+            print(f"collectstatic: {WAGTAIL} not fetched, its row skipped", file=sys.stderr)
+            return None
+        import zipfile
+
+        with zipfile.ZipFile(found[-1]) as wheel:
+            members = [m for m in wheel.namelist() if "/static/" in m]
+            wheel.extractall(work / "wagtail-unpacked", members)
+        shutil.rmtree(target, ignore_errors=True)
+        (work / "wagtail-unpacked").rename(target)
+    return sorted(
+        path
+        for path in target.rglob("static")
+        if path.is_dir() and "project_template" not in path.parts
+    )
+
+
+def _collect(peer: str, root: Path, sources: Path | str, **extra: str) -> float:
     """Wall seconds of one collectstatic by *peer* into *root*."""
     env = dict(
         os.environ,
@@ -142,24 +174,46 @@ def _collect(peer: str, root: Path, sources: Path, **extra: str) -> float:
 def collectstatic(work: Path, generated: int) -> dict:
     """Wall seconds of a first collectstatic, of a second with nothing changed, and of one
     into a fresh STATIC_ROOT (a new slug or image): staticmw's with ``STATICMW_HISTORY``
-    restoring the last run's outputs, WhiteNoise's (which has no history) from nothing."""
+    restoring the last run's outputs, WhiteNoise's (which has no history) from nothing.
+    Over the admin and *generated* stylesheets and modules that each import another."""
     sources = work / "django-sources"
     files = make_sources(sources, generated)
+    results = _collect_runs(work, "generated", str(sources))
+    results["generated"] = files
+    return results
+
+
+def collectstatic_wagtail(work: Path) -> dict | None:
+    """The same runs over the admin and Wagtail's own assets: the large app of a real
+    project, bundles and stylesheets as its release ships them."""
+    folders = wagtail_static(work)
+    if not folders:
+        return None
+    results = _collect_runs(work, "wagtail", os.pathsep.join(map(str, folders)))
+    results["app"] = WAGTAIL
+    return results
+
+
+def _collect_runs(work: Path, corpus: str, sources: str) -> dict:
+    """First, second and fresh runs of each peer over *sources* (folders joined by
+    ``os.pathsep``), with the number of files collected."""
     results: dict[str, dict] = {}
     for peer in PEERS:
-        roots = [work / f"collected-{peer}", work / f"collected-{peer}-fresh"]
-        history = work / f"history-{peer}"
+        roots = [work / f"collected-{corpus}-{peer}", work / f"collected-{corpus}-{peer}-fresh"]
+        history = work / f"history-{corpus}-{peer}"
         for path in (*roots, history):
             shutil.rmtree(path, ignore_errors=True)
         extra = {"BENCH_HISTORY": str(history)} if peer == "django-staticmw" else {}
         first = _collect(peer, roots[0], sources, **extra)
         second = _collect(peer, roots[0], sources, **extra)
-        fresh = _collect(peer, roots[1], sources, **extra)
         collected = sum(
             1 for p in roots[0].rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
         )
+        # A new slug or image does not have the last one's STATIC_ROOT beside it: only the
+        # history carried over.
+        shutil.rmtree(roots[0])
+        fresh = _collect(peer, roots[1], sources, **extra)
         results[peer] = {"first": first, "second": second, "fresh": fresh, "files": collected}
-    results["generated"] = files
     return results
 
 

@@ -808,12 +808,11 @@ def _django_tables(django: dict) -> list[str]:
             mine, other = ours[measure], theirs.get(measure)
             lines.append(f"| {measure} | {mine:.1f} | {other:.1f} | {_ratio(mine, other)} |")
         lines.append("")
-    collected = django.get("collectstatic")
-    if collected:
+    for collected, corpus in _collect_rows(django):
         ours, theirs = collected["django-staticmw"], collected["django-whitenoise"]
         lines += [
-            f"### collectstatic, gzip and brotli: Django admin plus {collected['generated']} "
-            f"generated files ({ours['files']} collected), wall seconds",
+            f"### collectstatic, gzip and brotli: Django admin plus {corpus} "
+            f"({ours['files']} collected), wall seconds",
             "",
             "| run | staticmw | WhiteNoise | ratio |",
             "|---|---|---|---|",
@@ -882,20 +881,21 @@ def _django_targets(add, django: dict) -> None:
             add(f"Django sync {workload} ≥ 1.1× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 1.1)
         ratio = ours["uvicorn 1 KB (200)"] / theirs["uvicorn 1 KB (200)"]
         add("Django uvicorn 1 KB (200) ≥ 10× WhiteNoise req/s", f"{ratio:.2f}×", ratio >= 10)
-    collected = django.get("collectstatic")
-    if collected:
+    for collected, corpus in _collect_rows(django):
         ours, theirs = collected["django-staticmw"], collected["django-whitenoise"]
         for run_name, limit in (("first", 0.5), ("second", 0.1)):
             ratio = ours[run_name] / theirs[run_name]
             add(
-                f"collectstatic ({run_name} run) ≤ {limit}× WhiteNoise's storage",
+                f"collectstatic of the admin plus {corpus} ({run_name} run) "
+                f"≤ {limit}× WhiteNoise's storage",
                 f"{ratio:.2f}×",
                 ratio <= limit,
             )
         if "fresh" in ours:
             ratio = ours["fresh"] / ours["second"]
             add(
-                "collectstatic into a fresh STATIC_ROOT with the history ≤ 2× a second run",
+                f"collectstatic of the admin plus {corpus} into a fresh STATIC_ROOT with the "
+                "history ≤ 2× a second run",
                 f"{ratio:.2f}×",
                 ratio <= 2,
             )
@@ -1055,6 +1055,18 @@ def against_baseline(ref: str, quick: bool) -> int:
     return 0
 
 
+def _collect_rows(django: dict) -> list[tuple[dict, str]]:
+    """The collectstatic results of each corpus measured, and how the tables name it."""
+    rows = []
+    if django.get("collectstatic"):
+        generated = django["collectstatic"]
+        rows.append((generated, f"{generated['generated']} generated files"))
+    if django.get("collectstatic_wagtail"):
+        wagtail = django["collectstatic_wagtail"]
+        rows.append((wagtail, wagtail["app"].replace("==", " ")))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1156,6 +1168,7 @@ def main(argv: list[str] | None = None) -> int:
             data["django"] = {
                 "served": djangobench.served(site, plan["seconds"], plan["repeats"], WORK),
                 "collectstatic": djangobench.collectstatic(WORK, plan["django_files"]),
+                "collectstatic_wagtail": djangobench.collectstatic_wagtail(WORK),
                 "returning": djangobench.returning_visitor(WORK),
             }
     print("deltas: a one-line change with and without compression dictionaries", file=sys.stderr)

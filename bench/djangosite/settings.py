@@ -1,8 +1,9 @@
 """The Django project the benchmark serves and collects with, one peer at a time.
 
 BENCH_PEER: django-staticmw or django-whitenoise; BENCH_ROOT: STATIC_ROOT;
-BENCH_SOURCES: an extra STATICFILES_DIRS entry (for collectstatic); BENCH_HISTORY and
-BENCH_DICTIONARIES: staticmw's STATICMW_HISTORY and STATICMW_DICTIONARIES (with KEEP = 1).
+BENCH_SOURCES: extra STATICFILES_DIRS entries, separated by os.pathsep (for collectstatic);
+BENCH_HISTORY and BENCH_DICTIONARIES: staticmw's STATICMW_HISTORY and STATICMW_DICTIONARIES
+(with KEEP = 1).
 """
 
 import os
@@ -33,7 +34,7 @@ ROOT_URLCONF = "djangosite.urls"
 DATABASES = {}
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("BENCH_ROOT", "/nonexistent")
-STATICFILES_DIRS = [os.environ["BENCH_SOURCES"]] if os.environ.get("BENCH_SOURCES") else []
+STATICFILES_DIRS = [d for d in os.environ.get("BENCH_SOURCES", "").split(os.pathsep) if d]
 STORAGES = {
     "staticfiles": {
         "BACKEND": "djangosite.storages.Ours"

@@ -32,6 +32,18 @@ def _carry(source: Tree, target: Tree, name: str) -> None:
         os.close(fd)
 
 
+def _same_inode(one: Tree, other: Tree, name: str) -> bool:
+    """Whether *name* is one file under both trees (a link the last save made)."""
+    try:
+        first, second = (
+            os.stat(base, dir_fd=directory, follow_symlinks=False)
+            for directory, base in (one.place(name), other.place(name))
+        )
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
 class _Expected(NamedTuple):
     """What the history's record says one output holds: the content (after undoing its
     coding) has this SHA-256 and size; a delta is undone against the version whose SHA-256
@@ -145,7 +157,8 @@ def _restore_one(
             dictionaries[expected.digest] = content
         if st.st_nlink == 1 and out.link_in(fd, name):
             return True
-        out.write(name, data)
+        with out.replacing(name) as handle:  # the name was checked absent: no compare
+            handle.write(data)
         directory, base = out.place(name)
         os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=directory)
         return True
@@ -190,6 +203,8 @@ def save(history: str, out: str, names: Iterable[str], changing: Iterable[str] =
     for name in sorted((keep - present) | (keep & set(changing))):
         if made.exists(name):
             if name in present:
+                if _same_inode(made, held, name):
+                    continue  # the history holds this very file already
                 held.unlink(name)
             _carry(made, held, name)
     held.write(MANIFEST_NAME, made.read(MANIFEST_NAME))

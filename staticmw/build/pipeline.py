@@ -671,22 +671,30 @@ class _Run:
         if self.config.collected is None:
             return False
         plain = os.path.join(self.out, *item.name.split("/"))
-        return os.path.realpath(plain) == os.path.realpath(item.source)
+        # The usual case, the very path collectstatic wrote, is decided without resolving.
+        return plain == item.source or os.path.realpath(plain) == os.path.realpath(item.source)
 
     def previous(self, name: str) -> dict[str, Any]:
         """The last build's entry for *name*, or an empty one."""
         return self.before.files.get(name, {})
 
     def task(
-        self, key: str, codec: str, source: str | bytes, dry_source: str | bytes, **extra: Any
+        self,
+        key: str,
+        codec: str,
+        source: str | bytes,
+        dry_source: str | bytes,
+        size: int,
+        **extra: Any,
     ) -> workers.Task:
-        """Work that writes output *key* from output *source*; a dry run compresses
-        *dry_source* (the source file's path, or rewritten content) in memory and writes
-        nothing."""
+        """Work that writes output *key* from output *source* (*size* bytes); a dry run
+        compresses *dry_source* (the source file's path, or rewritten content) in memory
+        and writes nothing."""
+        weight = workers.weight(codec, size)
         if self.config.dry_run:
             data = self.sources.read(dry_source) if isinstance(dry_source, str) else dry_source
-            return workers.Task(codec, data, (), root=self.out, **extra)
-        return workers.Task(codec, source, (key,), root=self.out, **extra)
+            return workers.Task(codec, data, (), root=self.out, weight=weight, **extra)
+        return workers.Task(codec, source, (key,), root=self.out, weight=weight, **extra)
 
 
 def build(config: BuildConfig, progress: Progress | None = None) -> Report:
@@ -918,6 +926,8 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
                 # The variants of other bytes go first: at no moment, even if the build dies
                 # here, does the plain name have codings of another version.
                 _remove_variants(out, item.name)
+            elif in_place and not run.config.dry_run:
+                _date_restored(run, item.name)
             if not same_plain and not run.config.dry_run:
                 _copy_source(run, item, item.name)
             run.note(item.name, not same_plain)
@@ -968,6 +978,16 @@ def _variants_may_be_stale(
     return not same_plain and run.tree.exists(name)
 
 
+def _date_restored(run: _Run, name: str) -> None:
+    """The variants the history brought back beside the plain *name*, now known to be of
+    its source, dated now: after collectstatic's copy, as a variant written by this build
+    is, so that the next build keeps them too rather than compress them again."""
+    for suffix in ALL_SIDECAR_SUFFIXES:
+        if name + suffix in run.restored:
+            directory, base = run.tree.place(name + suffix)
+            os.utime(base, dir_fd=directory, follow_symlinks=False)
+
+
 def _copy_source(run: _Run, item: _File, key: str) -> None:
     """The source file, as opened now, written as output *key*."""
     fd = run.sources.open(item.source)
@@ -986,8 +1006,9 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
     for item in items:
         previous = run.previous(item.name)
         hashed_bytes = item.content if item.content is not None else item.source
+        hashed_size = len(item.content) if item.content is not None else item.size
         if run.config.dictionaries and dictionaries.wanted(item.name):
-            scheduled += _schedule_deltas(run, item, previous, hashed_bytes)
+            scheduled += _schedule_deltas(run, item, previous, hashed_bytes, hashed_size)
         if not run.codecs or not worth_compressing(media.bare_type(item.name)):
             continue
         if item.name.lower().endswith(skip):
@@ -1000,7 +1021,7 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
             useless = tried and previous.get("hash") == item.digest
             if not (useless and codec not in previous.get("encodings", {})):
                 key = item.hashed + suffix
-                task = run.task(key, codec, hashed, hashed_bytes)
+                task = run.task(key, codec, hashed, hashed_bytes, hashed_size)
                 scheduled.append(_Scheduled(key, task, True))
             if item.content is not None and not run.config.hashed_only:
                 # The unhashed copy of a rewritten file has other bytes: its own
@@ -1012,13 +1033,13 @@ def _schedule(run: _Run, items: list[_File]) -> list[_Scheduled]:
                     # collectstatic --link leaves the plain name a link: read the source.
                     linked = run.in_place(item) and not run.tree.exists(plain)
                     source = run.sources.read(item.source) if linked else plain
-                    task = run.task(key, codec, source, item.source)
+                    task = run.task(key, codec, source, item.source, item.size)
                     scheduled.append(_Scheduled(key, task, False))
     return scheduled
 
 
 def _schedule_deltas(
-    run: _Run, item: _File, previous: dict[str, Any], hashed_bytes: str | bytes
+    run: _Run, item: _File, previous: dict[str, Any], hashed_bytes: str | bytes, size: int
 ) -> list[_Scheduled]:
     """A delta of the hashed file against each earlier version still kept."""
     versions = _versions(run.tree, previous, item.hashed, run.config.dictionaries)
@@ -1029,7 +1050,7 @@ def _schedule_deltas(
         dictionary_hash = run.tree.digest(version)
         key = dictionaries.delta_name(item.hashed, dictionary_hash)
         made[dictionary_hash] = key
-        task = run.task(key, dictionaries.DCZ, item.hashed, hashed_bytes, dictionary=version)
+        task = run.task(key, dictionaries.DCZ, item.hashed, hashed_bytes, size, dictionary=version)
         scheduled.append(_Scheduled(key, task, True))
     return scheduled
 

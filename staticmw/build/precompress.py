@@ -71,6 +71,8 @@ def _run(
     """
     kept: dict[str, list[str]] = {}
     failed: set[str] = set()
+    tree = Tree(root)
+    sizes = {digest: tree.size(names[0]) or 0 for digest, names in todo.items()}
     work = [
         (
             (codec, digest),
@@ -80,6 +82,7 @@ def _run(
                 tuple(name + encodings.WRITTEN_SUFFIX[codec] for name in names),
                 remove_unkept=True,
                 root=root,
+                weight=workers.weight(codec, sizes[digest]),
             ),
         )
         for digest, names in todo.items()

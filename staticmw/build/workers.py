@@ -41,6 +41,17 @@ class Task(NamedTuple):
     dictionary: str | None = None
     remove_unkept: bool = False
     root: str = ""
+    weight: int = 0  # the work it takes, estimated (see weight()): the heaviest go first
+
+
+# The time each coding takes per byte, relative to gzip at level 9, as measured over
+# JavaScript and stylesheets: brotli at quality 11 is by far the slowest.
+_COST = {"br": 30, "zstd": 6, "dcz": 6}
+
+
+def weight(codec: str, size: int) -> int:
+    """An estimate of the work of coding *size* bytes with *codec*, for ordering tasks."""
+    return size * _COST.get(codec, 1)
 
 
 def _place(task: Task, name: str) -> tuple[Tree, str]:
@@ -113,10 +124,14 @@ Done = Callable[[int, Key, "int | None", "OSError | None"], None]
 
 
 def run(work: Sequence[tuple[Key, Task]], jobs: int | None, done: Done[Key]) -> None:
-    """Do every task, in *jobs* worker processes (default one per core), or here when one
-    is enough. An ``OSError`` stops only its own task and reaches *done*."""
+    """Do every task, the heaviest first, in *jobs* worker processes (default one per
+    core), or here when one is enough. An ``OSError`` stops only its own task and reaches
+    *done*."""
     if not work:
         return
+    # The heaviest first, so that no large file is left to one worker at the end while
+    # the others stand idle.
+    work = sorted(work, key=lambda pair: -pair[1].weight)
     workers = min(jobs or os.cpu_count() or 1, len(work))
     if workers == 1:
         for count, (key, task) in enumerate(work, 1):

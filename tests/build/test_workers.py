@@ -75,6 +75,24 @@ def test_run_reports_each_task_and_its_error(tmp_path):
         assert seen["gone"][0] is None and isinstance(seen["gone"][1], FileNotFoundError)
 
 
+def test_the_heaviest_tasks_go_first():
+    """Large brotli work is started before small and cheap work, so that it does not end
+    the run on one worker while the others stand idle."""
+    sizes = {"small css": 2_000, "large js": 300_000, "medium svg": 40_000}
+    work = [
+        (f"{name} {codec}", engine.Task(codec, TEXT, weight=engine.weight(codec, size)))
+        for name, size in sizes.items()
+        for codec in ("gzip", "br")
+    ]
+    order: list[str] = []
+    engine.run(work, 1, lambda n, key, size, error: order.append(key))
+    assert order == [
+        "large js br", "medium svg br", "large js gzip", "small css br",
+        "medium svg gzip", "small css gzip",
+    ]  # fmt: skip
+    assert engine.weight("br", 10) > engine.weight("zstd", 10) > engine.weight("gzip", 10)
+
+
 def test_file_digest_reads_in_blocks(tmp_path):
     data = os.urandom(3 * (1 << 20) + 5)
     (tmp_path / "big").write_bytes(data)

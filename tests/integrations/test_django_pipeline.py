@@ -345,6 +345,7 @@ def test_a_fresh_static_root_with_nothing_changed_compresses_nothing(tmp_path):
     history = tmp_path / "cache"
     settings = dict(STATICMW_KEEP=2, STATICMW_HISTORY=str(history))
     first = collect(tmp_path / "release1", sources, **settings)
+    shutil.rmtree(tmp_path / "release1")  # a new slug or image has only the history
     fresh = tmp_path / "release2"
     assert collect(fresh, sources, **settings) == first
     # The hashed files' variants, and those of the rewritten stylesheet's plain name (the
@@ -358,6 +359,11 @@ def test_a_fresh_static_root_with_nothing_changed_compresses_nothing(tmp_path):
     assert {p.name for p in variants} >= {"a.css.gz", "a.css.br"}
     for path in variants:
         held = history / path.relative_to(fresh)
-        # Restored as the history's own file (linked, or copied with its times), never
-        # compressed again, which would give it a new modification time.
-        assert held.is_file() and path.stat().st_mtime_ns == held.stat().st_mtime_ns, path
+        # Linked from the history, where it had no other name: the history's own file,
+        # never compressed again, which would make a new one.
+        assert held.is_file() and path.stat().st_ino == held.stat().st_ino, path
+    # The next collectstatic into this STATIC_ROOT keeps them as well, although the history
+    # gave them an older date than collectstatic's copies of the plain names.
+    inodes = {path: path.stat().st_ino for path in variants}
+    assert collect(fresh, sources, **settings) == first
+    assert {path: path.stat().st_ino for path in variants} == inodes
