@@ -166,24 +166,25 @@ def _restore_one(
         os.close(fd)
 
 
-def restore(history: str, out: str) -> set[str]:
+def restore(history: str, out: str) -> dict[str, str]:
     """Copy into *out* what *history* holds and *out* lacks, and its build record when
-    *out* has none as recent; the names that came back. Only outputs the history's own
+    *out* has none as recent; the names that came back, each with the SHA-256 of the
+    content it was checked to hold (its coding undone). Only outputs the history's own
     record lists come back, each checked by content (see :func:`_restore_one`): a file
     planted in the history, or a link to one outside it, never does."""
     held, into = Tree(history), Tree(out)
     if not held.exists(MANIFEST_NAME):
-        return set()
+        return {}
     # Read once: the record restored is the very one the files were checked against.
     raw = held.read(MANIFEST_NAME)
     kept = build_record_of(raw, os.path.join(history, MANIFEST_NAME))
     listed = _listed(kept)
     dictionaries: dict[str, bytes] = {}
-    brought: set[str] = set()
+    brought: dict[str, str] = {}
     # Files first, so that the deltas after them find their dictionaries.
     for name in sorted(listed, key=lambda name: (listed[name].coding == "dcz", name)):
         if not into.exists(name) and _restore_one(held, into, name, listed[name], dictionaries):
-            brought.add(name)
+            brought[name] = listed[name].digest
     if read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number:
         into.write(MANIFEST_NAME, raw)
     return brought

@@ -652,8 +652,8 @@ class _Run:
     # What shapes the outputs besides the sources (see fingerprint()).
     fingerprint: str = ""
     # The outputs the history brought back for this build, each checked by content against
-    # the record it came with.
-    restored: set[str] = field(default_factory=set)
+    # the record it came with: by name, the SHA-256 of the content each holds.
+    restored: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tree = Tree(self.out)
@@ -894,7 +894,7 @@ def _start(config: BuildConfig, report: Report) -> _Run:
     if not config.dry_run:
         Tree(out).remove_leftovers()
     record = os.path.join(out, formats.MANIFEST_NAME)
-    restored: set[str] = set()
+    restored: dict[str, str] = {}
     try:
         if config.history and not config.dry_run:
             restored = history.restore(config.history, out)
@@ -921,7 +921,7 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
             same_plain = in_place or _same_file(out, item.name, item.size, item.source_hash)
             changed = run.previous(item.name).get("source_hash") != item.source_hash
             if not run.config.dry_run and _variants_may_be_stale(
-                run, item.name, in_place, same_plain, changed
+                run, item, in_place, same_plain, changed
             ):
                 # The variants of other bytes go first: at no moment, even if the build dies
                 # here, does the plain name have codings of another version.
@@ -947,17 +947,21 @@ def _copy(run: _Run, progress: Progress | None) -> list[_File]:
 
 
 def _variants_may_be_stale(
-    run: _Run, name: str, in_place: bool, same_plain: bool, changed: bool
+    run: _Run, item: _File, in_place: bool, same_plain: bool, changed: bool
 ) -> bool:
-    """Whether the variants beside the plain *name* may be of other bytes than this source.
+    """Whether the variants beside *item*'s plain name may be of other bytes than its source.
 
     A build killed after writing some variants leaves the record of the build before it,
     so the record alone proves nothing about variants beside a plain name that other bytes
     reached. Those kept: beside a plain name that is not there yet (a fresh output, the
     history's variants checked against this very source), and, in place, variants the
     history brought back for this build or written after the copy collectstatic made, of the
-    source the record names."""
+    source the record names. A variant the history brought back for other bytes is stale."""
+    name = item.name
     if changed:
+        return True
+    restored = (run.restored.get(name + suffix) for suffix in ALL_SIDECAR_SUFFIXES)
+    if any(digest not in (None, item.source_hash) for digest in restored):
         return True
     if in_place:
         try:
@@ -979,8 +983,8 @@ def _variants_may_be_stale(
 
 
 def _date_restored(run: _Run, name: str) -> None:
-    """The variants the history brought back beside the plain *name*, now known to be of
-    its source, dated now: after collectstatic's copy, as a variant written by this build
+    """The variants the history brought back beside the plain *name*, checked to be of its
+    source, dated now: after collectstatic's copy, as a variant written by this build
     is, so that the next build keeps them too rather than compress them again."""
     for suffix in ALL_SIDECAR_SUFFIXES:
         if name + suffix in run.restored:

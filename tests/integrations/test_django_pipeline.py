@@ -367,3 +367,33 @@ def test_a_fresh_static_root_with_nothing_changed_compresses_nothing(tmp_path):
     inodes = {path: path.stat().st_ino for path in variants}
     assert collect(fresh, sources, **settings) == first
     assert {path: path.stat().st_ino for path in variants} == inodes
+
+
+def test_a_variant_the_history_holds_for_other_bytes_is_never_kept(tmp_path):
+    """A STATIC_ROOT whose own record is newer than the history's (it was built without it,
+    or with another) and lacks a variant: the history's variant of that name, checked
+    against the history's record, is of another version of the source, and is made again
+    rather than served beside this one."""
+    import gzip
+
+    sources = tmp_path / "src"
+    body = "p { color: red }\n" * 200
+
+    def version(text: str) -> None:
+        write(sources, {"css/a.css": '@import "b.css";\n' + text + body, "css/b.css": body})
+        later = os.stat(sources / "css/a.css").st_mtime + 10
+        os.utime(sources / "css/a.css", (later, later))  # newer than collectstatic's copy
+
+    history = tmp_path / "cache"
+    version("/* two */\n")
+    collect(tmp_path / "other", sources, STATICMW_HISTORY=str(history))
+    root = tmp_path / "static"
+    for text in ("/* one */\n", "/* three */\n", "/* one */\n"):  # its record goes past
+        version(text)
+        collect(root, sources)
+    (root / "css/a.css.gz").unlink()
+    os.utime(sources / "css/a.css", (1e9, 1e9))  # older than the copy: not copied again
+    collect(root, sources, STATICMW_HISTORY=str(history))
+    plain = (root / "css/a.css").read_bytes()
+    assert b"/* one */" in plain
+    assert gzip.decompress((root / "css/a.css.gz").read_bytes()) == plain
