@@ -35,10 +35,7 @@ def _carry(source: Tree, target: Tree, name: str) -> None:
 def _same_inode(one: Tree, other: Tree, name: str) -> bool:
     """Whether *name* is one file under both trees (a link the last save made)."""
     try:
-        first, second = (
-            os.stat(base, dir_fd=directory, follow_symlinks=False)
-            for directory, base in (one.place(name), other.place(name))
-        )
+        first, second = one.lstat(name), other.lstat(name)
     except OSError:
         return False
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)

@@ -972,8 +972,7 @@ def _variants_may_be_stale(
             if name + suffix in run.restored:
                 continue
             try:
-                directory, base = run.tree.place(name + suffix)
-                made = os.stat(base, dir_fd=directory, follow_symlinks=False).st_mtime_ns
+                made = run.tree.lstat(name + suffix).st_mtime_ns
             except FileNotFoundError:
                 continue
             if made < plain:

@@ -61,7 +61,7 @@ def record(root: str) -> dict[str, dict[str, object]]:
 
 
 def _run(
-    todo: dict[str, list[str]], codecs: list[str], jobs: int | None, root: str, result: Result
+    todo: dict[str, list[str]], codecs: list[str], jobs: int | None, tree: Tree, result: Result
 ) -> tuple[dict[str, list[str]], set[str]]:
     """Make each codec's variant of each group of identical files through the build's
     engine: the first file is read and compressed once, and the result written beside
@@ -71,7 +71,6 @@ def _run(
     """
     kept: dict[str, list[str]] = {}
     failed: set[str] = set()
-    tree = Tree(root)
     sizes = {digest: tree.size(names[0]) or 0 for digest, names in todo.items()}
     work = [
         (
@@ -81,7 +80,7 @@ def _run(
                 names[0],
                 tuple(name + encodings.WRITTEN_SUFFIX[codec] for name in names),
                 remove_unkept=True,
-                root=root,
+                root=tree.root,
                 weight=workers.weight(codec, sizes[digest]),
             ),
         )
@@ -184,7 +183,7 @@ def precompress(
             if codec not in codecs:
                 _remove_variant(tree, name, codec, result)
         todo.setdefault(digest, []).append(name)
-    kept, failed = _run(todo, codecs, jobs, root, result)
+    kept, failed = _run(todo, codecs, jobs, tree, result)
     for name, digest in digests.items():
         if digest in failed:
             done.pop(name, None)

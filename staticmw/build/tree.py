@@ -126,11 +126,15 @@ class Tree:
         finally:
             os.close(fd)
 
+    def lstat(self, name: str) -> os.stat_result:
+        """The status of *name* itself (a symlink is not followed)."""
+        directory, base = self.place(name)
+        return os.stat(base, dir_fd=directory, follow_symlinks=False)
+
     def exists(self, name: str) -> bool:
         """Whether *name* is a regular file below the root (a symlink is not)."""
         try:
-            directory, base = self.place(name)
-            st = os.stat(base, dir_fd=directory, follow_symlinks=False)
+            st = self.lstat(name)
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode)

@@ -128,8 +128,7 @@ def build_root(app: Flask) -> str:
     resolved = os.path.join(app.root_path, os.fspath(root))
     if os.path.exists(resolved) and not os.path.isdir(resolved):
         raise ConfigurationError(
-            f"staticmw: app.config['STATICMW_ROOT'] {resolved!r} "
-            f"{not_a_directory(os.path.realpath(resolved))}"
+            f"staticmw: app.config['STATICMW_ROOT'] {resolved!r} {not_a_directory(resolved)}"
         )
     if not os.path.exists(resolved) and resolved not in _MISSING_TOLD:
         _MISSING_TOLD.add(resolved)

@@ -88,8 +88,10 @@ def setting_names(options: Iterable[str]) -> list[str]:
     return ["STATICMW_" + option.upper() for option in options]
 
 
-def not_a_directory(real: str) -> str:
-    """Why *real* (a resolved path) cannot be a root, in the words every message uses."""
+def not_a_directory(path: str) -> str:
+    """Why *path* cannot be a root, in the words every message uses, with the path it
+    resolves to."""
+    real = os.path.realpath(path)
     if os.path.isfile(real):
         return f"is a file, not a directory (resolved to {real!r})"
     if os.path.lexists(real):

@@ -223,9 +223,8 @@ class _Roots:
                     static.add_files(self.root, static_prefix())
                 return static
             if not os.path.isdir(self.root):
-                real = os.path.realpath(self.root)
                 raise ImproperlyConfigured(
-                    f"staticmw: {self.setting} {self.root!r} {not_a_directory(real)}: "
+                    f"staticmw: {self.setting} {self.root!r} {not_a_directory(self.root)}: "
                     f"run {self.fix} before starting the server"
                 )
             static.add_files(self.root, static_prefix(), manifest=self.manifest())
@@ -259,9 +258,8 @@ def root_files() -> str | None:
         return None
     directory = os.path.abspath(str(os.fspath(chosen)))
     if not os.path.isdir(directory):
-        real = os.path.realpath(directory)
         raise ImproperlyConfigured(
-            f"staticmw: STATICMW_ROOT_FILES {directory!r} {not_a_directory(real)}"
+            f"staticmw: STATICMW_ROOT_FILES {directory!r} {not_a_directory(directory)}"
         )
     return directory
 
