@@ -220,8 +220,10 @@ def scan(source: str) -> list[Specifier]:
             continue
         if token.kind != "name" or token.text not in ("import", "export"):
             continue
-        if index and tokens[index - 1].text in (".", "?.", "as"):
-            continue  # a property or binding named import, not the keyword
+        if index and tokens[index - 1].text in (".", "?.", "as", "@"):
+            # A property or binding named import, not the keyword; nor is "@import" (a
+            # reserved word is never a decorator), which stylesheets in scripts hold.
+            continue
         after = tokens[index + 1 : index + 2]
         if not after:
             continue

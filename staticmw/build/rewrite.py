@@ -17,10 +17,17 @@ from . import jsscan
 # As for CSS (staticmw.hints.cssrefs): one way to match at a start, nothing read past the line.
 _JS_SOURCEMAP = re.compile(rb"^//[#@][ \t]*sourceMappingURL=(?P<bare>\S+)[ \t]*$", re.M)
 
-# Every import or export has one of these keywords as a whole word (a keyword cannot be
-# written with escapes), so a file without one, such as jQuery with its ``module.exports``,
-# need not be lexed.
-_MODULE_KEYWORD = re.compile(rb"\b(?:import|export)\b")
+# Only a file where ``import`` or ``export`` could be the keyword the lexer reports is lexed.
+# The keyword is a word of its own (it cannot be written with escapes), not after one "."
+# (a property; "..." is a spread) or "@", and followed by what can follow it there: a space,
+# a comment, a quote, "(", "{", "*" or "." (``import.meta``) for import, "{" or "*" for
+# export. So jQuery's ``module.exports``, an "@import" in a stylesheet held in a string and
+# a require("../internals/export") are not lexed. A byte above 0x7f before the keyword may
+# end a Unicode space, so it never rules a file out.
+_MODULE_KEYWORD = re.compile(
+    rb"(?:(?<![.@A-Za-z0-9$_\\])|(?<=\.\.\.))"
+    rb"(?:import(?=[\s/\"'({*.])|export(?=[\s/{*]))"
+)
 
 REWRITABLE_EXTENSIONS = (".css", ".js", ".mjs", ".cjs")
 

@@ -200,16 +200,12 @@ class Tree:
     def files(self) -> set[str]:
         """Every regular file below the root, no link followed, as ``/``-separated names
         (temporary files of a write under way left out)."""
-        found: set[str] = set()
-        for below, filenames, dir_fd in self._walk():
-            for filename in filenames:
-                if filename.endswith(TMP_SUFFIX):
-                    continue
-                with contextlib.suppress(OSError):
-                    st = os.stat(filename, dir_fd=dir_fd, follow_symlinks=False)
-                    if stat.S_ISREG(st.st_mode):
-                        found.add(f"{below}{filename}")
-        return found
+        return {
+            f"{below}{filename}"
+            for below, filenames, _ in self._walk()
+            for filename in filenames
+            if not filename.endswith(TMP_SUFFIX)
+        }
 
     def remove_leftovers(self) -> None:
         """Delete the temporary files a killed run left behind."""
@@ -220,18 +216,43 @@ class Tree:
                         os.unlink(filename, dir_fd=dir_fd)
 
     def _walk(self) -> Iterator[tuple[str, list[str], int]]:
-        """Each directory below the root (its name and ``/``, ``""`` for the root), its file
-        names and a descriptor of it; none when the root is not there."""
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            for directory, _, filenames, dir_fd in os.fwalk(self.root, follow_symlinks=False):
-                below = os.path.relpath(directory, self.root).replace(os.sep, "/")
-                yield ("" if below == "." else below + "/"), filenames, dir_fd
+        """Each directory below the root (its name and ``/``, ``""`` for the root), the
+        names of its regular files and a descriptor of it; none when the root is not there.
+        A directory is entered through its parent's descriptor without following a link,
+        and the kind of each entry comes from the directory itself where the file system
+        records it, so a large tree costs no call per file."""
+        try:
+            top = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        pending = [("", top)]
+        try:
+            while pending:
+                below, fd = pending.pop()
+                try:
+                    filenames = []
+                    with os.scandir(fd) as entries:
+                        for entry in entries:
+                            with contextlib.suppress(OSError):
+                                if entry.is_file(follow_symlinks=False):
+                                    filenames.append(entry.name)
+                                elif entry.is_dir(follow_symlinks=False):
+                                    sub = os.open(entry.name, _DIRECTORY, dir_fd=fd)
+                                    pending.append((f"{below}{entry.name}/", sub))
+                    yield below, filenames, fd
+                finally:
+                    os.close(fd)
+        finally:
+            for _, fd in pending:
+                os.close(fd)
 
 
 def digest_of(fd: int) -> str:
     """The SHA-256 of what the open file *fd* holds, in hex; closes *fd*."""
     digest = hashlib.sha256()
-    with open(fd, "rb", closefd=True) as handle:
-        while chunk := handle.read(_CHUNK):
+    try:
+        while chunk := os.read(fd, _CHUNK):
             digest.update(chunk)
+    finally:
+        os.close(fd)
     return digest.hexdigest()

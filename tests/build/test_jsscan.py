@@ -43,6 +43,9 @@ TABLE = [
     ('const t = `a ${ `b ${ "x" } c` } d`; import "./nested.js";', ["./nested.js"]),
     ('import(variable); import("./" + name);', []),
     ('import "./esc\\u0061ped.js";', []),  # escapes: left alone
+    # a stylesheet held in a script: "@import" is never the keyword
+    ("const css = '@import \"./x.css\";'; x = y @import './z.css';", []),
+    ('...import("./spread.js")', ["./spread.js"]),
 ]
 
 

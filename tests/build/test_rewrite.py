@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from staticmw.build.rewrite import (
@@ -179,7 +179,52 @@ def test_a_script_without_an_import_or_export_keyword_is_not_lexed(monkeypatch):
 
     monkeypatch.setattr(jsscan, "scan", refuse)
     plain = b"module.exports = factory(); var imported = 1; exports.x = 2; // reimport\n"
-    assert module_specifiers(plain) == []
-    for module in (b'export{a}from"./b.js"', b'import("./c.js")', b"x;import*as y from'./d.js'"):
+    # what large bundles hold: a stylesheet's "@import", a path ending in "export", a method
+    bundled = (
+        b"d.createTextNode('@import \"'.concat(href, '\"'));"
+        b" var e = require('../internals/export'); a.import(b); c?.export(d);"
+    )
+    for text in (plain, bundled):
+        assert module_specifiers(text) == []
+    for module in (
+        b'export{a}from"./b.js"',
+        b'import("./c.js")',
+        b"x;import*as y from'./d.js'",
+        b"/**/export/**/*from'./e.js'",
+        b"f(...import('./g.js'))",
+        b'new URL("./h.png",import.meta.url)',
+        "\u00a0import './i.js'".encode(),
+    ):
         with pytest.raises(AssertionError, match="lexed"):
             module_specifiers(module)
+
+
+# Text around an "import" or "export": pieces of every kind of character the rule looks at,
+# then an ending that makes a specifier when the keyword is real.
+_PIECES = st.sampled_from(
+    ["import", "export", "from", "as", "x", "1", "$", "\\", "\u00a0", "\u2028", "\ufeff",
+     "é", " ", "\n", ".", "...", "?.", "@", "#", "'", '"', "`", "``", "/", "*", "//", "/*",
+     "*/", "/**/", "(", ")", "{", "}", ",", ";", "=", "-"]
+)  # fmt: skip
+_ENDINGS = st.sampled_from(
+    ["'./a.js'", '("./a.js")', "{a}from'./a.js'", "*from'./a.js'", "a from'./a.js'",
+     "* as a from'./a.js'", ".meta.url"]
+)  # fmt: skip
+
+
+@settings(max_examples=1000)
+@given(
+    st.lists(_PIECES, max_size=3),
+    st.sampled_from(["import", "export", "new URL('./a.js',import"]),
+    st.lists(_PIECES, max_size=1),
+    _ENDINGS,
+    st.lists(_PIECES, max_size=3),
+)
+def test_a_file_the_keyword_rule_skips_holds_no_specifier(before, keyword, between, end, after):
+    """The rule that spares a file the lexer never spares one with a specifier in it: the
+    lexer finds nothing in any text the rule turns away."""
+    from staticmw.build import jsscan
+
+    text = "".join([*before, keyword, *between, end, ")" if "URL" in keyword else "", *after])
+    if module_specifiers(text.encode("utf-8")) == []:
+        assert jsscan.scan(text) == []
