@@ -171,48 +171,55 @@ def _collect(peer: str, root: Path, sources: Path | str, **extra: str) -> float:
     return time.perf_counter() - started
 
 
-def collectstatic(work: Path, generated: int) -> dict:
+def collectstatic(work: Path, generated: int, repeats: int = 1) -> dict:
     """Wall seconds of a first collectstatic, of a second with nothing changed, and of one
     into a fresh STATIC_ROOT (a new slug or image): staticmw's with ``STATICMW_HISTORY``
     restoring the last run's outputs, WhiteNoise's (which has no history) from nothing.
-    Over the admin and *generated* stylesheets and modules that each import another."""
+    Over the admin and *generated* stylesheets and modules that each import another; each
+    run the median of *repeats*."""
     sources = work / "django-sources"
     files = make_sources(sources, generated)
-    results = _collect_runs(work, "generated", str(sources))
+    results = _collect_runs(work, "generated", str(sources), repeats)
     results["generated"] = files
     return results
 
 
-def collectstatic_wagtail(work: Path) -> dict | None:
+def collectstatic_wagtail(work: Path, repeats: int = 1) -> dict | None:
     """The same runs over the admin and Wagtail's own assets: the large app of a real
     project, bundles and stylesheets as its release ships them."""
     folders = wagtail_static(work)
     if not folders:
         return None
-    results = _collect_runs(work, "wagtail", os.pathsep.join(map(str, folders)))
+    results = _collect_runs(work, "wagtail", os.pathsep.join(map(str, folders)), repeats)
     results["app"] = WAGTAIL
     return results
 
 
-def _collect_runs(work: Path, corpus: str, sources: str) -> dict:
+def _collect_runs(work: Path, corpus: str, sources: str, repeats: int) -> dict:
     """First, second and fresh runs of each peer over *sources* (folders joined by
-    ``os.pathsep``), with the number of files collected."""
+    ``os.pathsep``), each the median of *repeats* (a single collectstatic varies by about a
+    tenth on this machine), with the number of files collected."""
     results: dict[str, dict] = {}
     for peer in PEERS:
         roots = [work / f"collected-{corpus}-{peer}", work / f"collected-{corpus}-{peer}-fresh"]
         history = work / f"history-{corpus}-{peer}"
-        for path in (*roots, history):
-            shutil.rmtree(path, ignore_errors=True)
         extra = {"BENCH_HISTORY": str(history)} if peer == "django-staticmw" else {}
-        first = _collect(peer, roots[0], sources, **extra)
-        second = _collect(peer, roots[0], sources, **extra)
+
+        def run(root: Path, *remove: Path, peer: str = peer, extra: dict = extra) -> float:
+            for path in remove:
+                shutil.rmtree(path, ignore_errors=True)
+            return _collect(peer, root, sources, **extra)
+
+        # From nothing: no STATIC_ROOT and no history, every time.
+        first = statistics.median(run(roots[0], *roots, history) for _ in range(repeats))
+        second = statistics.median(run(roots[0]) for _ in range(repeats))
         collected = sum(
             1 for p in roots[0].rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
         )
         # A new slug or image does not have the last one's STATIC_ROOT beside it: only the
         # history carried over.
         shutil.rmtree(roots[0])
-        fresh = _collect(peer, roots[1], sources, **extra)
+        fresh = statistics.median(run(roots[1], roots[1]) for _ in range(repeats))
         results[peer] = {"first": first, "second": second, "fresh": fresh, "files": collected}
     return results
 

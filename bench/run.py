@@ -1167,8 +1167,10 @@ def main(argv: list[str] | None = None) -> int:
             print("Django: staticmw and WhiteNoise, served and collected", file=sys.stderr)
             data["django"] = {
                 "served": djangobench.served(site, plan["seconds"], plan["repeats"], WORK),
-                "collectstatic": djangobench.collectstatic(WORK, plan["django_files"]),
-                "collectstatic_wagtail": djangobench.collectstatic_wagtail(WORK),
+                "collectstatic": djangobench.collectstatic(
+                    WORK, plan["django_files"], plan["repeats"]
+                ),
+                "collectstatic_wagtail": djangobench.collectstatic_wagtail(WORK, plan["repeats"]),
                 "returning": djangobench.returning_visitor(WORK),
             }
     print("deltas: a one-line change with and without compression dictionaries", file=sys.stderr)

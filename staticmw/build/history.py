@@ -183,7 +183,11 @@ def restore(history: str, out: str) -> dict[str, str]:
     for name in sorted(listed, key=lambda name: (listed[name].coding == "dcz", name)):
         if name not in present and _restore_one(held, into, name, listed[name], dictionaries):
             brought[name] = listed[name].digest
-    if read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number:
+    # The output's own record is read only when it is not the very one the history holds.
+    if (
+        not into.holds(MANIFEST_NAME, raw)
+        and read_build_record(os.path.join(out, MANIFEST_NAME)).number < kept.number
+    ):
         into.write(MANIFEST_NAME, raw)
     return brought
 

@@ -118,13 +118,10 @@ class Tree:
     def size(self, name: str) -> int | None:
         """The size of the regular file *name*, ``None`` when there is none."""
         try:
-            fd = self.open(name)
+            st = self.lstat(name)
         except OSError:
             return None
-        try:
-            return os.fstat(fd).st_size
-        finally:
-            os.close(fd)
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def lstat(self, name: str) -> os.stat_result:
         """The status of *name* itself (a symlink is not followed)."""
