@@ -204,24 +204,31 @@ def _collect_runs(work: Path, corpus: str, sources: str, repeats: int) -> dict:
         roots = [work / f"collected-{corpus}-{peer}", work / f"collected-{corpus}-{peer}-fresh"]
         history = work / f"history-{corpus}-{peer}"
         extra = {"BENCH_HISTORY": str(history)} if peer == "django-staticmw" else {}
-
-        def run(root: Path, *remove: Path, peer: str = peer, extra: dict = extra) -> float:
-            for path in remove:
-                shutil.rmtree(path, ignore_errors=True)
-            return _collect(peer, root, sources, **extra)
-
         # From nothing: no STATIC_ROOT and no history, every time.
-        first = statistics.median(run(roots[0], *roots, history) for _ in range(repeats))
-        second = statistics.median(run(roots[0]) for _ in range(repeats))
+        first = _median(repeats, (*roots, history), peer, roots[0], sources, **extra)
+        second = _median(repeats, (), peer, roots[0], sources, **extra)
         collected = sum(
             1 for p in roots[0].rglob("*") if p.is_file() and p.suffix not in (".gz", ".br")
         )
         # A new slug or image does not have the last one's STATIC_ROOT beside it: only the
         # history carried over.
         shutil.rmtree(roots[0])
-        fresh = statistics.median(run(roots[1], roots[1]) for _ in range(repeats))
+        fresh = _median(repeats, (roots[1],), peer, roots[1], sources, **extra)
         results[peer] = {"first": first, "second": second, "fresh": fresh, "files": collected}
     return results
+
+
+def _median(
+    repeats: int, remove: tuple[Path, ...], peer: str, root: Path, sources: str, **extra: str
+) -> float:
+    """The median wall seconds of *repeats* collectstatic runs by *peer* into *root*, each
+    after removing *remove*."""
+    times = []
+    for _ in range(repeats):
+        for path in remove:
+            shutil.rmtree(path, ignore_errors=True)
+        times.append(_collect(peer, root, sources, **extra))
+    return statistics.median(times)
 
 
 def returning_visitor(work: Path) -> dict:

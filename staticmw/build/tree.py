@@ -219,7 +219,8 @@ class Tree:
         and the kind of each entry comes from the directory itself where the file system
         records it, so a large tree costs no call per file."""
         try:
-            top = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            # The root this tree opens names through, so what is listed is what is opened.
+            top = os.dup(self._directory([]))
         except (FileNotFoundError, NotADirectoryError):
             return
         pending = [("", top)]
